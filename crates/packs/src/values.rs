@@ -1,0 +1,179 @@
+//! Pack values: defaults merged with a profile's overrides, checked against the pack's JSON Schema; secret
+//! fields (`"x-vmdeck-secret": true` in the schema) never come from a profile.
+
+use serde_json::{Map, Value};
+
+/// The schema keyword marking a secret value.
+pub const SECRET_KEYWORD: &str = "x-vmdeck-secret";
+
+/// A schema violation at a path inside the values (`server.address`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueIssue {
+    /// Dotted path inside the values, e.g. `server.address` or `bindings[0].role`.
+    pub path: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Objects are merged key by key; anything else in `overrides` replaces the default.
+pub fn merge(defaults: &Value, overrides: &Value) -> Value {
+    match (defaults, overrides) {
+        (Value::Object(base), Value::Object(over)) => {
+            let mut out = base.clone();
+            for (key, value) in over {
+                let merged = match base.get(key) {
+                    Some(existing) => merge(existing, value),
+                    None => value.clone(),
+                };
+                out.insert(key.clone(), merged);
+            }
+            Value::Object(out)
+        }
+        (_, over) => over.clone(),
+    }
+}
+
+/// Paths (as key lists) of every property marked secret in a schema.
+pub fn secret_paths(schema: &Value) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    collect_secrets(schema, &mut Vec::new(), &mut out);
+    out
+}
+
+fn collect_secrets(schema: &Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    for (key, sub) in props {
+        prefix.push(key.clone());
+        if sub.get(SECRET_KEYWORD).and_then(Value::as_bool) == Some(true) {
+            out.push(prefix.clone());
+        } else {
+            collect_secrets(sub, prefix, out);
+        }
+        prefix.pop();
+    }
+}
+
+pub fn get_path<'v>(value: &'v Value, path: &[String]) -> Option<&'v Value> {
+    path.iter().try_fold(value, |v, key| v.get(key))
+}
+
+/// Set a value, creating objects on the way.
+pub fn set_path(value: &mut Value, path: &[String], new: Value) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut current = value;
+    for key in parents {
+        if !current.is_object() {
+            *current = Value::Object(Map::new());
+        }
+        let Value::Object(map) = current else { return };
+        current = map
+            .entry(key.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    if !current.is_object() {
+        *current = Value::Object(Map::new());
+    }
+    if let Value::Object(map) = current {
+        map.insert(last.clone(), new);
+    }
+}
+
+pub fn dotted(path: &[String]) -> String {
+    path.join(".")
+}
+
+/// Check values against a schema; every violation is returned with its path.
+pub fn check(schema: &Value, values: &Value) -> Vec<ValueIssue> {
+    let validator = match jsonschema::validator_for(schema) {
+        Ok(v) => v,
+        Err(e) => {
+            return vec![ValueIssue {
+                path: String::new(),
+                code: "values_schema_invalid",
+                message: format!("the pack's schema is invalid: {e}"),
+            }];
+        }
+    };
+    let mut issues: Vec<ValueIssue> = validator
+        .iter_errors(values)
+        .map(|error| {
+            let mut path = String::new();
+            for segment in error.instance_path().iter() {
+                match segment {
+                    jsonschema::paths::LocationSegment::Property(p) => {
+                        path = crate::yaml_locate::join_key(&path, &p)
+                    }
+                    jsonschema::paths::LocationSegment::Index(i) => {
+                        path = crate::yaml_locate::join_index(&path, i)
+                    }
+                }
+            }
+            match error.kind() {
+                jsonschema::error::ValidationErrorKind::Required { property } => {
+                    let name = property
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| property.to_string());
+                    ValueIssue {
+                        path: crate::yaml_locate::join_key(&path, &name),
+                        code: "value_required",
+                        message: "required".to_string(),
+                    }
+                }
+                jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
+                    ValueIssue {
+                        path: crate::yaml_locate::join_key(
+                            &path,
+                            unexpected.first().map(String::as_str).unwrap_or("?"),
+                        ),
+                        code: "value_unknown",
+                        message: "not a setting of this pack (check the spelling)".to_string(),
+                    }
+                }
+                jsonschema::error::ValidationErrorKind::AnyOf { .. }
+                | jsonschema::error::ValidationErrorKind::OneOfNotValid { .. } => ValueIssue {
+                    path,
+                    code: "value_invalid",
+                    message: alternatives_hint(schema, error.schema_path().as_str()),
+                },
+                // Masked: the message never repeats the value (which may be a secret).
+                _ => ValueIssue {
+                    path,
+                    code: "value_invalid",
+                    message: error.masked().to_string(),
+                },
+            }
+        })
+        .collect();
+    issues.sort_by(|a, b| a.path.cmp(&b.path));
+    issues.dedup();
+    issues
+}
+
+/// "set one of: clusterId, subdomain" from the `required` lists of an anyOf/oneOf's branches.
+fn alternatives_hint(schema: &Value, schema_path: &str) -> String {
+    let names: Vec<String> = schema
+        .pointer(schema_path)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|branch| branch.get("required").and_then(Value::as_array))
+        .map(|required| {
+            required
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" and ")
+        })
+        .filter(|text| !text.is_empty())
+        .collect();
+    if names.is_empty() {
+        "matches none of the allowed alternatives of the pack's schema".to_string()
+    } else {
+        format!("set one of: {}", names.join(", "))
+    }
+}

@@ -1,0 +1,171 @@
+//! What the server does to an object on its way in: defaults of built-in kinds, CRD bookkeeping,
+//! schema validation of custom resources, and the checks every write gets.
+
+use serde_json::{Value, json};
+
+use crate::resources::ResourceType;
+use crate::schema;
+use crate::status::{ApiError, Cause};
+
+/// How strictly unknown fields are treated (`fieldValidation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldValidation {
+    Ignore,
+    Warn,
+    Strict,
+}
+
+impl FieldValidation {
+    pub fn parse(value: Option<&str>) -> Result<Self, ApiError> {
+        match value {
+            None | Some("Warn") => Ok(Self::Warn),
+            Some("Ignore") => Ok(Self::Ignore),
+            Some("Strict") => Ok(Self::Strict),
+            Some(other) => Err(ApiError::bad_request(format!(
+                "fieldValidation parameter unsupported: {other}, must be one of Ignore, Warn or Strict"
+            ))),
+        }
+    }
+}
+
+/// Checks every write gets: name rules, kind and apiVersion matching the endpoint.
+pub fn check_identity(rt: &ResourceType, object: &Value) -> Result<(), ApiError> {
+    let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
+    let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    if !kind.is_empty() && kind != rt.kind {
+        return Err(ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): kind \"{kind}\" does not match resource \"{}\"",
+            rt.kind, rt.plural
+        )));
+    }
+    if !api_version.is_empty() {
+        let (group, _) = crate::registry::split_api_version(api_version);
+        if group != rt.group {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({api_version}) does not match the expected API version ({})",
+                rt.api_version()
+            )));
+        }
+    }
+    if let Some(name) = object.pointer("/metadata/name").and_then(Value::as_str) {
+        let valid = !name.is_empty()
+            && name.len() <= 253
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' || c == ':')
+            && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !valid {
+            return Err(ApiError::invalid(
+                &rt.group,
+                &rt.kind,
+                name,
+                vec![Cause {
+                    reason: "FieldValueInvalid",
+                    message: format!("Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"),
+                    field: "metadata.name".into(),
+                }],
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Validate a custom object against its schema; unknown fields are pruned (Strict: rejected).
+/// Returns warnings for the `Warning` header.
+pub fn validate_custom(
+    rt: &ResourceType,
+    object: &mut Value,
+    validation: FieldValidation,
+) -> Result<Vec<String>, ApiError> {
+    let Some(schema) = rt.schema.as_deref() else { return Ok(Vec::new()) };
+    let findings = schema::validate(object, schema);
+    let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+    if !findings.errors.is_empty() {
+        return Err(ApiError::invalid(&rt.group, &rt.kind, &name, findings.errors));
+    }
+    match validation {
+        FieldValidation::Strict if !findings.unknown.is_empty() => {
+            let fields: Vec<String> = findings.unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+            Err(ApiError::bad_request(format!("strict decoding error: {}", fields.join(", "))))
+        }
+        FieldValidation::Warn => Ok(findings.unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect()),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// Defaults the real server (or its built-in controllers, at once) give new objects.
+pub fn default_on_create(rt: &ResourceType, object: &mut Value, cluster_ip: impl FnOnce() -> String) {
+    match (rt.group.as_str(), rt.kind.as_str()) {
+        ("", "Namespace") => {
+            object["spec"] = json!({"finalizers": ["kubernetes"]});
+            object["status"] = json!({"phase": "Active"});
+            let name = object.pointer("/metadata/name").cloned().unwrap_or_default();
+            ensure_label(object, "kubernetes.io/metadata.name", name);
+        }
+        ("", "Service") => {
+            let spec = object.get_mut("spec").and_then(Value::as_object_mut);
+            if let Some(spec) = spec {
+                spec.entry("type").or_insert(json!("ClusterIP"));
+                if !spec.contains_key("clusterIP") {
+                    let ip = cluster_ip();
+                    spec.insert("clusterIP".into(), json!(ip));
+                    spec.insert("clusterIPs".into(), json!([ip]));
+                }
+                spec.entry("sessionAffinity").or_insert(json!("None"));
+            }
+        }
+        ("", "ServiceAccount") | ("", "ConfigMap") | ("", "Secret") => {
+            if rt.kind == "Secret" && object.get("type").is_none() {
+                object["type"] = json!("Opaque");
+            }
+        }
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+            add_finalizer(object, "customresourcecleanup.apiextensions.k8s.io");
+        }
+        ("apps", "Deployment") | ("apps", "StatefulSet") | ("apps", "ReplicaSet") => {
+            if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.entry("replicas").or_insert(json!(1));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Make sure a label is set.
+pub fn ensure_label(object: &mut Value, key: &str, value: Value) {
+    if !object["metadata"]["labels"].is_object() {
+        object["metadata"]["labels"] = json!({});
+    }
+    object["metadata"]["labels"][key] = value;
+}
+
+pub fn add_finalizer(object: &mut Value, finalizer: &str) {
+    let list = &mut object["metadata"]["finalizers"];
+    if !list.is_array() {
+        *list = json!([]);
+    }
+    let items = list.as_array_mut().expect("made an array above");
+    if !items.iter().any(|f| f == finalizer) {
+        items.push(json!(finalizer));
+    }
+}
+
+pub fn remove_finalizer(object: &mut Value, finalizer: &str) -> bool {
+    let Some(items) = object.pointer_mut("/metadata/finalizers").and_then(Value::as_array_mut) else { return false };
+    let before = items.len();
+    items.retain(|f| f != finalizer);
+    let removed = items.len() != before;
+    if items.is_empty()
+        && let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut)
+    {
+        meta.remove("finalizers");
+    }
+    removed
+}
+
+/// Does the object still wait on any finalizer (metadata, or a namespace's spec finalizers)?
+pub fn has_finalizers(object: &Value) -> bool {
+    let meta = object.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+    let spec = object.get("kind").and_then(Value::as_str) == Some("Namespace")
+        && object.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+    meta || spec
+}

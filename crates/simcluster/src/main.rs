@@ -1,0 +1,94 @@
+//! The `simcluster` command: serve a simulated cluster, or benchmark one.
+
+mod bench;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "simcluster", version, about = "A simulated Kubernetes + KubeVirt API server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve a simulated cluster until interrupted. Prints its URL as the first line on stdout.
+    Serve(ServeArgs),
+    /// Measure list latency, server-side apply throughput and watch fan-out; prints figures.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Where to write the kubeconfig (contexts `admin` and `viewer`).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// Delay every request by this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Fraction of writes answered with 500, 429 or a dropped connection.
+    #[arg(long, default_value_t = 0.0)]
+    fault_rate: f64,
+    /// Seed for reproducible faults.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Keep the cluster's state in this file across restarts.
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Number of Ready nodes.
+    #[arg(long, default_value_t = 3)]
+    nodes: usize,
+    /// Nodes lack hardware virtualization.
+    #[arg(long)]
+    no_kvm: bool,
+    /// No default StorageClass and no CNI.
+    #[arg(long)]
+    bare: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SIMCLUSTER_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+        Command::Bench(args) => bench::run(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let options = simcluster::Options {
+        listen: args.listen,
+        latency_ms: args.latency_ms,
+        fault_rate: args.fault_rate,
+        seed: args.seed,
+        state: args.state,
+        nodes: args.nodes,
+        kvm: !args.no_kvm,
+        bare: args.bare,
+        ..Default::default()
+    };
+    let cluster = simcluster::SimCluster::start(options).await.context("starting simcluster")?;
+    println!("{}", cluster.url());
+    if let Some(path) = &args.kubeconfig {
+        cluster.write_kubeconfig(path).with_context(|| format!("writing kubeconfig to {}", path.display()))?;
+        eprintln!("kubeconfig written to {} (contexts: admin, viewer)", path.display());
+    }
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    cluster.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! Connection check: reachability, Kubernetes version, nodes, KubeVirt, install permission; failures in plain words.
+
+use std::error::Error as StdError;
+use std::future::Future;
+use std::time::Duration;
+
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
+use k8s_openapi::api::core::v1::Node;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams};
+use serde::Serialize;
+
+use crate::kube_client::ClientError;
+
+/// Default time allowed for each step of a check.
+pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckReport {
+    pub cluster: String,
+    pub reachable: bool,
+    pub kubernetes_version: Option<String>,
+    /// `None` when the user may not list nodes.
+    pub node_count: Option<usize>,
+    /// `None` when it could not be determined.
+    pub kubevirt: Option<KubevirtStatus>,
+    /// May the user create CustomResourceDefinitions (needed to install KubeVirt)?
+    pub can_install: Option<bool>,
+    pub failure: Option<CheckFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KubevirtStatus {
+    pub installed: bool,
+    /// `status.observedKubeVirtVersion` of the KubeVirt CR, when one exists.
+    pub version: Option<String>,
+}
+
+/// Why a cluster cannot be reached: stable code plus a message with the fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckFailure {
+    pub code: String,
+    pub message: String,
+}
+
+impl CheckReport {
+    pub fn failed(cluster: &str, failure: CheckFailure) -> Self {
+        Self {
+            cluster: cluster.to_string(),
+            reachable: false,
+            kubernetes_version: None,
+            node_count: None,
+            kubevirt: None,
+            can_install: None,
+            failure: Some(failure),
+        }
+    }
+}
+
+impl From<&ClientError> for CheckFailure {
+    fn from(err: &ClientError) -> Self {
+        Self {
+            code: err.code().to_string(),
+            message: err.to_string(),
+        }
+    }
+}
+
+async fn within<T>(
+    timeout: Duration,
+    step: impl Future<Output = Result<T, kube::Error>>,
+) -> Result<T, CheckFailure> {
+    match tokio::time::timeout(timeout, step).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(classify_kube_error(&err, timeout)),
+        Err(_) => Err(timeout_failure(timeout)),
+    }
+}
+
+fn timeout_failure(timeout: Duration) -> CheckFailure {
+    CheckFailure {
+        code: "timeout".into(),
+        message: format!(
+            "the cluster did not answer within {} s; check that the server address is right, that you are on the right network or VPN, and any proxy settings",
+            timeout.as_secs_f32()
+        ),
+    }
+}
+
+/// Runs the whole check against a client.
+pub async fn check_cluster(name: &str, client: &kube::Client, timeout: Duration) -> CheckReport {
+    let version = match within(timeout, client.apiserver_version()).await {
+        Ok(info) => info.git_version,
+        Err(failure) => return CheckReport::failed(name, failure),
+    };
+    let mut report = CheckReport {
+        cluster: name.to_string(),
+        reachable: true,
+        kubernetes_version: Some(version),
+        node_count: None,
+        kubevirt: None,
+        can_install: None,
+        failure: None,
+    };
+    let nodes: Api<Node> = Api::all(client.clone());
+    match within(timeout, nodes.list_metadata(&ListParams::default())).await {
+        Ok(list) => report.node_count = Some(list.items.len()),
+        Err(failure) => tracing::debug!(code = %failure.code, "node count unavailable"),
+    }
+    report.kubevirt = kubevirt_status(client, timeout).await;
+    report.can_install = may_create_crds(client, timeout).await;
+    report
+}
+
+async fn kubevirt_status(client: &kube::Client, timeout: Duration) -> Option<KubevirtStatus> {
+    let groups = within(timeout, client.list_api_groups()).await.ok()?;
+    let group = groups.groups.iter().find(|g| g.name == "kubevirt.io");
+    let Some(group) = group else {
+        return Some(KubevirtStatus {
+            installed: false,
+            version: None,
+        });
+    };
+    let version = group
+        .preferred_version
+        .as_ref()
+        .map(|v| v.version.clone())
+        .unwrap_or_else(|| "v1".into());
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("kubevirt.io", &version, "KubeVirt"),
+        "kubevirts",
+    );
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+    let observed = match within(timeout, api.list(&ListParams::default())).await {
+        Ok(list) => list.items.iter().find_map(|kv| {
+            kv.data
+                .get("status")?
+                .get("observedKubeVirtVersion")?
+                .as_str()
+                .map(str::to_string)
+        }),
+        Err(_) => None,
+    };
+    Some(KubevirtStatus {
+        installed: true,
+        version: observed,
+    })
+}
+
+async fn may_create_crds(client: &kube::Client, timeout: Duration) -> Option<bool> {
+    let review = SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                group: Some("apiextensions.k8s.io".into()),
+                resource: Some("customresourcedefinitions".into()),
+                verb: Some("create".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let answer = within(timeout, api.create(&PostParams::default(), &review))
+        .await
+        .ok()?;
+    answer.status.map(|s| s.allowed)
+}
+
+/// Puts a kube error into plain words with a fix and a stable code.
+pub fn classify_kube_error(err: &kube::Error, timeout: Duration) -> CheckFailure {
+    let failure = |code: &str, message: String| CheckFailure {
+        code: code.to_string(),
+        message,
+    };
+    if let kube::Error::Api(status) = err {
+        return match status.code {
+            401 => failure(
+                "unauthorized",
+                "the cluster rejected your credentials (401 Unauthorized): the token or certificate is wrong or expired; re-import the cluster with fresh credentials".into(),
+            ),
+            403 => failure(
+                "forbidden",
+                "the cluster knows you but denies access (403 Forbidden); ask the cluster admin for read access".into(),
+            ),
+            code => failure("api_error", format!("the cluster answered with an error ({code}): {}", status.message)),
+        };
+    }
+    let mut chain = format!("{err} {err:?}");
+    let mut source = err.source();
+    while let Some(inner) = source {
+        chain.push_str(&format!(" | {inner} {inner:?}"));
+        source = inner.source();
+    }
+    let lower = chain.to_lowercase();
+    if lower.contains("unknownissuer")
+        || lower.contains("unknown issuer")
+        || lower.contains("invalid peer certificate: badsignature")
+    {
+        failure(
+            "untrusted_certificate",
+            "the server's certificate is not signed by the certificate authority saved for this cluster; if the cluster's CA changed, re-import its kubeconfig".into(),
+        )
+    } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+        failure(
+            "certificate_name_mismatch",
+            "the server's certificate does not match its address; set tls-server-name in the kubeconfig to the name in the certificate and re-import".into(),
+        )
+    } else if lower.contains("invalid peer certificate") || lower.contains("expired") {
+        failure(
+            "invalid_certificate",
+            "the server's certificate is invalid (expired or malformed); ask the cluster admin to renew it".into(),
+        )
+    } else if lower.contains("dns error")
+        || lower.contains("failed to lookup address")
+        || lower.contains("name or service not known")
+    {
+        failure(
+            "dns_failure",
+            "the server's host name could not be resolved (DNS); check the server address and your network or VPN".into(),
+        )
+    } else if lower.contains("timed out") || lower.contains("elapsed") || lower.contains("timeout")
+    {
+        timeout_failure(timeout)
+    } else if lower.contains("connection refused") {
+        failure(
+            "connection_refused",
+            "nothing is listening at the server address; check the address and port, and that the cluster is running".into(),
+        )
+    } else if lower.contains("unauthorized") || lower.contains("401") {
+        failure("unauthorized", "the cluster rejected your credentials (401 Unauthorized); re-import with fresh credentials".into())
+    } else {
+        failure(
+            "unreachable",
+            format!(
+                "the cluster could not be reached: {err}; check the server address and network"
+            ),
+        )
+    }
+}
