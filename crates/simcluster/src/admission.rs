@@ -31,7 +31,10 @@ impl FieldValidation {
 /// Checks every write gets: name rules, kind and apiVersion matching the endpoint.
 pub fn check_identity(rt: &ResourceType, object: &Value) -> Result<(), ApiError> {
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
-    let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let api_version = object
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if !kind.is_empty() && kind != rt.kind {
         return Err(ApiError::bad_request(format!(
             "the object provided is unrecognized (must be of type {}): kind \"{kind}\" does not match resource \"{}\"",
@@ -50,7 +53,9 @@ pub fn check_identity(rt: &ResourceType, object: &Value) -> Result<(), ApiError>
     if let Some(name) = object.pointer("/metadata/name").and_then(Value::as_str) {
         let valid = !name.is_empty()
             && name.len() <= 253
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' || c == ':')
+            && name.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' || c == ':'
+            })
             && name.starts_with(|c: char| c.is_ascii_alphanumeric())
             && name.ends_with(|c: char| c.is_ascii_alphanumeric());
         if !valid {
@@ -60,7 +65,9 @@ pub fn check_identity(rt: &ResourceType, object: &Value) -> Result<(), ApiError>
                 name,
                 vec![Cause {
                     reason: "FieldValueInvalid",
-                    message: format!("Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"),
+                    message: format!(
+                        "Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+                    ),
                     field: "metadata.name".into(),
                 }],
             ));
@@ -76,29 +83,58 @@ pub fn validate_custom(
     object: &mut Value,
     validation: FieldValidation,
 ) -> Result<Vec<String>, ApiError> {
-    let Some(schema) = rt.schema.as_deref() else { return Ok(Vec::new()) };
+    let Some(schema) = rt.schema.as_deref() else {
+        return Ok(Vec::new());
+    };
     let findings = schema::validate(object, schema);
-    let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+    let name = object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if !findings.errors.is_empty() {
-        return Err(ApiError::invalid(&rt.group, &rt.kind, &name, findings.errors));
+        return Err(ApiError::invalid(
+            &rt.group,
+            &rt.kind,
+            &name,
+            findings.errors,
+        ));
     }
     match validation {
         FieldValidation::Strict if !findings.unknown.is_empty() => {
-            let fields: Vec<String> = findings.unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
-            Err(ApiError::bad_request(format!("strict decoding error: {}", fields.join(", "))))
+            let fields: Vec<String> = findings
+                .unknown
+                .iter()
+                .map(|f| format!("unknown field \"{f}\""))
+                .collect();
+            Err(ApiError::bad_request(format!(
+                "strict decoding error: {}",
+                fields.join(", ")
+            )))
         }
-        FieldValidation::Warn => Ok(findings.unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect()),
+        FieldValidation::Warn => Ok(findings
+            .unknown
+            .iter()
+            .map(|f| format!("unknown field \"{f}\""))
+            .collect()),
         _ => Ok(Vec::new()),
     }
 }
 
 /// Defaults the real server (or its built-in controllers, at once) give new objects.
-pub fn default_on_create(rt: &ResourceType, object: &mut Value, cluster_ip: impl FnOnce() -> String) {
+pub fn default_on_create(
+    rt: &ResourceType,
+    object: &mut Value,
+    cluster_ip: impl FnOnce() -> String,
+) {
     match (rt.group.as_str(), rt.kind.as_str()) {
         ("", "Namespace") => {
             object["spec"] = json!({"finalizers": ["kubernetes"]});
             object["status"] = json!({"phase": "Active"});
-            let name = object.pointer("/metadata/name").cloned().unwrap_or_default();
+            let name = object
+                .pointer("/metadata/name")
+                .cloned()
+                .unwrap_or_default();
             ensure_label(object, "kubernetes.io/metadata.name", name);
         }
         ("", "Service") => {
@@ -150,7 +186,12 @@ pub fn add_finalizer(object: &mut Value, finalizer: &str) {
 }
 
 pub fn remove_finalizer(object: &mut Value, finalizer: &str) -> bool {
-    let Some(items) = object.pointer_mut("/metadata/finalizers").and_then(Value::as_array_mut) else { return false };
+    let Some(items) = object
+        .pointer_mut("/metadata/finalizers")
+        .and_then(Value::as_array_mut)
+    else {
+        return false;
+    };
     let before = items.len();
     items.retain(|f| f != finalizer);
     let removed = items.len() != before;
@@ -164,8 +205,14 @@ pub fn remove_finalizer(object: &mut Value, finalizer: &str) -> bool {
 
 /// Does the object still wait on any finalizer (metadata, or a namespace's spec finalizers)?
 pub fn has_finalizers(object: &Value) -> bool {
-    let meta = object.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+    let meta = object
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|f| !f.is_empty());
     let spec = object.get("kind").and_then(Value::as_str) == Some("Namespace")
-        && object.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+        && object
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty());
     meta || spec
 }

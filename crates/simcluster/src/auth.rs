@@ -16,7 +16,10 @@ const READ_VERBS: &[&str] = &["get", "list", "watch"];
 
 impl Identity {
     pub fn admin() -> Self {
-        Self { user: "admin".into(), groups: vec!["system:masters".into(), "system:authenticated".into()] }
+        Self {
+            user: "admin".into(),
+            groups: vec!["system:masters".into(), "system:authenticated".into()],
+        }
     }
 
     fn is_admin(&self) -> bool {
@@ -33,7 +36,10 @@ impl Identity {
             return true;
         }
         if group == "authorization.k8s.io"
-            && matches!(resource, "selfsubjectaccessreviews" | "selfsubjectrulesreviews")
+            && matches!(
+                resource,
+                "selfsubjectaccessreviews" | "selfsubjectrulesreviews"
+            )
             || group == "authentication.k8s.io" && resource == "selfsubjectreviews"
         {
             return verb == "create";
@@ -63,7 +69,10 @@ impl Identity {
                 json!([{"verbs": ["get"], "nonResourceURLs": ["*"]}]),
             )
         } else {
-            (json!([reviews]), json!([{"verbs": ["get"], "nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/version", "/healthz", "/readyz", "/livez", "/openapi", "/openapi/*"]}]))
+            (
+                json!([reviews]),
+                json!([{"verbs": ["get"], "nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/version", "/healthz", "/readyz", "/livez", "/openapi", "/openapi/*"]}]),
+            )
         }
     }
 
@@ -92,7 +101,11 @@ impl Identity {
             "status": {"allowed": allowed},
         });
         if allowed {
-            out["status"]["reason"] = json!(if self.is_admin() { "simcluster: admin may do everything" } else { "simcluster: viewers may read" });
+            out["status"]["reason"] = json!(if self.is_admin() {
+                "simcluster: admin may do everything"
+            } else {
+                "simcluster: viewers may read"
+            });
         }
         out
     }
@@ -103,7 +116,10 @@ mod tests {
     use super::*;
 
     fn viewer() -> Identity {
-        Identity { user: "viewer".into(), groups: vec![VIEWER_GROUP.into(), "system:authenticated".into()] }
+        Identity {
+            user: "viewer".into(),
+            groups: vec![VIEWER_GROUP.into(), "system:authenticated".into()],
+        }
     }
 
     #[test]
@@ -111,7 +127,12 @@ mod tests {
         assert!(viewer().may("list", "apps", "deployments", None));
         assert!(!viewer().may("create", "", "namespaces", None));
         assert!(!viewer().may("delete", "", "configmaps", None));
-        assert!(viewer().may("create", "authorization.k8s.io", "selfsubjectaccessreviews", None));
+        assert!(viewer().may(
+            "create",
+            "authorization.k8s.io",
+            "selfsubjectaccessreviews",
+            None
+        ));
         assert!(Identity::admin().may("delete", "", "namespaces", None));
     }
 
@@ -120,7 +141,10 @@ mod tests {
         let review = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
             "spec": {"resourceAttributes": {"verb": "create", "resource": "deployments", "group": "apps", "namespace": "default"}}});
         assert_eq!(viewer().review_access(&review)["status"]["allowed"], false);
-        assert_eq!(Identity::admin().review_access(&review)["status"]["allowed"], true);
+        assert_eq!(
+            Identity::admin().review_access(&review)["status"]["allowed"],
+            true
+        );
         let read = json!({"spec": {"resourceAttributes": {"verb": "get", "resource": "pods"}}});
         assert_eq!(viewer().review_access(&read)["status"]["allowed"], true);
     }

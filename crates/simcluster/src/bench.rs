@@ -47,14 +47,28 @@ pub async fn run(mut args: BenchArgs) -> anyhow::Result<()> {
         args.applies = args.applies.min(1_000);
         args.watch_events = args.watch_events.min(200);
     }
-    let options = simcluster::Options { bare: true, nodes: 1, ..Default::default() };
-    let cluster = simcluster::SimCluster::start(options).await.context("starting simcluster")?;
+    let options = simcluster::Options {
+        bare: true,
+        nodes: 1,
+        ..Default::default()
+    };
+    let cluster = simcluster::SimCluster::start(options)
+        .await
+        .context("starting simcluster")?;
     let client = cluster.client().await;
     let namespaces: Api<Namespace> = Api::all(client.clone());
     for ns in ["bench-list", "bench-apply", "bench-watch"] {
-        namespaces.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": ns}}))?).await?;
+        namespaces
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": ns}}))?,
+            )
+            .await?;
     }
-    println!("simcluster bench ({} cores)", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!(
+        "simcluster bench ({} cores)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
 
     // 1. List latency.
     let list_api: Api<ConfigMap> = Api::namespaced(client.clone(), "bench-list");
@@ -63,9 +77,14 @@ pub async fn run(mut args: BenchArgs) -> anyhow::Result<()> {
         .map(|i| {
             let api = list_api.clone();
             async move {
-                let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": format!("cm-{i:05}"), "labels": {"bench": "list"}},
-                    "data": {"index": i.to_string(), "payload": "x".repeat(64)}}))?;
-                api.create(&PostParams::default(), &cm).await.map(|_| ()).map_err(anyhow::Error::from)
+                let cm: ConfigMap = serde_json::from_value(
+                    json!({"metadata": {"name": format!("cm-{i:05}"), "labels": {"bench": "list"}},
+                    "data": {"index": i.to_string(), "payload": "x".repeat(64)}}),
+                )?;
+                api.create(&PostParams::default(), &cm)
+                    .await
+                    .map(|_| ())
+                    .map_err(anyhow::Error::from)
             }
         })
         .buffer_unordered(args.concurrency)
@@ -78,15 +97,29 @@ pub async fn run(mut args: BenchArgs) -> anyhow::Result<()> {
         let t = Instant::now();
         let list = list_api.list(&ListParams::default()).await?;
         typed.push(t.elapsed());
-        anyhow::ensure!(list.items.len() == args.configmaps, "listed {} of {}", list.items.len(), args.configmaps);
+        anyhow::ensure!(
+            list.items.len() == args.configmaps,
+            "listed {} of {}",
+            list.items.len(),
+            args.configmaps
+        );
         let t = Instant::now();
-        let request = http::Request::get("/api/v1/namespaces/bench-list/configmaps").body(Vec::new())?;
+        let request =
+            http::Request::get("/api/v1/namespaces/bench-list/configmaps").body(Vec::new())?;
         let text = client.request_text(request).await?;
         raw.push(t.elapsed());
         anyhow::ensure!(text.len() > args.configmaps * 64, "raw list too short");
     }
-    println!("list {} ConfigMaps: median {:.1} ms (HTTP + JSON bytes), {:.1} ms (kube-rs typed)   [target < 150 ms]", args.configmaps, ms(median(raw.clone())), ms(median(typed.clone())));
-    println!("create ConfigMaps: {create_rate:.0}/s at concurrency {}", args.concurrency);
+    println!(
+        "list {} ConfigMaps: median {:.1} ms (HTTP + JSON bytes), {:.1} ms (kube-rs typed)   [target < 150 ms]",
+        args.configmaps,
+        ms(median(raw.clone())),
+        ms(median(typed.clone()))
+    );
+    println!(
+        "create ConfigMaps: {create_rate:.0}/s at concurrency {}",
+        args.concurrency
+    );
 
     // 2. Server-side apply throughput (half creates, half updates of the same objects).
     let apply_api: Api<ConfigMap> = Api::namespaced(client.clone(), "bench-apply");
@@ -106,12 +139,25 @@ pub async fn run(mut args: BenchArgs) -> anyhow::Result<()> {
         .try_collect::<Vec<_>>()
         .await?;
     let apply_rate = args.applies as f64 / started.elapsed().as_secs_f64();
-    println!("server-side apply: {apply_rate:.0} applies/s ({} applies, concurrency {})   [target >= 2000/s]", args.applies, args.concurrency);
+    println!(
+        "server-side apply: {apply_rate:.0} applies/s ({} applies, concurrency {})   [target >= 2000/s]",
+        args.applies, args.concurrency
+    );
 
     // 3. Watch fan-out.
     let watch_api: Api<ConfigMap> = Api::namespaced(client.clone(), "bench-watch");
-    watch_api.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "ticker"}, "data": {"n": "0"}}))?).await?;
-    let rv = watch_api.get("ticker").await?.metadata.resource_version.unwrap_or_default();
+    watch_api
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "ticker"}, "data": {"n": "0"}}))?,
+        )
+        .await?;
+    let rv = watch_api
+        .get("ticker")
+        .await?
+        .metadata
+        .resource_version
+        .unwrap_or_default();
     let epoch = Arc::new(Instant::now());
     let mut watchers = Vec::new();
     for _ in 0..args.watchers {
@@ -120,12 +166,18 @@ pub async fn run(mut args: BenchArgs) -> anyhow::Result<()> {
         let epoch = epoch.clone();
         let expected = args.watch_events;
         watchers.push(tokio::spawn(async move {
-            let mut stream = api.watch(&WatchParams::default().timeout(290), &rv).await?.boxed();
+            let mut stream = api
+                .watch(&WatchParams::default().timeout(290), &rv)
+                .await?
+                .boxed();
             let mut latencies = Vec::with_capacity(expected);
             while latencies.len() < expected {
                 match stream.try_next().await? {
                     Some(WatchEvent::Modified(cm)) => {
-                        let sent: f64 = cm.data.and_then(|d| d.get("sent").and_then(|s| s.parse().ok())).unwrap_or(0.0);
+                        let sent: f64 = cm
+                            .data
+                            .and_then(|d| d.get("sent").and_then(|s| s.parse().ok()))
+                            .unwrap_or(0.0);
                         latencies.push(epoch.elapsed().as_secs_f64() - sent);
                     }
                     Some(_) => {}
@@ -139,7 +191,9 @@ pub async fn run(mut args: BenchArgs) -> anyhow::Result<()> {
     let started = epoch.elapsed();
     for n in 1..=args.watch_events {
         let patch = json!({"data": {"n": n.to_string(), "sent": format!("{:.6}", epoch.elapsed().as_secs_f64())}});
-        watch_api.patch("ticker", &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        watch_api
+            .patch("ticker", &PatchParams::default(), &Patch::Merge(&patch))
+            .await?;
     }
     let writes_done = epoch.elapsed();
     let mut all = Vec::new();
@@ -155,7 +209,11 @@ pub async fn run(mut args: BenchArgs) -> anyhow::Result<()> {
     let delivered = all.len() as f64 / (last - started).as_secs_f64();
     println!(
         "watch fan-out to {} watchers: {} changes at {write_rate:.0}/s, {delivered:.0} events/s delivered, latency p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
-        args.watchers, args.watch_events, p(0.5), p(0.99), p(1.0)
+        args.watchers,
+        args.watch_events,
+        p(0.5),
+        p(0.99),
+        p(1.0)
     );
     println!(
         "{}",

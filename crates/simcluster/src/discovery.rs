@@ -35,18 +35,28 @@ pub fn api_versions(server_address: &str) -> Value {
 }
 
 fn group_json(name: &str, versions: &[String]) -> Value {
-    let versions: Vec<Value> = versions.iter().map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v})).collect();
+    let versions: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v}))
+        .collect();
     json!({"name": name, "versions": versions, "preferredVersion": versions[0].clone()})
 }
 
 pub fn api_group_list(registry: &Registry) -> Value {
-    let groups: Vec<Value> =
-        registry.groups().iter().filter(|g| !g.name.is_empty()).map(|g| group_json(&g.name, &g.versions)).collect();
+    let groups: Vec<Value> = registry
+        .groups()
+        .iter()
+        .filter(|g| !g.name.is_empty())
+        .map(|g| group_json(&g.name, &g.versions))
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 pub fn api_group(registry: &Registry, name: &str) -> Option<Value> {
-    let group = registry.groups().into_iter().find(|g| g.name == name && !name.is_empty())?;
+    let group = registry
+        .groups()
+        .into_iter()
+        .find(|g| g.name == name && !name.is_empty())?;
     let mut value = group_json(&group.name, &group.versions);
     value["kind"] = json!("APIGroup");
     value["apiVersion"] = json!("v1");
@@ -107,8 +117,14 @@ pub fn api_resource_list(registry: &Registry, group: &str, version: &str) -> Opt
             resources.push(sub_entry);
         }
     }
-    let group_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}))
+    let group_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}),
+    )
 }
 
 /// Aggregated discovery for `/api` (core only) or `/apis` (every other group).
@@ -179,7 +195,12 @@ mod tests {
     fn accept_headers_pick_the_aggregated_version() {
         let kubectl_133 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
         assert_eq!(aggregated_version(kubectl_133), Some("v2"));
-        assert_eq!(aggregated_version("application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"), Some("v2beta1"));
+        assert_eq!(
+            aggregated_version(
+                "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
+            ),
+            Some("v2beta1")
+        );
         assert_eq!(aggregated_version("application/json"), None);
     }
 
@@ -187,8 +208,17 @@ mod tests {
     fn resource_lists_include_subresources() {
         let registry = Registry::with_builtins();
         let apps = api_resource_list(&registry, "apps", "v1").unwrap();
-        let names: Vec<&str> = apps["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
-        assert!(names.contains(&"deployments") && names.contains(&"deployments/status") && names.contains(&"deployments/scale"));
+        let names: Vec<&str> = apps["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            names.contains(&"deployments")
+                && names.contains(&"deployments/status")
+                && names.contains(&"deployments/scale")
+        );
         let core = aggregated(&registry, true, "v2");
         assert_eq!(core["items"].as_array().unwrap().len(), 1);
         assert!(api_resource_list(&registry, "nope", "v1").is_none());

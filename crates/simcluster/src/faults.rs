@@ -32,7 +32,10 @@ pub struct Faults {
 
 impl Faults {
     pub fn new(settings: FaultSettings, seed: u64) -> Self {
-        Self { settings: Mutex::new(settings), rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed)) }
+        Self {
+            settings: Mutex::new(settings),
+            rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed)),
+        }
     }
 
     pub fn settings(&self) -> FaultSettings {
@@ -42,7 +45,10 @@ impl Faults {
     /// Change the settings; out-of-range rates are refused with the reason.
     pub fn set(&self, settings: FaultSettings) -> Result<(), String> {
         if !(0.0..=1.0).contains(&settings.fault_rate) {
-            return Err(format!("faultRate must be between 0 and 1, got {}", settings.fault_rate));
+            return Err(format!(
+                "faultRate must be between 0 and 1, got {}",
+                settings.fault_rate
+            ));
         }
         *self.settings.lock() = settings;
         Ok(())
@@ -75,7 +81,13 @@ mod tests {
     use super::*;
 
     fn outcomes(seed: u64) -> Vec<String> {
-        let faults = Faults::new(FaultSettings { latency_ms: 0, fault_rate: 0.5 }, seed);
+        let faults = Faults::new(
+            FaultSettings {
+                latency_ms: 0,
+                fault_rate: 0.5,
+            },
+            seed,
+        );
         (0..200)
             .map(|_| match faults.draw() {
                 Fault::None => "ok".to_string(),
@@ -90,7 +102,10 @@ mod tests {
         assert_eq!(outcomes(7), outcomes(7));
         assert_ne!(outcomes(7), outcomes(8));
         let faulty = outcomes(7).iter().filter(|o| *o != "ok").count();
-        assert!((70..=130).contains(&faulty), "about half of 200 writes fail, got {faulty}");
+        assert!(
+            (70..=130).contains(&faulty),
+            "about half of 200 writes fail, got {faulty}"
+        );
         for kind in ["500", "429", "drop"] {
             assert!(outcomes(7).iter().any(|o| o == kind), "{kind} occurs");
         }
@@ -98,8 +113,21 @@ mod tests {
 
     #[test]
     fn rates_outside_zero_to_one_are_refused() {
-        let faults = Faults::new(FaultSettings { latency_ms: 0, fault_rate: 0.0 }, 1);
-        assert!(faults.set(FaultSettings { latency_ms: 0, fault_rate: 1.5 }).is_err());
+        let faults = Faults::new(
+            FaultSettings {
+                latency_ms: 0,
+                fault_rate: 0.0,
+            },
+            1,
+        );
+        assert!(
+            faults
+                .set(FaultSettings {
+                    latency_ms: 0,
+                    fault_rate: 1.5
+                })
+                .is_err()
+        );
         assert!(matches!(faults.draw(), Fault::None));
     }
 }

@@ -37,26 +37,36 @@ impl FieldSet {
     /// and, when `skip_status`, the status.
     pub fn from_object(object: &Value, semantics: ListSemantics<'_>, skip_status: bool) -> Self {
         let mut set = FieldSet::default();
-        let Some(map) = object.as_object() else { return set };
+        let Some(map) = object.as_object() else {
+            return set;
+        };
         for (key, value) in map {
             match key.as_str() {
                 "apiVersion" | "kind" => continue,
                 "status" if skip_status => continue,
                 "metadata" => {
-                    let Some(meta) = value.as_object() else { continue };
+                    let Some(meta) = value.as_object() else {
+                        continue;
+                    };
                     let mut meta_set = FieldSet::default();
                     for (mk, mv) in meta {
                         if SERVER_METADATA.contains(&mk.as_str()) {
                             continue;
                         }
-                        meta_set.children.insert(format!("f:{mk}"), build(mv, semantics, &mut vec!["metadata", mk]));
+                        meta_set.children.insert(
+                            format!("f:{mk}"),
+                            build(mv, semantics, &mut vec!["metadata", mk]),
+                        );
                     }
                     if !meta_set.children.is_empty() {
                         set.children.insert("f:metadata".into(), meta_set);
                     }
                 }
                 _ => {
-                    set.children.insert(format!("f:{key}"), build(value, semantics, &mut vec![key.as_str()]));
+                    set.children.insert(
+                        format!("f:{key}"),
+                        build(value, semantics, &mut vec![key.as_str()]),
+                    );
                 }
             }
         }
@@ -133,7 +143,8 @@ impl FieldSet {
 
     /// Does the set own exactly this leaf or item?
     pub fn owns(&self, path: &[String]) -> bool {
-        self.node(path).is_some_and(|n| n.children.is_empty() || n.member)
+        self.node(path)
+            .is_some_and(|n| n.children.is_empty() || n.member)
     }
 
     /// Does the set own this path or anything below it?
@@ -197,15 +208,19 @@ fn build<'v>(value: &'v Value, semantics: ListSemantics<'_>, path: &mut Vec<&'v 
             ListType::Atomic => {}
             ListType::Set => {
                 for item in items {
-                    set.children.insert(format!("v:{item}"), FieldSet::default());
+                    set.children
+                        .insert(format!("v:{item}"), FieldSet::default());
                 }
             }
             ListType::Map(keys) => {
                 for item in items {
-                    let Some(key) = item_key(item, &keys) else { continue };
+                    let Some(key) = item_key(item, &keys) else {
+                        continue;
+                    };
                     let mut child = build(item, semantics, path);
                     child.member = true;
-                    set.children.insert(format!("k:{}", Value::Object(key)), child);
+                    set.children
+                        .insert(format!("k:{}", Value::Object(key)), child);
                 }
             }
         },
@@ -251,7 +266,9 @@ fn item_matches(item: &Value, key: &Map<String, Value>) -> bool {
 
 /// Remove the value at a field path. Returns whether something was removed.
 pub fn remove_at(value: &mut Value, path: &[String]) -> bool {
-    let Some((last, parents)) = path.split_last() else { return false };
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
     let mut node = value;
     for step in parents {
         let next = match step_index(node, step) {
@@ -283,13 +300,21 @@ fn step_index(node: &Value, step: &str) -> Option<Step> {
     let items = node.as_array()?;
     if let Some(key) = step.strip_prefix("k:") {
         let key: Map<String, Value> = serde_json::from_str(key).ok()?;
-        return items.iter().position(|item| item_matches(item, &key)).map(Step::Index);
+        return items
+            .iter()
+            .position(|item| item_matches(item, &key))
+            .map(Step::Index);
     }
     if let Some(wanted) = step.strip_prefix("v:") {
         let wanted: Value = serde_json::from_str(wanted).ok()?;
-        return items.iter().position(|item| *item == wanted).map(Step::Index);
+        return items
+            .iter()
+            .position(|item| *item == wanted)
+            .map(Step::Index);
     }
-    step.strip_prefix("i:").and_then(|i| i.parse().ok()).map(Step::Index)
+    step.strip_prefix("i:")
+        .and_then(|i| i.parse().ok())
+        .map(Step::Index)
 }
 
 /// A field path as the real server prints it in conflicts: `.spec.containers[name="web"].image`.
@@ -330,7 +355,8 @@ mod tests {
         let set = FieldSet::from_object(&deployment(), ListSemantics::builtin(), true);
         let json = set.to_json();
         assert_eq!(json["f:metadata"], json!({"f:labels": {"f:app": {}}}));
-        let container = &json["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"web\"}"];
+        let container =
+            &json["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"web\"}"];
         assert_eq!(container["."], json!({}));
         assert_eq!(container["f:args"], json!({}));
         assert!(container["f:ports"]["k:{\"containerPort\":80,\"protocol\":\"TCP\"}"].is_object());
@@ -341,20 +367,38 @@ mod tests {
     #[test]
     fn lookup_and_remove_follow_keys() {
         let mut object = deployment();
-        let path: FieldPath = ["f:spec", "f:template", "f:spec", "f:containers", "k:{\"name\":\"web\"}", "f:image"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let path: FieldPath = [
+            "f:spec",
+            "f:template",
+            "f:spec",
+            "f:containers",
+            "k:{\"name\":\"web\"}",
+            "f:image",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         assert_eq!(lookup(&object, &path), Some(&json!("nginx")));
-        assert_eq!(display_path(&path), ".spec.template.spec.containers[name=\"web\"].image");
+        assert_eq!(
+            display_path(&path),
+            ".spec.template.spec.containers[name=\"web\"].image"
+        );
         assert!(remove_at(&mut object, &path));
         assert_eq!(lookup(&object, &path), None);
     }
 
     #[test]
     fn remove_prunes_empty_parents() {
-        let mut set = FieldSet::from_object(&json!({"metadata": {"labels": {"a": "1"}}}), ListSemantics::builtin(), false);
-        set.remove(&["f:metadata".to_string(), "f:labels".to_string(), "f:a".to_string()]);
+        let mut set = FieldSet::from_object(
+            &json!({"metadata": {"labels": {"a": "1"}}}),
+            ListSemantics::builtin(),
+            false,
+        );
+        set.remove(&[
+            "f:metadata".to_string(),
+            "f:labels".to_string(),
+            "f:a".to_string(),
+        ]);
         assert!(set.is_empty());
     }
 }

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod cluster;
 pub mod controllers;
 pub mod discovery;
+pub mod extensions;
 pub mod faults;
 pub mod fieldset;
 pub mod kubeconfig;
@@ -23,8 +24,8 @@ pub mod merge;
 pub mod objects;
 pub mod openapi;
 pub mod persist;
-pub mod protobuf;
 pub mod pki;
+pub mod protobuf;
 pub mod registry;
 pub mod request;
 pub mod resources;
@@ -92,7 +93,10 @@ impl Default for Options {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Pki(#[from] pki::PkiError),
     #[error(transparent)]
@@ -120,13 +124,23 @@ impl SimCluster {
         }
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
-            .map_err(|source| StartError::Listen { addr: options.listen, source })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: options.listen, source })?;
+            .map_err(|source| StartError::Listen {
+                addr: options.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: options.listen,
+            source,
+        })?;
         let saved = match &options.state {
             Some(path) => persist::load(path)?,
             None => None,
         };
-        let mut hosts = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+        let mut hosts = vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+            "::1".to_string(),
+        ];
         if !addr.ip().is_loopback() && !addr.ip().is_unspecified() {
             hosts.push(addr.ip().to_string());
         }
@@ -142,7 +156,13 @@ impl SimCluster {
         let registry = Arc::new(Registry::with_builtins());
         let cluster = Arc::new(Cluster {
             objects: Objects::new(store, registry),
-            faults: Faults::new(FaultSettings { latency_ms: options.latency_ms, fault_rate: options.fault_rate }, options.seed),
+            faults: Faults::new(
+                FaultSettings {
+                    latency_ms: options.latency_ms,
+                    fault_rate: options.fault_rate,
+                },
+                options.seed,
+            ),
             server_version: KUBERNETES_VERSION.to_string(),
             address: addr.to_string(),
             bookmark_interval: options.bookmark_interval,
@@ -150,19 +170,42 @@ impl SimCluster {
         });
         controllers::crd::register_stored(&cluster);
         if fresh {
-            topology::seed(&cluster, &Topology { nodes: options.nodes, kvm: options.kvm, bare: options.bare })?;
+            topology::seed(
+                &cluster,
+                &Topology {
+                    nodes: options.nodes,
+                    kvm: options.kvm,
+                    bare: options.bare,
+                },
+            )?;
         }
         let tls = cluster.pki.server_config()?;
         let (shutdown, shutdown_rx) = signal::channel(false);
         let mut tasks = controllers::spawn_all(&cluster, &shutdown_rx);
         if let Some(path) = &options.state {
             persist::save(path, &cluster)?;
-            tasks.push(tokio::spawn(persist::run(cluster.clone(), path.clone(), shutdown_rx.clone(), Duration::from_millis(200))));
+            tasks.push(tokio::spawn(persist::run(
+                cluster.clone(),
+                path.clone(),
+                shutdown_rx.clone(),
+                Duration::from_millis(200),
+            )));
         }
-        tasks.push(tokio::spawn(server::serve(listener, tls, cluster.clone(), shutdown_rx)));
+        tasks.push(tokio::spawn(server::serve(
+            listener,
+            tls,
+            cluster.clone(),
+            shutdown_rx,
+        )));
         let url = format!("https://{addr}");
         let kubeconfig = kubeconfig::render(&url, &cluster.pki);
-        Ok(Self { url, kubeconfig, cluster, shutdown, tasks })
+        Ok(Self {
+            url,
+            kubeconfig,
+            cluster,
+            shutdown,
+            tasks,
+        })
     }
 
     /// `https://127.0.0.1:PORT`.
@@ -191,14 +234,21 @@ impl SimCluster {
 
     /// A kube-rs configuration for one of the kubeconfig's contexts (`admin` or `viewer`).
     pub async fn client_config(&self, context: &str) -> kube::Config {
-        let kubeconfig = kube::config::Kubeconfig::from_yaml(&self.kubeconfig).expect("simcluster writes a valid kubeconfig");
-        let options = kube::config::KubeConfigOptions { context: Some(context.to_string()), ..Default::default() };
-        kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.expect("simcluster's kubeconfig has both contexts")
+        let kubeconfig = kube::config::Kubeconfig::from_yaml(&self.kubeconfig)
+            .expect("simcluster writes a valid kubeconfig");
+        let options = kube::config::KubeConfigOptions {
+            context: Some(context.to_string()),
+            ..Default::default()
+        };
+        kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .expect("simcluster's kubeconfig has both contexts")
     }
 
     /// A kube-rs client as `admin`.
     pub async fn client(&self) -> kube::Client {
-        kube::Client::try_from(self.client_config("admin").await).expect("a client from simcluster's own config")
+        kube::Client::try_from(self.client_config("admin").await)
+            .expect("a client from simcluster's own config")
     }
 
     /// Stop serving and wait for the state to be saved.
@@ -219,8 +269,15 @@ impl Drop for SimCluster {
 /// Write a file atomically with owner-only permissions.
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("file"), std::process::id()));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        std::process::id()
+    ));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]

@@ -39,7 +39,11 @@ impl<'a> ListSemantics<'a> {
                 Some("map") => ListType::Map(
                     node.get("x-kubernetes-list-map-keys")
                         .and_then(Value::as_array)
-                        .map(|keys| keys.iter().filter_map(|k| k.as_str().map(String::from)).collect())
+                        .map(|keys| {
+                            keys.iter()
+                                .filter_map(|k| k.as_str().map(String::from))
+                                .collect()
+                        })
                         .unwrap_or_default(),
                 ),
                 Some("set") => ListType::Set,
@@ -67,17 +71,28 @@ fn schema_at<'v>(schema: &'v Value, path: &[&str]) -> Option<&'v Value> {
 
 fn builtin_list_type(path: &[&str]) -> ListType {
     let keys = |names: &[&str]| ListType::Map(names.iter().map(|s| s.to_string()).collect());
-    let Some(last) = path.last() else { return ListType::Atomic };
+    let Some(last) = path.last() else {
+        return ListType::Atomic;
+    };
     match *last {
         "finalizers" => ListType::Set,
         "ownerReferences" => keys(&["uid"]),
-        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env" | "imagePullSecrets"
-        | "webhooks" | "resourceClaims" | "envFrom_" => keys(&["name"]),
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "volumes"
+        | "env"
+        | "imagePullSecrets"
+        | "webhooks"
+        | "resourceClaims"
+        | "envFrom_" => keys(&["name"]),
         "volumeMounts" => keys(&["mountPath"]),
         "volumeDevices" => keys(&["devicePath"]),
         "hostAliases" => keys(&["ip"]),
         "conditions" => keys(&["type"]),
-        "ports" if path.iter().any(|p| p.ends_with("ontainers")) => keys(&["containerPort", "protocol"]),
+        "ports" if path.iter().any(|p| p.ends_with("ontainers")) => {
+            keys(&["containerPort", "protocol"])
+        }
         "ports" => keys(&["port", "protocol"]),
         _ => ListType::Atomic,
     }
@@ -111,14 +126,23 @@ mod tests {
     #[test]
     fn builtin_merge_keys() {
         let s = ListSemantics::builtin();
-        assert_eq!(s.list_type(&["spec", "template", "spec", "containers"]), ListType::Map(vec!["name".into()]));
+        assert_eq!(
+            s.list_type(&["spec", "template", "spec", "containers"]),
+            ListType::Map(vec!["name".into()])
+        );
         assert_eq!(
             s.list_type(&["spec", "template", "spec", "containers", "ports"]),
             ListType::Map(vec!["containerPort".into(), "protocol".into()])
         );
-        assert_eq!(s.list_type(&["spec", "ports"]), ListType::Map(vec!["port".into(), "protocol".into()]));
+        assert_eq!(
+            s.list_type(&["spec", "ports"]),
+            ListType::Map(vec!["port".into(), "protocol".into()])
+        );
         assert_eq!(s.list_type(&["metadata", "finalizers"]), ListType::Set);
-        assert_eq!(s.list_type(&["spec", "template", "spec", "containers", "args"]), ListType::Atomic);
+        assert_eq!(
+            s.list_type(&["spec", "template", "spec", "containers", "args"]),
+            ListType::Atomic
+        );
     }
 
     #[test]
@@ -128,7 +152,10 @@ mod tests {
                 "items": {"type": "object", "properties": {"tags": {"type": "array", "x-kubernetes-list-type": "set"}}}},
             "plain": {"type": "array"}}}}});
         let s = ListSemantics::for_schema(Some(&schema));
-        assert_eq!(s.list_type(&["spec", "items"]), ListType::Map(vec!["id".into()]));
+        assert_eq!(
+            s.list_type(&["spec", "items"]),
+            ListType::Map(vec!["id".into()])
+        );
         assert_eq!(s.list_type(&["spec", "items", "tags"]), ListType::Set);
         assert_eq!(s.list_type(&["spec", "plain"]), ListType::Atomic);
         assert_eq!(s.list_type(&["spec", "unknown"]), ListType::Atomic);

@@ -9,7 +9,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "simcluster", version, about = "A simulated Kubernetes + KubeVirt API server")]
+#[command(
+    name = "simcluster",
+    version,
+    about = "A simulated Kubernetes + KubeVirt API server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -57,7 +61,10 @@ struct ServeArgs {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SIMCLUSTER_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SIMCLUSTER_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
@@ -78,11 +85,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         bare: args.bare,
         ..Default::default()
     };
-    let cluster = simcluster::SimCluster::start(options).await.context("starting simcluster")?;
+    let cluster = simcluster::SimCluster::start(options)
+        .await
+        .context("starting simcluster")?;
     println!("{}", cluster.url());
     if let Some(path) = &args.kubeconfig {
-        cluster.write_kubeconfig(path).with_context(|| format!("writing kubeconfig to {}", path.display()))?;
-        eprintln!("kubeconfig written to {} (contexts: admin, viewer)", path.display());
+        cluster
+            .write_kubeconfig(path)
+            .with_context(|| format!("writing kubeconfig to {}", path.display()))?;
+        eprintln!(
+            "kubeconfig written to {} (contexts: admin, viewer)",
+            path.display()
+        );
     }
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

@@ -48,7 +48,9 @@ pub struct Entry {
 
 impl Entry {
     fn is(&self, manager: &str, operation: &str, subresource: Option<&str>) -> bool {
-        self.manager == manager && self.operation == operation && self.subresource.as_deref() == subresource
+        self.manager == manager
+            && self.operation == operation
+            && self.subresource.as_deref() == subresource
     }
 }
 
@@ -62,10 +64,25 @@ pub fn read_entries(object: &Value) -> Vec<Entry> {
                 .filter_map(|e| {
                     Some(Entry {
                         manager: e.get("manager")?.as_str()?.to_string(),
-                        operation: e.get("operation").and_then(Value::as_str).unwrap_or("Update").to_string(),
-                        api_version: e.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_string(),
-                        time: e.get("time").and_then(Value::as_str).unwrap_or("").to_string(),
-                        subresource: e.get("subresource").and_then(Value::as_str).map(String::from),
+                        operation: e
+                            .get("operation")
+                            .and_then(Value::as_str)
+                            .unwrap_or("Update")
+                            .to_string(),
+                        api_version: e
+                            .get("apiVersion")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string(),
+                        time: e
+                            .get("time")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string(),
+                        subresource: e
+                            .get("subresource")
+                            .and_then(Value::as_str)
+                            .map(String::from),
                         fields: FieldSet::from_json(e.get("fieldsV1").unwrap_or(&Value::Null)),
                     })
                 })
@@ -74,10 +91,14 @@ pub fn read_entries(object: &Value) -> Vec<Entry> {
         .unwrap_or_default()
 }
 
-fn write_entries(object: &mut Value, entries: Vec<Entry>) {
+/// Store the entries; empty ones are dropped, except the Apply entry of `applier` (a manager that
+/// just applied keeps its entry even when it set no fields of its own).
+fn write_entries(object: &mut Value, entries: Vec<Entry>, applier: Option<&str>) {
     let list: Vec<Value> = entries
         .into_iter()
-        .filter(|e| !e.fields.is_empty())
+        .filter(|e| {
+            !e.fields.is_empty() || (e.operation == "Apply" && Some(e.manager.as_str()) == applier)
+        })
         .map(|e| {
             let mut entry = json!({
                 "manager": e.manager,
@@ -152,8 +173,12 @@ pub fn apply(
         .position(|e| e.is(writer.manager, "Apply", subresource))
         .map(|i| entries.remove(i));
     if let Some(previous) = &previous {
-        let mut stale: Vec<Vec<String>> =
-            previous.fields.owned_paths().into_iter().filter(|p| !new_set.touches(p)).collect();
+        let mut stale: Vec<Vec<String>> = previous
+            .fields
+            .owned_paths()
+            .into_iter()
+            .filter(|p| !new_set.touches(p))
+            .collect();
         stale.sort_by_key(|p| std::cmp::Reverse(p.len()));
         for path in stale {
             if !entries.iter().any(|e| e.fields.touches(&path)) {
@@ -170,7 +195,7 @@ pub fn apply(
         subresource: subresource.map(String::from),
         fields: new_set,
     });
-    write_entries(&mut live, entries);
+    write_entries(&mut live, entries, Some(writer.manager));
     Ok(live)
 }
 
@@ -179,22 +204,32 @@ pub fn apply(
 pub fn record_update(old: Option<&Value>, new: &mut Value, writer: &Writer<'_>) {
     let subresource = writer.scope.subresource();
     let sent = new.pointer("/metadata/managedFields").cloned();
-    let previous = old.and_then(|o| o.pointer("/metadata/managedFields")).cloned();
+    let previous = old
+        .and_then(|o| o.pointer("/metadata/managedFields"))
+        .cloned();
     // A client may reset managedFields by sending them; otherwise the stored ones carry on.
     let mut entries = match (&sent, &previous) {
-        (Some(s), p) if Some(s) != p.as_ref() && s.as_array().is_some_and(|a| !a.is_empty()) => read_entries(new),
+        (Some(s), p) if Some(s) != p.as_ref() && s.as_array().is_some_and(|a| !a.is_empty()) => {
+            read_entries(new)
+        }
         _ => old.map(read_entries).unwrap_or_default(),
     };
     let new_fields = writer.scope.fields(new, writer.semantics);
-    let old_fields = old.map(|o| writer.scope.fields(o, writer.semantics)).unwrap_or_default();
+    let old_fields = old
+        .map(|o| writer.scope.fields(o, writer.semantics))
+        .unwrap_or_default();
     let changed: Vec<Vec<String>> = new_fields
         .owned_paths()
         .into_iter()
         .filter(|p| old.is_none_or(|o| !old_fields.owns(p) || lookup(o, p) != lookup(new, p)))
         .collect();
-    let removed: Vec<Vec<String>> = old_fields.owned_paths().into_iter().filter(|p| !new_fields.touches(p)).collect();
+    let removed: Vec<Vec<String>> = old_fields
+        .owned_paths()
+        .into_iter()
+        .filter(|p| !new_fields.touches(p))
+        .collect();
     if changed.is_empty() && removed.is_empty() && old.is_some() {
-        write_entries(new, entries);
+        write_entries(new, entries, None);
         return;
     }
     for entry in entries.iter_mut() {
@@ -205,7 +240,10 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, writer: &Writer<'_>) 
             entry.fields.remove(path);
         }
     }
-    let own = match entries.iter().position(|e| e.is(writer.manager, "Update", subresource)) {
+    let own = match entries
+        .iter()
+        .position(|e| e.is(writer.manager, "Update", subresource))
+    {
         Some(i) => i,
         None => {
             entries.push(Entry {
@@ -221,11 +259,14 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, writer: &Writer<'_>) 
     };
     for path in &changed {
         let member = new_fields.owns(path) && lookup(new, path).is_some_and(|v| v.is_object());
-        entries[own].fields.insert(path, member && path.last().is_some_and(|s| s.starts_with("k:")));
+        entries[own].fields.insert(
+            path,
+            member && path.last().is_some_and(|s| s.starts_with("k:")),
+        );
     }
     entries[own].time = writer.now.to_string();
     entries[own].api_version = writer.api_version.to_string();
-    write_entries(new, entries);
+    write_entries(new, entries, None);
 }
 
 #[cfg(test)]
@@ -248,7 +289,13 @@ mod tests {
 
     #[test]
     fn second_manager_conflicts_unless_forced() {
-        let first = apply(None, &cm(json!({"a": "1", "b": "2"})), &writer("alice"), false).unwrap();
+        let first = apply(
+            None,
+            &cm(json!({"a": "1", "b": "2"})),
+            &writer("alice"),
+            false,
+        )
+        .unwrap();
         let err = apply(Some(&first), &cm(json!({"a": "9"})), &writer("bob"), false).unwrap_err();
         assert_eq!(err, vec![("alice".to_string(), ".data.a".to_string())]);
         // Same value: shared ownership, no conflict.
@@ -263,9 +310,21 @@ mod tests {
 
     #[test]
     fn fields_dropped_from_an_apply_are_removed_unless_someone_else_owns_them() {
-        let first = apply(None, &cm(json!({"a": "1", "b": "2"})), &writer("alice"), false).unwrap();
+        let first = apply(
+            None,
+            &cm(json!({"a": "1", "b": "2"})),
+            &writer("alice"),
+            false,
+        )
+        .unwrap();
         let shared = apply(Some(&first), &cm(json!({"b": "2"})), &writer("bob"), false).unwrap();
-        let second = apply(Some(&shared), &cm(json!({"c": "3"})), &writer("alice"), false).unwrap();
+        let second = apply(
+            Some(&shared),
+            &cm(json!({"c": "3"})),
+            &writer("alice"),
+            false,
+        )
+        .unwrap();
         assert_eq!(second["data"], json!({"b": "2", "c": "3"}));
     }
 
@@ -276,11 +335,23 @@ mod tests {
         updated["data"]["a"] = json!("2");
         record_update(Some(&first), &mut updated, &writer("kubectl-edit"));
         let entries = read_entries(&updated);
-        assert!(entries.iter().all(|e| e.manager != "alice"), "alice owned only data.a: {entries:?}");
-        let editor = entries.iter().find(|e| e.manager == "kubectl-edit").unwrap();
+        assert!(
+            entries.iter().all(|e| e.manager != "alice"),
+            "alice owned only data.a: {entries:?}"
+        );
+        let editor = entries
+            .iter()
+            .find(|e| e.manager == "kubectl-edit")
+            .unwrap();
         assert_eq!(editor.operation, "Update");
         // Now alice re-applying a different value conflicts with the editor.
-        let err = apply(Some(&updated), &cm(json!({"a": "1"})), &writer("alice"), false).unwrap_err();
+        let err = apply(
+            Some(&updated),
+            &cm(json!({"a": "1"})),
+            &writer("alice"),
+            false,
+        )
+        .unwrap_err();
         assert_eq!(err[0].0, "kubectl-edit");
     }
 }

@@ -16,7 +16,12 @@ pub fn apply_merge(target: &mut Value, applied: &Value, semantics: ListSemantics
     merge_value(target, applied, semantics, &mut Vec::new());
 }
 
-fn merge_value(target: &mut Value, applied: &Value, semantics: ListSemantics<'_>, path: &mut Vec<String>) {
+fn merge_value(
+    target: &mut Value,
+    applied: &Value,
+    semantics: ListSemantics<'_>,
+    path: &mut Vec<String>,
+) {
     match (target.as_object_mut(), applied.as_object()) {
         (Some(live), Some(fields)) => {
             for (key, value) in fields {
@@ -43,8 +48,15 @@ fn merge_value(target: &mut Value, applied: &Value, semantics: ListSemantics<'_>
     }
 }
 
-fn merge_list(target: &mut Value, applied: &Value, semantics: ListSemantics<'_>, path: &mut Vec<String>) {
-    let (Some(live), Some(items)) = (target.as_array_mut(), applied.as_array()) else { return };
+fn merge_list(
+    target: &mut Value,
+    applied: &Value,
+    semantics: ListSemantics<'_>,
+    path: &mut Vec<String>,
+) {
+    let (Some(live), Some(items)) = (target.as_array_mut(), applied.as_array()) else {
+        return;
+    };
     match semantics.list_type(&as_refs(path)) {
         ListType::Atomic => *live = items.clone(),
         ListType::Set => {
@@ -57,7 +69,10 @@ fn merge_list(target: &mut Value, applied: &Value, semantics: ListSemantics<'_>,
         ListType::Map(keys) => {
             for item in items {
                 let key = item_key(item, &keys);
-                match live.iter_mut().find(|l| key.is_some() && item_key(l, &keys) == key) {
+                match live
+                    .iter_mut()
+                    .find(|l| key.is_some() && item_key(l, &keys) == key)
+                {
                     Some(existing) => merge_value(existing, item, semantics, path),
                     None => live.push(item.clone()),
                 }
@@ -67,7 +82,11 @@ fn merge_list(target: &mut Value, applied: &Value, semantics: ListSemantics<'_>,
 }
 
 /// Apply a strategic merge patch. Errors name what was malformed.
-pub fn strategic_merge(target: &mut Value, patch: &Value, semantics: ListSemantics<'_>) -> Result<(), String> {
+pub fn strategic_merge(
+    target: &mut Value,
+    patch: &Value,
+    semantics: ListSemantics<'_>,
+) -> Result<(), String> {
     smp_value(target, patch, semantics, &mut Vec::new())
 }
 
@@ -91,7 +110,12 @@ fn without_directives(value: &Value) -> Value {
     }
 }
 
-fn smp_value(target: &mut Value, patch: &Value, semantics: ListSemantics<'_>, path: &mut Vec<String>) -> Result<(), String> {
+fn smp_value(
+    target: &mut Value,
+    patch: &Value,
+    semantics: ListSemantics<'_>,
+    path: &mut Vec<String>,
+) -> Result<(), String> {
     let Some(fields) = patch.as_object() else {
         *target = patch.clone();
         return Ok(());
@@ -114,12 +138,17 @@ fn smp_value(target: &mut Value, patch: &Value, semantics: ListSemantics<'_>, pa
     let mut orders: Vec<(String, Vec<Value>)> = Vec::new();
     for (key, value) in fields {
         if let Some(field) = key.strip_prefix("$setElementOrder/") {
-            let order = value.as_array().ok_or_else(|| format!("{key} must be a list"))?.clone();
+            let order = value
+                .as_array()
+                .ok_or_else(|| format!("{key} must be a list"))?
+                .clone();
             orders.push((field.to_string(), order));
             continue;
         }
         if let Some(field) = key.strip_prefix("$deleteFromPrimitiveList/") {
-            let doomed = value.as_array().ok_or_else(|| format!("{key} must be a list"))?;
+            let doomed = value
+                .as_array()
+                .ok_or_else(|| format!("{key} must be a list"))?;
             if let Some(list) = target.get_mut(field).and_then(Value::as_array_mut) {
                 list.retain(|v| !doomed.contains(v));
             }
@@ -135,7 +164,9 @@ fn smp_value(target: &mut Value, patch: &Value, semantics: ListSemantics<'_>, pa
         }
         path.push(key.clone());
         match (live.get_mut(key), value) {
-            (Some(existing), Value::Object(_)) if existing.is_object() => smp_value(existing, value, semantics, path)?,
+            (Some(existing), Value::Object(_)) if existing.is_object() => {
+                smp_value(existing, value, semantics, path)?
+            }
             (Some(existing), Value::Array(items)) if existing.is_array() => {
                 smp_list(existing, items, semantics, path)?
             }
@@ -167,7 +198,12 @@ fn smp_value(target: &mut Value, patch: &Value, semantics: ListSemantics<'_>, pa
     Ok(())
 }
 
-fn smp_list(target: &mut Value, items: &[Value], semantics: ListSemantics<'_>, path: &mut Vec<String>) -> Result<(), String> {
+fn smp_list(
+    target: &mut Value,
+    items: &[Value],
+    semantics: ListSemantics<'_>,
+    path: &mut Vec<String>,
+) -> Result<(), String> {
     let live = target.as_array_mut().expect("checked by caller");
     match semantics.list_type(&as_refs(path)) {
         ListType::Atomic => *live = items.iter().map(without_directives).collect(),
@@ -179,15 +215,27 @@ fn smp_list(target: &mut Value, items: &[Value], semantics: ListSemantics<'_>, p
             }
         }
         ListType::Map(keys) => {
-            if items.iter().any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace")) {
-                *live = items.iter().filter(|i| i.get("$patch").is_none()).map(without_directives).collect();
+            if items
+                .iter()
+                .any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace"))
+            {
+                *live = items
+                    .iter()
+                    .filter(|i| i.get("$patch").is_none())
+                    .map(without_directives)
+                    .collect();
                 return Ok(());
             }
             for item in items {
                 let key = item_key(item, &keys).ok_or_else(|| {
-                    format!("map: {item} does not contain declared merge key: {}", keys.join(","))
+                    format!(
+                        "map: {item} does not contain declared merge key: {}",
+                        keys.join(",")
+                    )
                 })?;
-                let position = live.iter().position(|l| item_key(l, &keys).as_ref() == Some(&key));
+                let position = live
+                    .iter()
+                    .position(|l| item_key(l, &keys).as_ref() == Some(&key));
                 match (position, item.get("$patch").and_then(Value::as_str)) {
                     (Some(i), Some("delete")) => {
                         live.remove(i);
@@ -208,13 +256,18 @@ fn reorder(list: &mut Vec<Value>, order: &[Value], list_type: &ListType) {
         match list_type {
             ListType::Map(keys) => {
                 let key = item_key(item, keys)?;
-                order.iter().position(|o| item_key(o, keys).as_ref() == Some(&key))
+                order
+                    .iter()
+                    .position(|o| item_key(o, keys).as_ref() == Some(&key))
             }
             _ => order.iter().position(|o| o == item),
         }
     };
-    let mut indexed: Vec<(usize, usize, Value)> =
-        list.drain(..).enumerate().map(|(i, v)| (position(&v).unwrap_or(usize::MAX), i, v)).collect();
+    let mut indexed: Vec<(usize, usize, Value)> = list
+        .drain(..)
+        .enumerate()
+        .map(|(i, v)| (position(&v).unwrap_or(usize::MAX), i, v))
+        .collect();
     indexed.sort_by_key(|(p, i, _)| (*p, *i));
     list.extend(indexed.into_iter().map(|(_, _, v)| v));
 }
@@ -255,14 +308,23 @@ mod tests {
     #[test]
     fn strategic_merge_requires_merge_keys() {
         let mut live = json!({"spec": {"containers": []}});
-        let err = strategic_merge(&mut live, &json!({"spec": {"containers": [{"image": "x"}]}}), ListSemantics::builtin());
+        let err = strategic_merge(
+            &mut live,
+            &json!({"spec": {"containers": [{"image": "x"}]}}),
+            ListSemantics::builtin(),
+        );
         assert!(err.unwrap_err().contains("merge key"));
     }
 
     #[test]
     fn apply_merge_keeps_other_items_and_replaces_atomic_lists() {
-        let mut live = json!({"spec": {"containers": [{"name": "a", "args": ["1"]}, {"name": "b"}], "x": 1}});
-        apply_merge(&mut live, &json!({"spec": {"containers": [{"name": "a", "args": ["2", "3"]}]}}), ListSemantics::builtin());
+        let mut live =
+            json!({"spec": {"containers": [{"name": "a", "args": ["1"]}, {"name": "b"}], "x": 1}});
+        apply_merge(
+            &mut live,
+            &json!({"spec": {"containers": [{"name": "a", "args": ["2", "3"]}]}}),
+            ListSemantics::builtin(),
+        );
         assert_eq!(live["spec"]["containers"][0]["args"], json!(["2", "3"]));
         assert_eq!(live["spec"]["containers"][1]["name"], "b");
         assert_eq!(live["spec"]["x"], 1);

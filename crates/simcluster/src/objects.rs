@@ -8,6 +8,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::admission::{self, FieldValidation};
+use crate::extensions::Operation;
 use crate::list_types::ListSemantics;
 use crate::managed::{self, Scope, Writer};
 use crate::merge;
@@ -78,9 +79,9 @@ impl PatchType {
             "application/json-patch+json" => Some(Self::Json),
             "application/merge-patch+json" => Some(Self::Merge),
             "application/strategic-merge-patch+json" => Some(Self::Strategic),
-            "application/apply-patch+yaml" | "application/apply-patch+json" | "application/apply-patch+cbor" => {
-                Some(Self::Apply)
-            }
+            "application/apply-patch+yaml"
+            | "application/apply-patch+json"
+            | "application/apply-patch+cbor" => Some(Self::Apply),
             _ => None,
         }
     }
@@ -104,7 +105,11 @@ pub struct DeleteOptions {
 
 impl Default for DeleteOptions {
     fn default() -> Self {
-        Self { propagation: Propagation::Background, precondition_uid: None, precondition_rv: None }
+        Self {
+            propagation: Propagation::Background,
+            precondition_uid: None,
+            precondition_rv: None,
+        }
     }
 }
 
@@ -114,11 +119,16 @@ const GENERATE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 pub struct Objects {
     pub store: Arc<Store>,
     pub registry: Arc<Registry>,
+    pub extensions: crate::extensions::Extensions,
     next_service_ip: std::sync::atomic::AtomicU32,
 }
 
 fn semantics(rt: &ResourceType) -> ListSemantics<'_> {
-    if rt.is_custom() { ListSemantics::for_schema(rt.schema.as_deref()) } else { ListSemantics::builtin() }
+    if rt.is_custom() {
+        ListSemantics::for_schema(rt.schema.as_deref())
+    } else {
+        ListSemantics::builtin()
+    }
 }
 
 fn meta_str<'v>(object: &'v Value, field: &str) -> Option<&'v str> {
@@ -149,28 +159,48 @@ fn without_volatile(object: &Value) -> Value {
 
 impl Objects {
     pub fn new(store: Arc<Store>, registry: Arc<Registry>) -> Self {
-        Self { store, registry, next_service_ip: std::sync::atomic::AtomicU32::new(10) }
+        Self {
+            store,
+            registry,
+            extensions: Default::default(),
+            next_service_ip: std::sync::atomic::AtomicU32::new(10),
+        }
     }
 
     fn allocate_service_ip(&self) -> String {
-        let n = self.next_service_ip.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self
+            .next_service_ip
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         format!("10.96.{}.{}", (n / 250) % 250, n % 250 + 1)
     }
 
-    pub fn get(&self, rt: &ResourceType, namespace: &str, name: &str) -> Result<Arc<StoredObject>, ApiError> {
+    pub fn get(
+        &self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<StoredObject>, ApiError> {
         self.store
             .get(&rt.group_resource(), &ObjectKey::new(namespace, name))
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))
     }
 
     /// Namespaced writes need the namespace to exist and not be terminating.
-    fn check_namespace(&self, rt: &ResourceType, namespace: &str, name: &str) -> Result<(), ApiError> {
+    fn check_namespace(
+        &self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), ApiError> {
         if !rt.namespaced {
             return Ok(());
         }
         let ns = self
             .store
-            .get(&GroupResource::new("", "namespaces"), &ObjectKey::new("", namespace))
+            .get(
+                &GroupResource::new("", "namespaces"),
+                &ObjectKey::new("", namespace),
+            )
             .ok_or_else(|| ApiError::not_found("", "namespaces", namespace))?;
         if ns.value.pointer("/metadata/deletionTimestamp").is_some() {
             return Err(ApiError::forbidden(format!(
@@ -182,9 +212,17 @@ impl Objects {
     }
 
     /// Fill in identity, scope and server-owned metadata of a new object.
-    fn prepare_new(&self, rt: &ResourceType, namespace: Option<&str>, object: &mut Value, ctx: &WriteContext) -> Result<(String, String), ApiError> {
+    fn prepare_new(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        object: &mut Value,
+        ctx: &WriteContext,
+    ) -> Result<(String, String), ApiError> {
         if !object.is_object() {
-            return Err(ApiError::bad_request("the body of the request must be a JSON or YAML object"));
+            return Err(ApiError::bad_request(
+                "the body of the request must be a JSON or YAML object",
+            ));
         }
         admission::check_identity(rt, object)?;
         object["apiVersion"] = json!(rt.api_version());
@@ -217,7 +255,10 @@ impl Objects {
             _ => match meta_str(object, "generateName") {
                 Some(prefix) if !prefix.is_empty() => {
                     let suffix: String = (0..5)
-                        .map(|_| GENERATE_ALPHABET[rand::random_range(0..GENERATE_ALPHABET.len())] as char)
+                        .map(|_| {
+                            GENERATE_ALPHABET[rand::random_range(0..GENERATE_ALPHABET.len())]
+                                as char
+                        })
                         .collect();
                     let name = format!("{prefix}{suffix}");
                     object["metadata"]["name"] = json!(name);
@@ -239,13 +280,22 @@ impl Objects {
         };
         admission::check_identity(rt, object)?;
         if meta_str(object, "resourceVersion").is_some_and(|rv| !rv.is_empty()) {
-            return Err(ApiError::internal("resourceVersion should not be set on objects to be created"));
+            return Err(ApiError::internal(
+                "resourceVersion should not be set on objects to be created",
+            ));
         }
-        let meta = object["metadata"].as_object_mut().expect("made an object above");
+        let meta = object["metadata"]
+            .as_object_mut()
+            .expect("made an object above");
         meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
         meta.insert("creationTimestamp".into(), json!(now()));
         meta.insert("generation".into(), json!(1));
-        for field in ["deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "resourceVersion"] {
+        for field in [
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+            "resourceVersion",
+        ] {
             meta.remove(field);
         }
         if rt.status_subresource
@@ -262,23 +312,46 @@ impl Objects {
     }
 
     /// Create an object (POST).
-    pub fn create(&self, rt: &ResourceType, namespace: Option<&str>, mut object: Value, ctx: &WriteContext) -> Result<Outcome, ApiError> {
+    pub fn create(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        mut object: Value,
+        ctx: &WriteContext,
+    ) -> Result<Outcome, ApiError> {
         let (namespace, name) = self.prepare_new(rt, namespace, &mut object, ctx)?;
         self.check_namespace(rt, &namespace, &name)?;
-        let warnings = if rt.is_custom() { admission::validate_custom(rt, &mut object, ctx.validation)? } else { Vec::new() };
+        let mut warnings = if rt.is_custom() {
+            admission::validate_custom(rt, &mut object, ctx.validation)?
+        } else {
+            Vec::new()
+        };
+        warnings.extend(
+            self.extensions
+                .admit(Operation::Create, rt, None, &mut object)?,
+        );
         let (now, api_version) = (now(), rt.api_version());
         let writer = self.writer(rt, &api_version, &ctx.manager, &now, None);
         managed::record_update(None, &mut object, &writer);
         let gr = rt.group_resource();
         let written = self
             .store
-            .write(&gr, &ObjectKey::new(&namespace, &name), ctx.dry_run, |current| match current {
-                Some(_) => Err(ApiError::already_exists(&rt.group, &rt.plural, &name)),
-                None => Ok(Write::Put(object)),
-            })?
+            .write(
+                &gr,
+                &ObjectKey::new(&namespace, &name),
+                ctx.dry_run,
+                |current| match current {
+                    Some(_) => Err(ApiError::already_exists(&rt.group, &rt.plural, &name)),
+                    None => Ok(Write::Put(object)),
+                },
+            )?
             .expect("a put always writes");
         self.after_write(rt, &written);
-        Ok(Outcome { written, created: true, warnings })
+        Ok(Outcome {
+            written,
+            created: true,
+            warnings,
+        })
     }
 
     fn writer<'a>(
@@ -293,7 +366,13 @@ impl Objects {
             manager,
             api_version,
             now,
-            scope: if subresource == Some("status") { Scope::Status } else { Scope::Main { skip_status: rt.status_subresource } },
+            scope: if subresource == Some("status") {
+                Scope::Status
+            } else {
+                Scope::Main {
+                    skip_status: rt.status_subresource,
+                }
+            },
             semantics: semantics(rt),
         }
     }
@@ -310,7 +389,9 @@ impl Objects {
         record: bool,
     ) -> Result<(Write, Vec<String>), ApiError> {
         if !new.is_object() {
-            return Err(ApiError::bad_request("the body of the request must be a JSON or YAML object"));
+            return Err(ApiError::bad_request(
+                "the body of the request must be a JSON or YAML object",
+            ));
         }
         admission::check_identity(rt, &new)?;
         new["apiVersion"] = json!(rt.api_version());
@@ -318,7 +399,14 @@ impl Objects {
         if !new.get("metadata").is_some_and(Value::is_object) {
             new["metadata"] = json!({});
         }
-        for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace", "name"] {
+        for field in [
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "namespace",
+            "name",
+        ] {
             match old["metadata"].get(field) {
                 Some(v) => new["metadata"][field] = v.clone(),
                 None => {
@@ -340,7 +428,10 @@ impl Objects {
                         }
                     }
                 }
-                next["metadata"]["managedFields"] = new["metadata"].get("managedFields").cloned().unwrap_or(Value::Null);
+                next["metadata"]["managedFields"] = new["metadata"]
+                    .get("managedFields")
+                    .cloned()
+                    .unwrap_or(Value::Null);
                 if next["metadata"]["managedFields"].is_null()
                     && let Some(meta) = next["metadata"].as_object_mut()
                 {
@@ -349,7 +440,10 @@ impl Objects {
                 new = next;
             }
             Some("finalize") => {
-                let finalizers = new.pointer("/spec/finalizers").cloned().unwrap_or(json!([]));
+                let finalizers = new
+                    .pointer("/spec/finalizers")
+                    .cloned()
+                    .unwrap_or(json!([]));
                 let mut next = old.clone();
                 next["spec"]["finalizers"] = finalizers;
                 new = next;
@@ -367,10 +461,25 @@ impl Objects {
                 }
             }
         }
-        let generation = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
-        let bumped = if generation_part(rt, old) != generation_part(rt, &new) { generation + 1 } else { generation };
+        let generation = old
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        let bumped = if generation_part(rt, old) != generation_part(rt, &new) {
+            generation + 1
+        } else {
+            generation
+        };
         new["metadata"]["generation"] = json!(bumped);
-        let warnings = if rt.is_custom() { admission::validate_custom(rt, &mut new, ctx.validation)? } else { Vec::new() };
+        let mut warnings = if rt.is_custom() {
+            admission::validate_custom(rt, &mut new, ctx.validation)?
+        } else {
+            Vec::new()
+        };
+        warnings.extend(
+            self.extensions
+                .admit(Operation::Update, rt, Some(old), &mut new)?,
+        );
         if record {
             let (now, api_version) = (now(), rt.api_version());
             let writer = self.writer(rt, &api_version, &ctx.manager, &now, subresource);
@@ -379,7 +488,8 @@ impl Objects {
         if without_volatile(&new) == without_volatile(old) {
             return Ok((Write::Unchanged, warnings));
         }
-        if new.pointer("/metadata/deletionTimestamp").is_some() && !admission::has_finalizers(&new) {
+        if new.pointer("/metadata/deletionTimestamp").is_some() && !admission::has_finalizers(&new)
+        {
             return Ok((Write::Delete, warnings));
         }
         Ok((Write::Put(new), warnings))
@@ -402,7 +512,9 @@ impl Objects {
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
             )));
         }
-        let sent_rv = meta_str(&object, "resourceVersion").filter(|rv| !rv.is_empty()).map(String::from);
+        let sent_rv = meta_str(&object, "resourceVersion")
+            .filter(|rv| !rv.is_empty())
+            .map(String::from);
         let mut warnings = Vec::new();
         let written = self
             .store
@@ -424,7 +536,11 @@ impl Objects {
             })?
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
         self.after_write(rt, &written);
-        Ok(Outcome { written, created: false, warnings })
+        Ok(Outcome {
+            written,
+            created: false,
+            warnings,
+        })
     }
 
     /// Patch an object; an apply patch creates it when missing.
@@ -439,7 +555,11 @@ impl Objects {
         subresource: Option<&str>,
         ctx: &WriteContext,
     ) -> Result<Outcome, ApiError> {
-        let ns = if rt.namespaced { namespace.unwrap_or("default") } else { "" };
+        let ns = if rt.namespaced {
+            namespace.unwrap_or("default")
+        } else {
+            ""
+        };
         match patch_type {
             PatchType::Apply => self.apply(rt, ns, name, body, subresource, ctx),
             PatchType::Strategic if rt.is_custom() => Err(ApiError::unsupported_media_type(
@@ -482,32 +602,56 @@ impl Objects {
                     })?
                     .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
                 self.after_write(rt, &written);
-                Ok(Outcome { written, created: false, warnings })
+                Ok(Outcome {
+                    written,
+                    created: false,
+                    warnings,
+                })
             }
         }
     }
 
-    fn apply(&self, rt: &ResourceType, namespace: &str, name: &str, body: &[u8], subresource: Option<&str>, ctx: &WriteContext) -> Result<Outcome, ApiError> {
+    fn apply(
+        &self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+        body: &[u8],
+        subresource: Option<&str>,
+        ctx: &WriteContext,
+    ) -> Result<Outcome, ApiError> {
         if ctx.manager.is_empty() {
-            return Err(ApiError::invalid("meta.k8s.io", "PatchOptions", "", vec![Cause {
-                reason: "FieldValueRequired",
-                message: "Required value: is required for apply patch".into(),
-                field: "fieldManager".into(),
-            }]));
+            return Err(ApiError::invalid(
+                "meta.k8s.io",
+                "PatchOptions",
+                "",
+                vec![Cause {
+                    reason: "FieldValueRequired",
+                    message: "Required value: is required for apply patch".into(),
+                    field: "fieldManager".into(),
+                }],
+            ));
         }
-        let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("apply patch is not UTF-8"))?;
+        let text = std::str::from_utf8(body)
+            .map_err(|_| ApiError::bad_request("apply patch is not UTF-8"))?;
         let mut applied: Value = serde_yaml_ng::from_str(text)
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
         if !applied.is_object() {
-            return Err(ApiError::bad_request("the apply patch must be a YAML or JSON object"));
+            return Err(ApiError::bad_request(
+                "the apply patch must be a YAML or JSON object",
+            ));
         }
         admission::check_identity(rt, &applied)?;
         if applied.get("kind").is_none() || applied.get("apiVersion").is_none() {
-            return Err(ApiError::bad_request("apply patches must set apiVersion and kind"));
+            return Err(ApiError::bad_request(
+                "apply patches must set apiVersion and kind",
+            ));
         }
         match meta_str(&applied, "name") {
             Some(n) if n != name => {
-                return Err(ApiError::bad_request(format!("the name of the object ({n}) does not match the name on the URL ({name})")));
+                return Err(ApiError::bad_request(format!(
+                    "the name of the object ({n}) does not match the name on the URL ({name})"
+                )));
             }
             _ => applied["metadata"]["name"] = json!(name),
         }
@@ -544,30 +688,61 @@ impl Objects {
                     if rt.is_custom() {
                         warnings = admission::validate_custom(rt, &mut object, ctx.validation)?;
                     }
+                    warnings.extend(self.extensions.admit(
+                        Operation::Create,
+                        rt,
+                        None,
+                        &mut object,
+                    )?);
                     created = true;
                     Ok(Write::Put(object))
                 }
                 Some(current) => {
                     let merged = managed::apply(Some(&current.value), &applied, &writer, ctx.force)
                         .map_err(|c| ApiError::apply_conflicts(&rt.group, &rt.plural, name, &c))?;
-                    let (write, w) = self.finish_update(rt, &current.value, merged, subresource, ctx, false)?;
+                    let (write, w) =
+                        self.finish_update(rt, &current.value, merged, subresource, ctx, false)?;
                     warnings = w;
                     Ok(write)
                 }
             })?
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
         self.after_write(rt, &written);
-        Ok(Outcome { written, created, warnings })
+        Ok(Outcome {
+            written,
+            created,
+            warnings,
+        })
     }
 
     /// Delete an object: at once, or by marking it (deletionTimestamp) while finalizers remain.
-    pub fn delete(&self, rt: &ResourceType, namespace: &str, name: &str, options: &DeleteOptions, ctx: &WriteContext) -> Result<Outcome, ApiError> {
+    /// `cluster` lets delete admission hooks look around (None skips them).
+    pub fn delete(
+        &self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+        options: &DeleteOptions,
+        ctx: &WriteContext,
+        cluster: Option<&crate::cluster::Cluster>,
+    ) -> Result<Outcome, ApiError> {
         let gr = rt.group_resource();
         let key = ObjectKey::new(namespace, name);
-        let has_dependents = self
-            .store
-            .get(&gr, &key)
+        let existing = self.store.get(&gr, &key);
+        let has_dependents = existing
+            .as_ref()
             .is_some_and(|o| !self.store.dependents_of(o.uid()).is_empty());
+        if let Some(object) = &existing
+            && object
+                .value
+                .pointer("/metadata/deletionTimestamp")
+                .is_none()
+            && let Some(cluster) = cluster
+        {
+            for hook in self.extensions.admission() {
+                hook.admit_delete(cluster, rt, &object.value)?;
+            }
+        }
         let written = self
             .store
             .write(&gr, &key, ctx.dry_run, |current| {
@@ -606,7 +781,11 @@ impl Objects {
             })?
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
         self.after_write(rt, &written);
-        Ok(Outcome { written, created: false, warnings: Vec::new() })
+        Ok(Outcome {
+            written,
+            created: false,
+            warnings: Vec::new(),
+        })
     }
 
     /// Work that follows a committed write: CRDs start (or change) serving their API.
@@ -623,24 +802,57 @@ impl Objects {
 /// A CRD's name must be `<plural>.<group>`.
 fn check_crd(crd: &Value) -> Result<(), ApiError> {
     let name = meta_str(crd, "name").unwrap_or("");
-    let plural = crd.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or("");
-    let group = crd.pointer("/spec/group").and_then(Value::as_str).unwrap_or("");
+    let plural = crd
+        .pointer("/spec/names/plural")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let group = crd
+        .pointer("/spec/group")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let mut causes = Vec::new();
     if group.is_empty() {
-        causes.push(Cause { reason: "FieldValueRequired", message: "Required value".into(), field: "spec.group".into() });
+        causes.push(Cause {
+            reason: "FieldValueRequired",
+            message: "Required value".into(),
+            field: "spec.group".into(),
+        });
     }
     if plural.is_empty() {
-        causes.push(Cause { reason: "FieldValueRequired", message: "Required value".into(), field: "spec.names.plural".into() });
+        causes.push(Cause {
+            reason: "FieldValueRequired",
+            message: "Required value".into(),
+            field: "spec.names.plural".into(),
+        });
     }
-    if crd.pointer("/spec/versions").and_then(Value::as_array).is_none_or(|v| v.is_empty()) {
-        causes.push(Cause { reason: "FieldValueRequired", message: "Required value: must have at least one version".into(), field: "spec.versions".into() });
+    if crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .is_none_or(|v| v.is_empty())
+    {
+        causes.push(Cause {
+            reason: "FieldValueRequired",
+            message: "Required value: must have at least one version".into(),
+            field: "spec.versions".into(),
+        });
     }
     if causes.is_empty() && name != format!("{plural}.{group}") {
         causes.push(Cause {
             reason: "FieldValueInvalid",
-            message: format!("Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"),
+            message: format!(
+                "Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"
+            ),
             field: "metadata.name".into(),
         });
     }
-    if causes.is_empty() { Ok(()) } else { Err(ApiError::invalid("apiextensions.k8s.io", "CustomResourceDefinition", name, causes)) }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "apiextensions.k8s.io",
+            "CustomResourceDefinition",
+            name,
+            causes,
+        ))
+    }
 }

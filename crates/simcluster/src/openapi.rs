@@ -13,15 +13,26 @@ pub fn v3_index(registry: &Registry) -> Value {
     let generation = registry.generation();
     for group in registry.groups() {
         for version in &group.versions {
-            let key = if group.name.is_empty() { format!("api/{version}") } else { format!("apis/{}/{version}", group.name) };
-            paths.insert(key.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={generation:016X}")}));
+            let key = if group.name.is_empty() {
+                format!("api/{version}")
+            } else {
+                format!("apis/{}/{version}", group.name)
+            };
+            paths.insert(
+                key.clone(),
+                json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={generation:016X}")}),
+            );
         }
     }
     json!({"paths": paths})
 }
 
 fn schema_name(rt: &ResourceType) -> String {
-    let reversed: Vec<&str> = if rt.group.is_empty() { vec!["io", "k8s", "api", "core"] } else { rt.group.split('.').rev().collect() };
+    let reversed: Vec<&str> = if rt.group.is_empty() {
+        vec!["io", "k8s", "api", "core"]
+    } else {
+        rt.group.split('.').rev().collect()
+    };
     format!("{}.{}.{}", reversed.join("."), rt.version, rt.kind)
 }
 
@@ -30,19 +41,31 @@ fn parameter(name: &str) -> Value {
 }
 
 /// The document of one group/version, or None when nothing is served there.
-pub fn v3_group_version(registry: &Registry, group: &str, version: &str, server_version: &str) -> Option<Value> {
+pub fn v3_group_version(
+    registry: &Registry,
+    group: &str,
+    version: &str,
+    server_version: &str,
+) -> Option<Value> {
     let types = registry.in_group_version(group, version);
     if types.is_empty() {
         return None;
     }
-    let prefix = if group.is_empty() { format!("/api/{version}") } else { format!("/apis/{group}/{version}") };
+    let prefix = if group.is_empty() {
+        format!("/api/{version}")
+    } else {
+        format!("/apis/{group}/{version}")
+    };
     let mut paths = Map::new();
     let mut schemas = Map::new();
     for rt in &types {
         let gvk = json!({"group": rt.group, "version": rt.version, "kind": rt.kind});
         let reference = json!({"$ref": format!("#/components/schemas/{}", schema_name(rt))});
         let body = |types: &[&str]| {
-            let content: Map<String, Value> = types.iter().map(|t| (t.to_string(), json!({"schema": reference.clone()}))).collect();
+            let content: Map<String, Value> = types
+                .iter()
+                .map(|t| (t.to_string(), json!({"schema": reference.clone()})))
+                .collect();
             json!({"content": content, "required": true})
         };
         let response = json!({"200": {"description": "OK", "content": {"application/json": {"schema": reference.clone()}}}});
@@ -59,8 +82,18 @@ pub fn v3_group_version(registry: &Registry, group: &str, version: &str, server_
             }
             op
         };
-        let write_params = || vec![parameter("dryRun"), parameter("fieldManager"), parameter("fieldValidation")];
-        let scope = if rt.namespaced { "/namespaces/{namespace}" } else { "" };
+        let write_params = || {
+            vec![
+                parameter("dryRun"),
+                parameter("fieldManager"),
+                parameter("fieldValidation"),
+            ]
+        };
+        let scope = if rt.namespaced {
+            "/namespaces/{namespace}"
+        } else {
+            ""
+        };
         let collection = format!("{prefix}{scope}/{}", rt.plural);
         let item = format!("{collection}/{{name}}");
         let mut patch_params = write_params();
@@ -82,7 +115,9 @@ pub fn v3_group_version(registry: &Registry, group: &str, version: &str, server_
                 "delete": op("delete", "delete", vec![parameter("dryRun"), parameter("propagationPolicy")], None),
             }),
         );
-        let mut schema = rt.schema.as_deref().cloned().unwrap_or_else(|| json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}));
+        let mut schema = rt.schema.as_deref().cloned().unwrap_or_else(
+            || json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
+        );
         schema["x-kubernetes-group-version-kind"] = json!([gvk]);
         schemas.insert(schema_name(rt), schema);
     }
@@ -133,11 +168,26 @@ mod tests {
     fn patch_operations_declare_field_validation() {
         let registry = Registry::with_builtins();
         let doc = v3_group_version(&registry, "apps", "v1", "v1.34.1").unwrap();
-        let path = &doc["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"];
-        assert_eq!(path["x-kubernetes-group-version-kind"]["kind"], "Deployment");
-        assert!(path["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "fieldValidation"));
+        let path =
+            &doc["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"];
+        assert_eq!(
+            path["x-kubernetes-group-version-kind"]["kind"],
+            "Deployment"
+        );
+        assert!(
+            path["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "fieldValidation")
+        );
         let index = v3_index(&registry);
-        assert!(index["paths"]["apis/apps/v1"]["serverRelativeURL"].as_str().unwrap().starts_with("/openapi/v3/apis/apps/v1?hash="));
+        assert!(
+            index["paths"]["apis/apps/v1"]["serverRelativeURL"]
+                .as_str()
+                .unwrap()
+                .starts_with("/openapi/v3/apis/apps/v1?hash=")
+        );
     }
 
     #[test]

@@ -15,11 +15,22 @@ use crate::store::Snapshot;
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("reading state file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("state file {path} is not a simcluster state ({source}); move it away or pass another --state path")]
-    Parse { path: PathBuf, source: serde_json::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "state file {path} is not a simcluster state ({source}); move it away or pass another --state path"
+    )]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error("writing state file {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// What the state file holds.
@@ -34,16 +45,40 @@ pub fn load(path: &Path) -> Result<Option<SavedState>, StateError> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(StateError::Read { path: path.into(), source }),
+        Err(source) => {
+            return Err(StateError::Read {
+                path: path.into(),
+                source,
+            });
+        }
     };
-    serde_json::from_slice(&bytes).map(Some).map_err(|source| StateError::Parse { path: path.into(), source })
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|source| StateError::Parse {
+            path: path.into(),
+            source,
+        })
 }
 
 pub fn save(path: &Path, cluster: &Cluster) -> Result<(), StateError> {
-    let state = SavedState { version: 1, pki: cluster.pki.clone(), store: cluster.store().snapshot() };
-    let bytes = serde_json::to_vec(&state).map_err(|e| StateError::Write { path: path.into(), source: e.into() })?;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("state"), std::process::id()));
+    let state = SavedState {
+        version: 1,
+        pki: cluster.pki.clone(),
+        store: cluster.store().snapshot(),
+    };
+    let bytes = serde_json::to_vec(&state).map_err(|e| StateError::Write {
+        path: path.into(),
+        source: e.into(),
+    })?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
+        std::process::id()
+    ));
     let write = || -> std::io::Result<()> {
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
@@ -59,12 +94,20 @@ pub fn save(path: &Path, cluster: &Cluster) -> Result<(), StateError> {
     };
     write().map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
-        StateError::Write { path: path.into(), source }
+        StateError::Write {
+            path: path.into(),
+            source,
+        }
     })
 }
 
 /// Save after changes (at most every `debounce`) until shutdown, then once more.
-pub async fn run(cluster: Arc<Cluster>, path: PathBuf, mut shutdown: watch::Receiver<bool>, debounce: Duration) {
+pub async fn run(
+    cluster: Arc<Cluster>,
+    path: PathBuf,
+    mut shutdown: watch::Receiver<bool>,
+    debounce: Duration,
+) {
     loop {
         tokio::select! {
             _ = cluster.store().committed.notified() => {

@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 
 /// Everything that authenticates the cluster and its two users.
@@ -20,7 +23,9 @@ pub struct Pki {
 
 impl std::fmt::Debug for Pki {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pki").field("ca_cert_pem", &self.ca_cert_pem).finish_non_exhaustive()
+        f.debug_struct("Pki")
+            .field("ca_cert_pem", &self.ca_cert_pem)
+            .finish_non_exhaustive()
     }
 }
 
@@ -43,22 +48,34 @@ impl Pki {
     pub fn generate(hosts: &[String]) -> Result<Self, PkiError> {
         let ca_key = KeyPair::generate()?;
         let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-        ca_params.distinguished_name.push(DnType::CommonName, "simcluster-ca");
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "simcluster-ca");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         let ca_cert = ca_params.self_signed(&ca_key)?;
         let issuer = Issuer::new(ca_params, ca_key);
 
         let server_key = KeyPair::generate()?;
         let mut server_params = CertificateParams::new(hosts.to_vec())?;
-        server_params.distinguished_name.push(DnType::CommonName, "kube-apiserver");
+        server_params
+            .distinguished_name
+            .push(DnType::CommonName, "kube-apiserver");
         server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let server_cert = server_params.signed_by(&server_key, &issuer)?;
 
         let viewer_key = KeyPair::generate()?;
         let mut viewer_params = CertificateParams::new(Vec::<String>::new())?;
-        viewer_params.distinguished_name.push(DnType::CommonName, VIEWER_USER);
-        viewer_params.distinguished_name.push(DnType::OrganizationName, VIEWER_GROUP);
+        viewer_params
+            .distinguished_name
+            .push(DnType::CommonName, VIEWER_USER);
+        viewer_params
+            .distinguished_name
+            .push(DnType::OrganizationName, VIEWER_GROUP);
         viewer_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         let viewer_cert = viewer_params.signed_by(&viewer_key, &issuer)?;
 
@@ -79,14 +96,24 @@ impl Pki {
     /// certificates optional (bearer tokens work without one) but verified against our CA when sent.
     pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, PkiError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let certs = vec![CertificateDer::from_pem_slice(self.server_cert_pem.as_bytes()).map_err(|e| PkiError::Load(e.to_string()))?];
-        let key = PrivateKeyDer::from_pem_slice(self.server_key_pem.as_bytes()).map_err(|e| PkiError::Load(e.to_string()))?;
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(CertificateDer::from_pem_slice(self.ca_cert_pem.as_bytes()).map_err(|e| PkiError::Load(e.to_string()))?)?;
-        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .allow_unauthenticated()
-            .build()
+        let certs = vec![
+            CertificateDer::from_pem_slice(self.server_cert_pem.as_bytes())
+                .map_err(|e| PkiError::Load(e.to_string()))?,
+        ];
+        let key = PrivateKeyDer::from_pem_slice(self.server_key_pem.as_bytes())
             .map_err(|e| PkiError::Load(e.to_string()))?;
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(
+            CertificateDer::from_pem_slice(self.ca_cert_pem.as_bytes())
+                .map_err(|e| PkiError::Load(e.to_string()))?,
+        )?;
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .allow_unauthenticated()
+        .build()
+        .map_err(|e| PkiError::Load(e.to_string()))?;
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .with_client_cert_verifier(verifier)
@@ -100,8 +127,16 @@ impl Pki {
 pub fn certificate_identity(der: &[u8]) -> Option<(String, Vec<String>)> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let subject = cert.subject();
-    let user = subject.iter_common_name().next()?.as_str().ok()?.to_string();
-    let groups = subject.iter_organization().filter_map(|o| o.as_str().ok().map(String::from)).collect();
+    let user = subject
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_string();
+    let groups = subject
+        .iter_organization()
+        .filter_map(|o| o.as_str().ok().map(String::from))
+        .collect();
     Some((user, groups))
 }
 
@@ -113,8 +148,14 @@ mod tests {
     fn viewer_certificate_carries_user_and_group() {
         let pki = Pki::generate(&["127.0.0.1".into(), "localhost".into()]).unwrap();
         let der = CertificateDer::from_pem_slice(pki.viewer_cert_pem.as_bytes()).unwrap();
-        assert_eq!(certificate_identity(&der), Some((VIEWER_USER.to_string(), vec![VIEWER_GROUP.to_string()])));
+        assert_eq!(
+            certificate_identity(&der),
+            Some((VIEWER_USER.to_string(), vec![VIEWER_GROUP.to_string()]))
+        );
         assert!(pki.server_config().is_ok());
-        assert!(format!("{pki:?}").find(&pki.admin_token).is_none(), "Debug must not print the token");
+        assert!(
+            format!("{pki:?}").find(&pki.admin_token).is_none(),
+            "Debug must not print the token"
+        );
     }
 }

@@ -15,7 +15,9 @@ pub enum DecodeError {
     NoEnvelope,
     #[error("malformed protobuf: {0}")]
     Malformed(&'static str),
-    #[error("simcluster cannot read {0} in protobuf; send it as JSON (Content-Type: application/json)")]
+    #[error(
+        "simcluster cannot read {0} in protobuf; send it as JSON (Content-Type: application/json)"
+    )]
     UnknownKind(String),
 }
 
@@ -40,11 +42,21 @@ struct Field {
 }
 
 const fn f(tag: u64, name: &'static str, kind: Kind) -> Field {
-    Field { tag, name, kind, repeated: false }
+    Field {
+        tag,
+        name,
+        kind,
+        repeated: false,
+    }
 }
 
 const fn many(tag: u64, name: &'static str, kind: Kind) -> Field {
-    Field { tag, name, kind, repeated: true }
+    Field {
+        tag,
+        name,
+        kind,
+        repeated: true,
+    }
 }
 
 const OWNER_REFERENCE: &[Field] = &[
@@ -90,13 +102,24 @@ const RESOURCE_ATTRIBUTES: &[Field] = &[
 
 const ACCESS_REVIEW: &[Field] = &[
     f(1, "metadata", Kind::Msg(OBJECT_META)),
-    f(2, "spec", Kind::Msg(&[
-        f(1, "resourceAttributes", Kind::Msg(RESOURCE_ATTRIBUTES)),
-        f(2, "nonResourceAttributes", Kind::Msg(&[f(1, "path", Kind::Str), f(2, "verb", Kind::Str)])),
-    ])),
+    f(
+        2,
+        "spec",
+        Kind::Msg(&[
+            f(1, "resourceAttributes", Kind::Msg(RESOURCE_ATTRIBUTES)),
+            f(
+                2,
+                "nonResourceAttributes",
+                Kind::Msg(&[f(1, "path", Kind::Str), f(2, "verb", Kind::Str)]),
+            ),
+        ]),
+    ),
 ];
 
-const RULES_REVIEW: &[Field] = &[f(1, "metadata", Kind::Msg(OBJECT_META)), f(2, "spec", Kind::Msg(&[f(1, "namespace", Kind::Str)]))];
+const RULES_REVIEW: &[Field] = &[
+    f(1, "metadata", Kind::Msg(OBJECT_META)),
+    f(2, "spec", Kind::Msg(&[f(1, "namespace", Kind::Str)])),
+];
 
 const CONFIG_MAP: &[Field] = &[
     f(1, "metadata", Kind::Msg(OBJECT_META)),
@@ -113,7 +136,10 @@ const SECRET: &[Field] = &[
     f(5, "immutable", Kind::Bool),
 ];
 
-const SERVICE_ACCOUNT: &[Field] = &[f(1, "metadata", Kind::Msg(OBJECT_META)), f(4, "automountServiceAccountToken", Kind::Bool)];
+const SERVICE_ACCOUNT: &[Field] = &[
+    f(1, "metadata", Kind::Msg(OBJECT_META)),
+    f(4, "automountServiceAccountToken", Kind::Bool),
+];
 
 const METADATA_ONLY: &[Field] = &[f(1, "metadata", Kind::Msg(OBJECT_META))];
 
@@ -123,7 +149,10 @@ fn schema(api_version: &str, kind: &str) -> Option<&'static [Field]> {
         ("v1", "ConfigMap") => CONFIG_MAP,
         ("v1", "Secret") => SECRET,
         ("v1", "ServiceAccount") => SERVICE_ACCOUNT,
-        ("authorization.k8s.io/v1", "SelfSubjectAccessReview" | "SubjectAccessReview" | "LocalSubjectAccessReview") => ACCESS_REVIEW,
+        (
+            "authorization.k8s.io/v1",
+            "SelfSubjectAccessReview" | "SubjectAccessReview" | "LocalSubjectAccessReview",
+        ) => ACCESS_REVIEW,
         ("authorization.k8s.io/v1", "SelfSubjectRulesReview") => RULES_REVIEW,
         ("authentication.k8s.io/v1", "SelfSubjectReview") => METADATA_ONLY,
         _ => return None,
@@ -138,7 +167,10 @@ impl<'a> Reader<'a> {
     fn varint(&mut self) -> Result<u64, DecodeError> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
-            let (&byte, rest) = self.bytes.split_first().ok_or(DecodeError::Malformed("truncated varint"))?;
+            let (&byte, rest) = self
+                .bytes
+                .split_first()
+                .ok_or(DecodeError::Malformed("truncated varint"))?;
             self.bytes = rest;
             value |= u64::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
@@ -167,7 +199,8 @@ impl<'a> Reader<'a> {
                 Payload::Fixed
             }
             2 => {
-                let len = usize::try_from(self.varint()?).map_err(|_| DecodeError::Malformed("length overflow"))?;
+                let len = usize::try_from(self.varint()?)
+                    .map_err(|_| DecodeError::Malformed("length overflow"))?;
                 Payload::Bytes(self.take(len)?)
             }
             5 => {
@@ -195,23 +228,37 @@ fn decode_message(bytes: &[u8], fields: &[Field]) -> Result<Value, DecodeError> 
     let mut reader = Reader { bytes };
     while !reader.bytes.is_empty() {
         let (tag, payload) = reader.field()?;
-        let Some(field) = fields.iter().find(|f| f.tag == tag) else { continue };
+        let Some(field) = fields.iter().find(|f| f.tag == tag) else {
+            continue;
+        };
         let value = match (field.kind, payload) {
             (Kind::Str, Payload::Bytes(b)) => json!(text(b)?),
-            (Kind::Bytes, Payload::Bytes(b)) => json!(base64::engine::general_purpose::STANDARD.encode(b)),
+            (Kind::Bytes, Payload::Bytes(b)) => {
+                json!(base64::engine::general_purpose::STANDARD.encode(b))
+            }
             (Kind::I64, Payload::Varint(v)) => json!(v as i64),
             (Kind::Bool, Payload::Varint(v)) => json!(v != 0),
             (Kind::Msg(inner), Payload::Bytes(b)) => decode_message(b, inner)?,
             (Kind::Time, Payload::Bytes(b)) => {
                 let time = decode_message(b, &[f(1, "seconds", Kind::I64)])?;
                 let seconds = time.get("seconds").and_then(Value::as_i64).unwrap_or(0);
-                let stamp = chrono::DateTime::from_timestamp(seconds, 0).ok_or(DecodeError::Malformed("time out of range"))?;
+                let stamp = chrono::DateTime::from_timestamp(seconds, 0)
+                    .ok_or(DecodeError::Malformed("time out of range"))?;
                 json!(stamp.format("%Y-%m-%dT%H:%M:%SZ").to_string())
             }
             (Kind::MapStr | Kind::MapBytes, Payload::Bytes(b)) => {
-                let value_kind = if matches!(field.kind, Kind::MapStr) { Kind::Str } else { Kind::Bytes };
-                let entry = decode_message(b, &[f(1, "key", Kind::Str), f(2, "value", value_kind)])?;
-                let key = entry.get("key").and_then(Value::as_str).unwrap_or("").to_string();
+                let value_kind = if matches!(field.kind, Kind::MapStr) {
+                    Kind::Str
+                } else {
+                    Kind::Bytes
+                };
+                let entry =
+                    decode_message(b, &[f(1, "key", Kind::Str), f(2, "value", value_kind)])?;
+                let key = entry
+                    .get("key")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
                 let value = entry.get("value").cloned().unwrap_or(json!(""));
                 let map = out.entry(field.name).or_insert_with(|| json!({}));
                 map[key] = value;
@@ -240,9 +287,20 @@ pub fn decode(body: &[u8]) -> Result<Value, DecodeError> {
         while !reader.bytes.is_empty() {
             match reader.field()? {
                 (1, Payload::Bytes(type_meta)) => {
-                    let meta = decode_message(type_meta, &[f(1, "apiVersion", Kind::Str), f(2, "kind", Kind::Str)])?;
-                    api_version = meta.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_string();
-                    kind = meta.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+                    let meta = decode_message(
+                        type_meta,
+                        &[f(1, "apiVersion", Kind::Str), f(2, "kind", Kind::Str)],
+                    )?;
+                    api_version = meta
+                        .get("apiVersion")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
+                    kind = meta
+                        .get("kind")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
                 }
                 (2, Payload::Bytes(bytes)) => raw = bytes,
                 _ => {}
@@ -251,7 +309,8 @@ pub fn decode(body: &[u8]) -> Result<Value, DecodeError> {
         (api_version, kind, raw)
     };
     let (api_version, kind, raw) = unknown;
-    let fields = schema(&api_version, &kind).ok_or_else(|| DecodeError::UnknownKind(format!("{kind} ({api_version})")))?;
+    let fields = schema(&api_version, &kind)
+        .ok_or_else(|| DecodeError::UnknownKind(format!("{kind} ({api_version})")))?;
     let mut object = decode_message(raw, fields)?;
     object["apiVersion"] = json!(api_version);
     object["kind"] = json!(kind);
@@ -285,7 +344,10 @@ mod tests {
         field(&mut body, 1, &type_meta);
         field(&mut body, 2, &namespace);
         let object = decode(&body).unwrap();
-        assert_eq!(object, json!({"metadata": {"name": "demo", "labels": {"team": "vm"}}, "apiVersion": "v1", "kind": "Namespace"}));
+        assert_eq!(
+            object,
+            json!({"metadata": {"name": "demo", "labels": {"team": "vm"}}, "apiVersion": "v1", "kind": "Namespace"})
+        );
     }
 
     #[test]

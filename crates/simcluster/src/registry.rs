@@ -29,12 +29,13 @@ impl Registry {
     pub fn with_builtins() -> Self {
         let registry = Self::default();
         for rt in resources::builtins() {
-            registry.insert(rt);
+            registry.serve(rt);
         }
         registry
     }
 
-    fn insert(&self, rt: ResourceType) {
+    /// Serve one more resource type (simulated aggregated APIs use this for discovery).
+    pub fn serve(&self, rt: ResourceType) {
         let key = (rt.group.clone(), rt.version.clone(), rt.plural.clone());
         self.types.write().insert(key, Arc::new(rt));
         self.generation.fetch_add(1, Ordering::Relaxed);
@@ -46,7 +47,10 @@ impl Registry {
     }
 
     pub fn get(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceType>> {
-        self.types.read().get(&(group.to_string(), version.to_string(), plural.to_string())).cloned()
+        self.types
+            .read()
+            .get(&(group.to_string(), version.to_string(), plural.to_string()))
+            .cloned()
     }
 
     /// Any served version of a group/resource (the storage version when there is one).
@@ -116,7 +120,10 @@ impl Registry {
             })
             .collect();
         out.sort_by_key(|g| {
-            let rank = resources::GROUP_ORDER.iter().position(|n| *n == g.name).unwrap_or(usize::MAX);
+            let rank = resources::GROUP_ORDER
+                .iter()
+                .position(|n| *n == g.name)
+                .unwrap_or(usize::MAX);
             (rank, g.name.clone())
         });
         out
@@ -128,7 +135,7 @@ impl Registry {
         let gr = defs.first()?.group_resource();
         self.unregister(&gr);
         for rt in defs {
-            self.insert(rt);
+            self.serve(rt);
         }
         Some(gr)
     }
@@ -137,7 +144,9 @@ impl Registry {
     pub fn unregister(&self, gr: &GroupResource) {
         let mut types = self.types.write();
         let before = types.len();
-        types.retain(|(group, _, plural), rt| !(*group == gr.group && *plural == gr.resource && rt.is_custom()));
+        types.retain(|(group, _, plural), rt| {
+            !(*group == gr.group && *plural == gr.resource && rt.is_custom())
+        });
         if types.len() != before {
             self.generation.fetch_add(1, Ordering::Relaxed);
         }
@@ -161,7 +170,11 @@ pub fn version_priority(version: &str) -> (u8, u64, u64) {
     if tail.is_empty() {
         return (3, major, 0);
     }
-    let minor = |prefix: &str| tail.strip_prefix(prefix).and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+    let minor = |prefix: &str| {
+        tail.strip_prefix(prefix)
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     if tail.starts_with("beta") {
         (2, major, minor("beta"))
     } else if tail.starts_with("alpha") {
@@ -174,7 +187,12 @@ pub fn version_priority(version: &str) -> (u8, u64, u64) {
 fn strings(value: &Value) -> Vec<String> {
     value
         .as_array()
-        .map(|items| items.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -185,7 +203,11 @@ pub fn crd_resource_types(crd: &Value) -> Option<Vec<ResourceType>> {
     let names = spec.get("names")?;
     let plural = names.get("plural")?.as_str()?.to_string();
     let kind = names.get("kind")?.as_str()?.to_string();
-    let singular = names.get("singular").and_then(Value::as_str).map(String::from).unwrap_or_else(|| kind.to_lowercase());
+    let singular = names
+        .get("singular")
+        .and_then(Value::as_str)
+        .map(String::from)
+        .unwrap_or_else(|| kind.to_lowercase());
     let namespaced = spec.get("scope").and_then(Value::as_str) != Some("Cluster");
     let versions = spec.get("versions")?.as_array()?;
     let storage_version = versions
@@ -194,14 +216,22 @@ pub fn crd_resource_types(crd: &Value) -> Option<Vec<ResourceType>> {
         .or_else(|| versions.first())
         .and_then(|v| v.get("name")?.as_str())?
         .to_string();
-    let crd_name = crd.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let crd_name = crd
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let mut out = Vec::new();
     for version in versions {
         if version.get("served").and_then(Value::as_bool) == Some(false) {
             continue;
         }
-        let Some(name) = version.get("name").and_then(Value::as_str) else { continue };
-        let subresources = version.get("subresources").or_else(|| spec.get("subresources"));
+        let Some(name) = version.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        let subresources = version
+            .get("subresources")
+            .or_else(|| spec.get("subresources"));
         let schema = version
             .pointer("/schema/openAPIV3Schema")
             .or_else(|| spec.pointer("/validation/openAPIV3Schema"))
@@ -215,9 +245,17 @@ pub fn crd_resource_types(crd: &Value) -> Option<Vec<ResourceType>> {
                     .filter_map(|c| {
                         Some(PrinterColumn {
                             name: c.get("name")?.as_str()?.to_string(),
-                            type_: c.get("type").and_then(Value::as_str).unwrap_or("string").to_string(),
+                            type_: c
+                                .get("type")
+                                .and_then(Value::as_str)
+                                .unwrap_or("string")
+                                .to_string(),
                             json_path: c.get("jsonPath")?.as_str()?.to_string(),
-                            description: c.get("description").and_then(Value::as_str).unwrap_or("").to_string(),
+                            description: c
+                                .get("description")
+                                .and_then(Value::as_str)
+                                .unwrap_or("")
+                                .to_string(),
                             priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
                         })
                     })
@@ -252,9 +290,16 @@ mod tests {
 
     #[test]
     fn version_priority_orders_like_kubernetes() {
-        let mut versions = vec!["v1alpha1", "v1beta1", "v1", "v2beta2", "v2", "v1alpha3", "foo"];
+        let mut versions = vec![
+            "v1alpha1", "v1beta1", "v1", "v2beta2", "v2", "v1alpha3", "foo",
+        ];
         versions.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
-        assert_eq!(versions, vec!["v2", "v1", "v2beta2", "v1beta1", "v1alpha3", "v1alpha1", "foo"]);
+        assert_eq!(
+            versions,
+            vec![
+                "v2", "v1", "v2beta2", "v1beta1", "v1alpha3", "v1alpha1", "foo"
+            ]
+        );
     }
 
     #[test]

@@ -22,7 +22,11 @@ pub struct ResourceRequest {
 pub enum Target {
     Resource(ResourceRequest),
     /// `/api`, `/apis`, `/apis/<group>`, `/api/v1`, `/apis/<group>/<version>`.
-    Discovery { group: Option<String>, version: Option<String>, legacy: bool },
+    Discovery {
+        group: Option<String>,
+        version: Option<String>,
+        legacy: bool,
+    },
     NonResource(String),
 }
 
@@ -42,7 +46,10 @@ impl Query {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str).filter(|s| !s.is_empty())
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
     }
 
     pub fn flag(&self, key: &str) -> bool {
@@ -60,22 +67,48 @@ pub fn classify(method: &str, path: &str, query: &Query) -> Target {
         .trim_matches('/')
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .collect();
     let (group, version, rest, legacy) = match segments.first().map(String::as_str) {
         Some("api") => match segments.get(1) {
-            None => return Target::Discovery { group: None, version: None, legacy: true },
+            None => {
+                return Target::Discovery {
+                    group: None,
+                    version: None,
+                    legacy: true,
+                };
+            }
             Some(v) => (String::new(), v.clone(), &segments[2..], true),
         },
         Some("apis") => match (segments.get(1), segments.get(2)) {
-            (None, _) => return Target::Discovery { group: None, version: None, legacy: false },
-            (Some(g), None) => return Target::Discovery { group: Some(g.clone()), version: None, legacy: false },
+            (None, _) => {
+                return Target::Discovery {
+                    group: None,
+                    version: None,
+                    legacy: false,
+                };
+            }
+            (Some(g), None) => {
+                return Target::Discovery {
+                    group: Some(g.clone()),
+                    version: None,
+                    legacy: false,
+                };
+            }
             (Some(g), Some(v)) => (g.clone(), v.clone(), &segments[3..], false),
         },
         _ => return Target::NonResource(path.to_string()),
     };
     if rest.is_empty() {
-        return Target::Discovery { group: Some(group), version: Some(version), legacy };
+        return Target::Discovery {
+            group: Some(group),
+            version: Some(version),
+            legacy,
+        };
     }
     let mut rest: Vec<String> = rest.to_vec();
     let mut watch = query.flag("watch");
@@ -83,7 +116,11 @@ pub fn classify(method: &str, path: &str, query: &Query) -> Target {
         watch = true;
         rest.remove(0);
     }
-    let mut request = ResourceRequest { group, version, ..Default::default() };
+    let mut request = ResourceRequest {
+        group,
+        version,
+        ..Default::default()
+    };
     // namespaces/{ns}/{resource}... except when the namespace itself is the object.
     if rest.first().map(String::as_str) == Some("namespaces") && rest.len() >= 3 {
         request.namespace = Some(rest[1].clone());
@@ -136,13 +173,26 @@ mod tests {
 
     #[test]
     fn namespaced_and_cluster_scoped_paths() {
-        let r = resource("GET", "/apis/apps/v1/namespaces/kube-system/deployments/coredns", "");
-        assert_eq!((r.verb, r.group.as_str(), r.namespace.as_deref()), ("get", "apps", Some("kube-system")));
+        let r = resource(
+            "GET",
+            "/apis/apps/v1/namespaces/kube-system/deployments/coredns",
+            "",
+        );
+        assert_eq!(
+            (r.verb, r.group.as_str(), r.namespace.as_deref()),
+            ("get", "apps", Some("kube-system"))
+        );
         assert_eq!(r.name.as_deref(), Some("coredns"));
         let r = resource("GET", "/api/v1/namespaces/default", "");
-        assert_eq!((r.resource.as_str(), r.name.as_deref(), r.namespace), ("namespaces", Some("default"), None));
+        assert_eq!(
+            (r.resource.as_str(), r.name.as_deref(), r.namespace),
+            ("namespaces", Some("default"), None)
+        );
         let r = resource("PUT", "/api/v1/namespaces/default/finalize", "");
-        assert_eq!((r.resource.as_str(), r.name.as_deref()), ("namespaces", Some("default")));
+        assert_eq!(
+            (r.resource.as_str(), r.name.as_deref()),
+            ("namespaces", Some("default"))
+        );
         assert_eq!(r.subresource.as_deref(), Some("finalize"));
         let r = resource("GET", "/api/v1/namespaces", "watch=true");
         assert_eq!((r.verb, r.name), ("watch", None));
@@ -150,14 +200,33 @@ mod tests {
         assert_eq!((r.verb, r.resource.as_str()), ("watch", "configmaps"));
         let r = resource("DELETE", "/api/v1/namespaces/default/configmaps", "");
         assert_eq!(r.verb, "deletecollection");
-        let r = resource("PUT", "/apis/subresources.kubevirt.io/v1/namespaces/ns/virtualmachines/vm1/start", "");
-        assert_eq!((r.resource.as_str(), r.subresource.as_deref()), ("virtualmachines", Some("start")));
+        let r = resource(
+            "PUT",
+            "/apis/subresources.kubevirt.io/v1/namespaces/ns/virtualmachines/vm1/start",
+            "",
+        );
+        assert_eq!(
+            (r.resource.as_str(), r.subresource.as_deref()),
+            ("virtualmachines", Some("start"))
+        );
     }
 
     #[test]
     fn discovery_paths() {
-        assert!(matches!(classify("GET", "/apis", &Query::default()), Target::Discovery { group: None, .. }));
-        assert!(matches!(classify("GET", "/apis/apps/v1", &Query::default()), Target::Discovery { version: Some(_), .. }));
-        assert!(matches!(classify("GET", "/version", &Query::default()), Target::NonResource(_)));
+        assert!(matches!(
+            classify("GET", "/apis", &Query::default()),
+            Target::Discovery { group: None, .. }
+        ));
+        assert!(matches!(
+            classify("GET", "/apis/apps/v1", &Query::default()),
+            Target::Discovery {
+                version: Some(_),
+                ..
+            }
+        ));
+        assert!(matches!(
+            classify("GET", "/version", &Query::default()),
+            Target::NonResource(_)
+        ));
     }
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 /// The storage identity of a resource: objects are stored per group and plural, whatever version they are read at.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct GroupResource {
     pub group: String,
     pub resource: String,
@@ -14,7 +16,10 @@ pub struct GroupResource {
 
 impl GroupResource {
     pub fn new(group: &str, resource: &str) -> Self {
-        Self { group: group.to_string(), resource: resource.to_string() }
+        Self {
+            group: group.to_string(),
+            resource: resource.to_string(),
+        }
     }
 }
 
@@ -60,7 +65,16 @@ pub struct ResourceType {
 }
 
 /// Verbs of an ordinary resource.
-pub const ALL_VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+pub const ALL_VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 /// Verbs of the create-only review resources.
 pub const CREATE_ONLY: &[&str] = &["create"];
 
@@ -70,7 +84,11 @@ impl ResourceType {
     }
 
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 
     pub fn group_version(&self) -> String {
@@ -150,49 +168,189 @@ impl Builtin {
 
 const RBAC: &str = "rbac.authorization.k8s.io";
 const BUILTINS: &[Builtin] = &[
-    kind("", "v1", "Namespace", "namespaces", false).short(&["ns"]).status(),
+    kind("", "v1", "Namespace", "namespaces", false)
+        .short(&["ns"])
+        .status(),
     kind("", "v1", "ConfigMap", "configmaps", true).short(&["cm"]),
     kind("", "v1", "Secret", "secrets", true),
     kind("", "v1", "ServiceAccount", "serviceaccounts", true).short(&["sa"]),
-    kind("", "v1", "Service", "services", true).short(&["svc"]).all().status(),
+    kind("", "v1", "Service", "services", true)
+        .short(&["svc"])
+        .all()
+        .status(),
     kind("", "v1", "Endpoints", "endpoints", true).short(&["ep"]),
-    kind("", "v1", "Node", "nodes", false).short(&["no"]).status(),
-    kind("", "v1", "Pod", "pods", true).short(&["po"]).all().status(),
-    kind("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true).short(&["pvc"]).status(),
-    kind("", "v1", "PersistentVolume", "persistentvolumes", false).short(&["pv"]).status(),
+    kind("", "v1", "Node", "nodes", false)
+        .short(&["no"])
+        .status(),
+    kind("", "v1", "Pod", "pods", true)
+        .short(&["po"])
+        .all()
+        .status(),
+    kind(
+        "",
+        "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        true,
+    )
+    .short(&["pvc"])
+    .status(),
+    kind("", "v1", "PersistentVolume", "persistentvolumes", false)
+        .short(&["pv"])
+        .status(),
     kind("", "v1", "Event", "events", true).short(&["ev"]),
-    kind("", "v1", "ResourceQuota", "resourcequotas", true).short(&["quota"]).status(),
+    kind("", "v1", "ResourceQuota", "resourcequotas", true)
+        .short(&["quota"])
+        .status(),
     kind("", "v1", "LimitRange", "limitranges", true).short(&["limits"]),
-    kind("apps", "v1", "Deployment", "deployments", true).short(&["deploy"]).all().status().scale(),
-    kind("apps", "v1", "DaemonSet", "daemonsets", true).short(&["ds"]).all().status(),
-    kind("apps", "v1", "StatefulSet", "statefulsets", true).short(&["sts"]).all().status().scale(),
-    kind("apps", "v1", "ReplicaSet", "replicasets", true).short(&["rs"]).all().status().scale(),
-    kind("apps", "v1", "ControllerRevision", "controllerrevisions", true),
+    kind("apps", "v1", "Deployment", "deployments", true)
+        .short(&["deploy"])
+        .all()
+        .status()
+        .scale(),
+    kind("apps", "v1", "DaemonSet", "daemonsets", true)
+        .short(&["ds"])
+        .all()
+        .status(),
+    kind("apps", "v1", "StatefulSet", "statefulsets", true)
+        .short(&["sts"])
+        .all()
+        .status()
+        .scale(),
+    kind("apps", "v1", "ReplicaSet", "replicasets", true)
+        .short(&["rs"])
+        .all()
+        .status()
+        .scale(),
+    kind(
+        "apps",
+        "v1",
+        "ControllerRevision",
+        "controllerrevisions",
+        true,
+    ),
     kind("batch", "v1", "Job", "jobs", true).all().status(),
-    kind("batch", "v1", "CronJob", "cronjobs", true).short(&["cj"]).all().status(),
+    kind("batch", "v1", "CronJob", "cronjobs", true)
+        .short(&["cj"])
+        .all()
+        .status(),
     kind(RBAC, "v1", "ClusterRole", "clusterroles", false),
-    kind(RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", false),
+    kind(
+        RBAC,
+        "v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        false,
+    ),
     kind(RBAC, "v1", "Role", "roles", true),
     kind(RBAC, "v1", "RoleBinding", "rolebindings", true),
-    kind("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", false).short(&["pc"]),
-    kind("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false)
-        .short(&["crd", "crds"])
-        .status(),
-    kind("apiregistration.k8s.io", "v1", "APIService", "apiservices", false).status(),
-    kind("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", false),
-    kind("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", false),
-    kind("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true).short(&["pdb"]).status(),
-    kind("storage.k8s.io", "v1", "StorageClass", "storageclasses", false).short(&["sc"]),
+    kind(
+        "scheduling.k8s.io",
+        "v1",
+        "PriorityClass",
+        "priorityclasses",
+        false,
+    )
+    .short(&["pc"]),
+    kind(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        false,
+    )
+    .short(&["crd", "crds"])
+    .status(),
+    kind(
+        "apiregistration.k8s.io",
+        "v1",
+        "APIService",
+        "apiservices",
+        false,
+    )
+    .status(),
+    kind(
+        "admissionregistration.k8s.io",
+        "v1",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        false,
+    ),
+    kind(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        false,
+    ),
+    kind(
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        true,
+    )
+    .short(&["pdb"])
+    .status(),
+    kind(
+        "storage.k8s.io",
+        "v1",
+        "StorageClass",
+        "storageclasses",
+        false,
+    )
+    .short(&["sc"]),
     kind("storage.k8s.io", "v1", "CSIDriver", "csidrivers", false),
     kind("storage.k8s.io", "v1", "CSINode", "csinodes", false),
     kind("coordination.k8s.io", "v1", "Lease", "leases", true),
     kind("events.k8s.io", "v1", "Event", "events", true).short(&["ev"]),
-    kind("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true).short(&["netpol"]),
-    kind("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true),
-    kind("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false).create_only(),
-    kind("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", false).create_only(),
-    kind("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", false).create_only(),
-    kind("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", false).create_only(),
+    kind(
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        true,
+    )
+    .short(&["netpol"]),
+    kind(
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        "endpointslices",
+        true,
+    ),
+    kind(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        false,
+    )
+    .create_only(),
+    kind(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        false,
+    )
+    .create_only(),
+    kind(
+        "authorization.k8s.io",
+        "v1",
+        "SubjectAccessReview",
+        "subjectaccessreviews",
+        false,
+    )
+    .create_only(),
+    kind(
+        "authentication.k8s.io",
+        "v1",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        false,
+    )
+    .create_only(),
 ];
 
 /// The built-in resource types, in discovery order.
@@ -208,10 +366,18 @@ pub fn builtins() -> Vec<ResourceType> {
             namespaced: b.namespaced,
             short_names: b.short_names.iter().map(|s| s.to_string()).collect(),
             categories: b.categories.iter().map(|s| s.to_string()).collect(),
-            verbs: if b.create_only { CREATE_ONLY.to_vec() } else { ALL_VERBS.to_vec() },
+            verbs: if b.create_only {
+                CREATE_ONLY.to_vec()
+            } else {
+                ALL_VERBS.to_vec()
+            },
             status_subresource: b.status,
             scale_subresource: b.scale,
-            extra_subresources: if b.plural == "namespaces" { vec!["finalize"] } else { Vec::new() },
+            extra_subresources: if b.plural == "namespaces" {
+                vec!["finalize"]
+            } else {
+                Vec::new()
+            },
             schema: None,
             printer_columns: Vec::new(),
             crd_name: None,

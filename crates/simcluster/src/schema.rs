@@ -17,7 +17,11 @@ pub struct Findings {
 pub fn validate(object: &mut Value, schema: &Value) -> Findings {
     let mut findings = Findings::default();
     let Some(map) = object.as_object_mut() else {
-        findings.errors.push(Cause { reason: "FieldValueInvalid", message: "must be an object".into(), field: "<root>".into() });
+        findings.errors.push(Cause {
+            reason: "FieldValueInvalid",
+            message: "must be an object".into(),
+            field: "<root>".into(),
+        });
         return findings;
     };
     let properties = schema.get("properties").and_then(Value::as_object);
@@ -44,11 +48,18 @@ pub fn validate(object: &mut Value, schema: &Value) -> Findings {
 }
 
 fn preserves_unknown(schema: &Value) -> bool {
-    schema.get("x-kubernetes-preserve-unknown-fields").and_then(Value::as_bool) == Some(true)
+    schema
+        .get("x-kubernetes-preserve-unknown-fields")
+        .and_then(Value::as_bool)
+        == Some(true)
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn type_name(value: &Value) -> &'static str {
@@ -74,12 +85,17 @@ fn display(value: &Value) -> String {
 
 fn check(value: &mut Value, schema: &Value, path: &str, findings: &mut Findings) {
     if value.is_null() {
-        if schema.get("nullable").and_then(Value::as_bool) != Some(true) && schema.get("type").is_some() {
+        if schema.get("nullable").and_then(Value::as_bool) != Some(true)
+            && schema.get("type").is_some()
+        {
             // The real server drops nulls for non-nullable fields during pruning/defaulting.
         }
         return;
     }
-    let int_or_string = schema.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true);
+    let int_or_string = schema
+        .get("x-kubernetes-int-or-string")
+        .and_then(Value::as_bool)
+        == Some(true);
     if let Some(expected) = schema.get("type").and_then(Value::as_str) {
         let actual = type_name(value);
         let fits = actual == expected
@@ -88,7 +104,10 @@ fn check(value: &mut Value, schema: &Value, path: &str, findings: &mut Findings)
         if !fits {
             findings.errors.push(Cause {
                 reason: "FieldValueTypeInvalid",
-                message: format!("Invalid value: {}: {path} in body must be of type {expected}: \"{actual}\"", display(value)),
+                message: format!(
+                    "Invalid value: {}: {path} in body must be of type {expected}: \"{actual}\"",
+                    display(value)
+                ),
                 field: path.to_string(),
             });
             return;
@@ -96,7 +115,10 @@ fn check(value: &mut Value, schema: &Value, path: &str, findings: &mut Findings)
     } else if int_or_string && !matches!(type_name(value), "integer" | "string") {
         findings.errors.push(Cause {
             reason: "FieldValueTypeInvalid",
-            message: format!("Invalid value: {}: {path} in body must be of type integer or string", display(value)),
+            message: format!(
+                "Invalid value: {}: {path} in body must be of type integer or string",
+                display(value)
+            ),
             field: path.to_string(),
         });
         return;
@@ -107,16 +129,24 @@ fn check(value: &mut Value, schema: &Value, path: &str, findings: &mut Findings)
         let listing: Vec<String> = allowed.iter().map(display).collect();
         findings.errors.push(Cause {
             reason: "FieldValueNotSupported",
-            message: format!("Unsupported value: {}: supported values: {}", display(value), listing.join(", ")),
+            message: format!(
+                "Unsupported value: {}: supported values: {}",
+                display(value),
+                listing.join(", ")
+            ),
             field: path.to_string(),
         });
     }
     match value {
         Value::Object(map) => {
-            let embedded = schema.get("x-kubernetes-embedded-resource").and_then(Value::as_bool) == Some(true);
+            let embedded = schema
+                .get("x-kubernetes-embedded-resource")
+                .and_then(Value::as_bool)
+                == Some(true);
             let properties = schema.get("properties").and_then(Value::as_object);
             let additional = schema.get("additionalProperties").filter(|a| a.is_object());
-            let preserve = preserves_unknown(schema) || schema.get("additionalProperties") == Some(&Value::Bool(true));
+            let preserve = preserves_unknown(schema)
+                || schema.get("additionalProperties") == Some(&Value::Bool(true));
             let keys: Vec<String> = map.keys().cloned().collect();
             for key in keys {
                 if embedded && matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
@@ -148,7 +178,12 @@ fn check(value: &mut Value, schema: &Value, path: &str, findings: &mut Findings)
     }
 }
 
-fn required(map: &serde_json::Map<String, Value>, schema: &Value, path: &str, findings: &mut Findings) {
+fn required(
+    map: &serde_json::Map<String, Value>,
+    schema: &Value,
+    path: &str,
+    findings: &mut Findings,
+) {
     if let Some(required) = schema.get("required").and_then(Value::as_array) {
         for name in required.iter().filter_map(Value::as_str) {
             if !map.contains_key(name) {
@@ -184,8 +219,15 @@ mod tests {
         let mut object = json!({"apiVersion": "x/v1", "kind": "X", "metadata": {"name": "a"},
             "spec": {"size": "big", "mode": "Sometimes", "items": [{"n": 1}, {"n": "two"}]}});
         let findings = validate(&mut object, &schema());
-        let fields: Vec<(&str, &str)> = findings.errors.iter().map(|c| (c.field.as_str(), c.reason)).collect();
-        assert!(fields.contains(&("spec.size", "FieldValueTypeInvalid")), "{fields:?}");
+        let fields: Vec<(&str, &str)> = findings
+            .errors
+            .iter()
+            .map(|c| (c.field.as_str(), c.reason))
+            .collect();
+        assert!(
+            fields.contains(&("spec.size", "FieldValueTypeInvalid")),
+            "{fields:?}"
+        );
         assert!(fields.contains(&("spec.mode", "FieldValueNotSupported")));
         assert!(fields.contains(&("spec.items[1].n", "FieldValueTypeInvalid")));
         let mut missing = json!({"spec": {}});
@@ -200,7 +242,10 @@ mod tests {
             "free": {"anything": [1]}}, "extra": true});
         let findings = validate(&mut object, &schema());
         assert!(findings.errors.is_empty(), "{:?}", findings.errors);
-        assert_eq!(findings.unknown, vec!["spec.bogus".to_string(), "extra".to_string()]);
+        assert_eq!(
+            findings.unknown,
+            vec!["spec.bogus".to_string(), "extra".to_string()]
+        );
         assert!(object["spec"].get("bogus").is_none());
         assert_eq!(object["spec"]["free"]["anything"], json!([1]));
     }

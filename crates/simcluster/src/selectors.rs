@@ -35,7 +35,11 @@ fn split_top_level(input: &str) -> Vec<String> {
         current.push(c);
     }
     parts.push(current);
-    parts.into_iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
+    parts
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 fn values_in_parens(text: &str, whole: &str) -> Result<Vec<String>, ApiError> {
@@ -43,8 +47,16 @@ fn values_in_parens(text: &str, whole: &str) -> Result<Vec<String>, ApiError> {
         .trim()
         .strip_prefix('(')
         .and_then(|t| t.strip_suffix(')'))
-        .ok_or_else(|| ApiError::bad_request(format!("unable to parse requirement: found '{whole}', expected: '('")))?;
-    Ok(inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect())
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "unable to parse requirement: found '{whole}', expected: '('"
+            ))
+        })?;
+    Ok(inner
+        .split(',')
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect())
 }
 
 impl LabelSelector {
@@ -75,7 +87,9 @@ impl LabelSelector {
                 | Requirement::DoesNotExist(k) => k,
             };
             if key.is_empty() || key.contains(char::is_whitespace) {
-                return Err(ApiError::bad_request(format!("unable to parse requirement: invalid label key \"{key}\"")));
+                return Err(ApiError::bad_request(format!(
+                    "unable to parse requirement: invalid label key \"{key}\""
+                )));
             }
             requirements.push(requirement);
         }
@@ -130,13 +144,19 @@ impl FieldSelector {
             } else if let Some((f, v)) = part.split_once('=') {
                 (f, true, v)
             } else {
-                return Err(ApiError::bad_request(format!("invalid selector: '{part}'; can't understand '{part}'")));
+                return Err(ApiError::bad_request(format!(
+                    "invalid selector: '{part}'; can't understand '{part}'"
+                )));
             };
             let field = field.trim();
             if !SUPPORTED_FIELDS.contains(&field) {
                 return Err(ApiError::bad_request(format!(
                     "field label not supported: {field}{}",
-                    if kind.is_empty() { String::new() } else { format!(" (for {kind})") }
+                    if kind.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (for {kind})")
+                    }
                 )));
             }
             terms.push((field.to_string(), equal, value.trim().to_string()));
@@ -151,7 +171,10 @@ impl FieldSelector {
     pub fn matches(&self, object: &Value) -> bool {
         self.0.iter().all(|(field, equal, value)| {
             let pointer = format!("/{}", field.replace('.', "/"));
-            let actual = object.pointer(&pointer).and_then(Value::as_str).unwrap_or("");
+            let actual = object
+                .pointer(&pointer)
+                .and_then(Value::as_str)
+                .unwrap_or("");
             (actual == value) == *equal
         })
     }
@@ -176,7 +199,11 @@ mod tests {
             ("!legacy", true),
             ("tier", false),
         ] {
-            assert_eq!(LabelSelector::parse(selector).unwrap().matches(&object), expected, "{selector}");
+            assert_eq!(
+                LabelSelector::parse(selector).unwrap().matches(&object),
+                expected,
+                "{selector}"
+            );
         }
         assert!(LabelSelector::parse("env in prod").is_err());
     }
@@ -184,8 +211,16 @@ mod tests {
     #[test]
     fn field_selector_names_unsupported_fields() {
         let object = json!({"metadata": {"name": "a", "namespace": "default"}});
-        assert!(FieldSelector::parse("metadata.name=a", "ConfigMap").unwrap().matches(&object));
-        assert!(!FieldSelector::parse("metadata.namespace!=default", "").unwrap().matches(&object));
+        assert!(
+            FieldSelector::parse("metadata.name=a", "ConfigMap")
+                .unwrap()
+                .matches(&object)
+        );
+        assert!(
+            !FieldSelector::parse("metadata.namespace!=default", "")
+                .unwrap()
+                .matches(&object)
+        );
         let err = FieldSelector::parse("spec.foo=bar", "ConfigMap").unwrap_err();
         assert_eq!(err.code, 400);
         assert!(err.message.contains("spec.foo"));

@@ -33,7 +33,9 @@ pub async fn serve(
         let cluster = cluster.clone();
         let mut shutdown = shutdown.clone();
         tokio::spawn(async move {
-            let Ok(stream) = acceptor.accept(tcp).await else { return };
+            let Ok(stream) = acceptor.accept(tcp).await else {
+                return;
+            };
             let peer = stream
                 .get_ref()
                 .1

@@ -32,7 +32,13 @@ pub struct Details {
 
 impl ApiError {
     fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        Self { code, reason, message: message.into(), details: None, retry_after: None }
+        Self {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+            retry_after: None,
+        }
     }
 
     fn with_details(mut self, group: &str, kind: &str, name: &str) -> Self {
@@ -47,18 +53,30 @@ impl ApiError {
 
     /// `resource "name" not found` (404). `resource` is the plural with group: `configmaps`, `deployments.apps`.
     pub fn not_found(group: &str, plural: &str, name: &str) -> Self {
-        Self::new(404, "NotFound", format!("{} \"{name}\" not found", qualified(group, plural)))
-            .with_details(group, plural, name)
+        Self::new(
+            404,
+            "NotFound",
+            format!("{} \"{name}\" not found", qualified(group, plural)),
+        )
+        .with_details(group, plural, name)
     }
 
     /// A path that names no served resource (404 with an empty Status, as the real server does).
     pub fn no_route(path: &str) -> Self {
-        Self::new(404, "NotFound", format!("the server could not find the requested resource ({path})"))
+        Self::new(
+            404,
+            "NotFound",
+            format!("the server could not find the requested resource ({path})"),
+        )
     }
 
     pub fn already_exists(group: &str, plural: &str, name: &str) -> Self {
-        Self::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", qualified(group, plural)))
-            .with_details(group, plural, name)
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{} \"{name}\" already exists", qualified(group, plural)),
+        )
+        .with_details(group, plural, name)
     }
 
     /// Optimistic concurrency failure (stale resourceVersion) or a failed precondition.
@@ -66,21 +84,36 @@ impl ApiError {
         Self::new(
             409,
             "Conflict",
-            format!("Operation cannot be fulfilled on {} \"{name}\": {why}", qualified(group, plural)),
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": {why}",
+                qualified(group, plural)
+            ),
         )
         .with_details(group, plural, name)
     }
 
     /// Server-side apply conflicts: one cause per conflicting field.
-    pub fn apply_conflicts(group: &str, plural: &str, name: &str, conflicts: &[(String, String)]) -> Self {
+    pub fn apply_conflicts(
+        group: &str,
+        plural: &str,
+        name: &str,
+        conflicts: &[(String, String)],
+    ) -> Self {
         let listing: Vec<String> = conflicts
             .iter()
             .map(|(manager, field)| format!("- conflict with \"{manager}\": {field}"))
             .collect();
         let message = if conflicts.len() == 1 {
-            format!("Apply failed with 1 conflict: conflict with \"{}\": {}", conflicts[0].0, conflicts[0].1)
+            format!(
+                "Apply failed with 1 conflict: conflict with \"{}\": {}",
+                conflicts[0].0, conflicts[0].1
+            )
         } else {
-            format!("Apply failed with {} conflicts: {}", conflicts.len(), listing.join("\n"))
+            format!(
+                "Apply failed with {} conflicts: {}",
+                conflicts.len(),
+                listing.join("\n")
+            )
         };
         let mut error = Self::new(409, "Conflict", message).with_details(group, plural, name);
         if let Some(details) = error.details.as_mut() {
@@ -103,11 +136,26 @@ impl ApiError {
     /// 422 Invalid with field causes, worded like the real server:
     /// `Kind.group "name" is invalid: spec.x: Required value`.
     pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
-        let what = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
-        let summary: Vec<String> = causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
-        let joined = if summary.len() == 1 { summary[0].clone() } else { format!("[{}]", summary.join(", ")) };
-        let mut error = Self::new(422, "Invalid", format!("{what} \"{name}\" is invalid: {joined}"))
-            .with_details(group, kind, name);
+        let what = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}.{group}")
+        };
+        let summary: Vec<String> = causes
+            .iter()
+            .map(|c| format!("{}: {}", c.field, c.message))
+            .collect();
+        let joined = if summary.len() == 1 {
+            summary[0].clone()
+        } else {
+            format!("[{}]", summary.join(", "))
+        };
+        let mut error = Self::new(
+            422,
+            "Invalid",
+            format!("{what} \"{name}\" is invalid: {joined}"),
+        )
+        .with_details(group, kind, name);
         if let Some(details) = error.details.as_mut() {
             details.causes = causes;
         }
@@ -127,7 +175,13 @@ impl ApiError {
     }
 
     pub fn unsupported_media_type(content_type: &str) -> Self {
-        Self::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type:?})"))
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type:?})"
+            ),
+        )
     }
 
     pub fn gone(message: impl Into<String>) -> Self {
@@ -135,13 +189,21 @@ impl ApiError {
     }
 
     pub fn too_many_requests(retry_after: u64) -> Self {
-        let mut error = Self::new(429, "TooManyRequests", "the server has received too many requests and has asked us to try again later");
+        let mut error = Self::new(
+            429,
+            "TooManyRequests",
+            "the server has received too many requests and has asked us to try again later",
+        );
         error.retry_after = Some(retry_after);
         error
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(500, "InternalError", format!("Internal error occurred: {}", message.into()))
+        Self::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {}", message.into()),
+        )
     }
 
     pub fn service_unavailable(message: impl Into<String>) -> Self {
@@ -149,7 +211,11 @@ impl ApiError {
     }
 
     pub fn request_entity_too_large(limit: usize) -> Self {
-        Self::new(413, "RequestEntityTooLarge", format!("Request entity too large: limit is {limit}"))
+        Self::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request entity too large: limit is {limit}"),
+        )
     }
 
     /// The `metav1.Status` body.
@@ -193,12 +259,17 @@ impl ApiError {
 
 /// `plural.group`, or `plural` for the core group.
 pub fn qualified(group: &str, plural: &str) -> String {
-    if group.is_empty() { plural.to_string() } else { format!("{plural}.{group}") }
+    if group.is_empty() {
+        plural.to_string()
+    } else {
+        format!("{plural}.{group}")
+    }
 }
 
 /// A success Status (as answered by deletecollection and some deletes).
 pub fn success_status(details: Option<Value>) -> Value {
-    let mut status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"});
+    let mut status =
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"});
     if let Some(details) = details {
         status["details"] = details;
     }

@@ -13,7 +13,9 @@ use crate::resources::GroupResource;
 use crate::status::ApiError;
 
 /// Where an object lives inside its resource: namespace ("" for cluster-scoped) and name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ObjectKey {
     pub namespace: String,
     pub name: String,
@@ -21,7 +23,10 @@ pub struct ObjectKey {
 
 impl ObjectKey {
     pub fn new(namespace: &str, name: &str) -> Self {
-        Self { namespace: namespace.to_string(), name: name.to_string() }
+        Self {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
     }
 }
 
@@ -162,7 +167,11 @@ impl Store {
     }
 
     /// All objects of a resource (in one namespace when given), in key order, and the list's resourceVersion.
-    pub fn list(&self, gr: &GroupResource, namespace: Option<&str>) -> (Vec<Arc<StoredObject>>, u64) {
+    pub fn list(
+        &self,
+        gr: &GroupResource,
+        namespace: Option<&str>,
+    ) -> (Vec<Arc<StoredObject>>, u64) {
         self.list_page(gr, namespace, None, usize::MAX, |_| true).0
     }
 
@@ -180,7 +189,9 @@ impl Store {
         use std::ops::Bound;
         let inner = self.inner.read();
         let rv = inner.rv;
-        let Some(table) = inner.tables.get(gr) else { return ((Vec::new(), rv), None, 0) };
+        let Some(table) = inner.tables.get(gr) else {
+            return ((Vec::new(), rv), None, 0);
+        };
         let lower = match (start_after, namespace) {
             (Some(key), _) => Bound::Excluded(key.clone()),
             (None, Some(ns)) => Bound::Included(ObjectKey::new(ns, "")),
@@ -214,7 +225,7 @@ impl Store {
         let inner = self.inner.read();
         let mut out = Vec::new();
         for (gr, table) in &inner.tables {
-            for key in table.range(ObjectKey::new(namespace, "")..) .map(|(k, _)| k) {
+            for key in table.range(ObjectKey::new(namespace, "")..).map(|(k, _)| k) {
                 if key.namespace != namespace {
                     break;
                 }
@@ -230,7 +241,12 @@ impl Store {
 
     /// Objects whose ownerReferences name `owner_uid`.
     pub fn dependents_of(&self, owner_uid: &str) -> Vec<(GroupResource, ObjectKey)> {
-        self.inner.read().dependents.get(owner_uid).map(|s| s.iter().cloned().collect()).unwrap_or_default()
+        self.inner
+            .read()
+            .dependents
+            .get(owner_uid)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Objects the garbage collector should look at: owners that still exist (they may be
@@ -272,20 +288,37 @@ impl Store {
                 inner.rv += 1;
                 let object = Arc::new(StoredObject::new(value, inner.rv));
                 inner.index(gr, key, current.as_deref(), Some(&object));
-                inner.tables.entry(gr.clone()).or_default().insert(key.clone(), object.clone());
-                let kind = if current.is_some() { EventType::Modified } else { EventType::Added };
+                inner
+                    .tables
+                    .entry(gr.clone())
+                    .or_default()
+                    .insert(key.clone(), object.clone());
+                let kind = if current.is_some() {
+                    EventType::Modified
+                } else {
+                    EventType::Added
+                };
                 self.publish(&mut inner, kind, gr, key, object.clone(), current);
                 Written::Stored(object)
             }
             Write::Delete => {
-                let Some(existing) = current else { return Ok(None) };
+                let Some(existing) = current else {
+                    return Ok(None);
+                };
                 inner.rv += 1;
                 let object = Arc::new(StoredObject::new(existing.value.clone(), inner.rv));
                 inner.index(gr, key, Some(&existing), None);
                 if let Some(table) = inner.tables.get_mut(gr) {
                     table.remove(key);
                 }
-                self.publish(&mut inner, EventType::Deleted, gr, key, object.clone(), Some(existing));
+                self.publish(
+                    &mut inner,
+                    EventType::Deleted,
+                    gr,
+                    key,
+                    object.clone(),
+                    Some(existing),
+                );
                 Written::Deleted(object)
             }
         };
@@ -303,7 +336,13 @@ impl Store {
         object: Arc<StoredObject>,
         previous: Option<Arc<StoredObject>>,
     ) {
-        let change = Arc::new(Change { kind, gr: gr.clone(), key: key.clone(), object, previous });
+        let change = Arc::new(Change {
+            kind,
+            gr: gr.clone(),
+            key: key.clone(),
+            object,
+            previous,
+        });
         inner.history.push_back(change.clone());
         while inner.history.len() > self.history_limit {
             if let Some(old) = inner.history.pop_front() {
@@ -319,7 +358,14 @@ impl Store {
     pub fn watch_from(
         &self,
         rv: u64,
-    ) -> Result<(Vec<Arc<Change>>, broadcast::Receiver<Arc<Change>>, watch::Receiver<u64>), ApiError> {
+    ) -> Result<
+        (
+            Vec<Arc<Change>>,
+            broadcast::Receiver<Arc<Change>>,
+            watch::Receiver<u64>,
+        ),
+        ApiError,
+    > {
         let inner = self.inner.read();
         if rv + 1 < inner.oldest_watchable {
             return Err(ApiError::gone(format!(
@@ -327,7 +373,12 @@ impl Store {
                 inner.oldest_watchable.saturating_sub(1)
             )));
         }
-        let backlog: Vec<Arc<Change>> = inner.history.iter().filter(|c| c.object.rv > rv).cloned().collect();
+        let backlog: Vec<Arc<Change>> = inner
+            .history
+            .iter()
+            .filter(|c| c.object.rv > rv)
+            .cloned()
+            .collect();
         let receiver = self.changes.subscribe();
         Ok((backlog, receiver, self.epoch.subscribe()))
     }
@@ -338,7 +389,12 @@ impl Store {
         &self,
         gr: &GroupResource,
         namespace: Option<&str>,
-    ) -> (Vec<Arc<StoredObject>>, u64, broadcast::Receiver<Arc<Change>>, watch::Receiver<u64>) {
+    ) -> (
+        Vec<Arc<StoredObject>>,
+        u64,
+        broadcast::Receiver<Arc<Change>>,
+        watch::Receiver<u64>,
+    ) {
         let inner = self.inner.read();
         let objects: Vec<Arc<StoredObject>> = inner
             .tables
@@ -350,7 +406,12 @@ impl Store {
                     .collect()
             })
             .unwrap_or_default();
-        (objects, inner.rv, self.changes.subscribe(), self.epoch.subscribe())
+        (
+            objects,
+            inner.rv,
+            self.changes.subscribe(),
+            self.epoch.subscribe(),
+        )
     }
 
     /// Subscribe to every change from now on.
@@ -377,7 +438,10 @@ impl Store {
                 objects.push((gr.clone(), object.value.clone()));
             }
         }
-        Snapshot { resource_version: inner.rv, objects }
+        Snapshot {
+            resource_version: inner.rv,
+            objects,
+        }
     }
 
     /// Load a snapshot into an empty store (no events are sent).
@@ -386,8 +450,14 @@ impl Store {
         inner.rv = snapshot.resource_version.max(1);
         inner.oldest_watchable = inner.rv + 1;
         for (gr, value) in snapshot.objects {
-            let namespace = value.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
-            let name = value.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+            let namespace = value
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let name = value
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             let key = ObjectKey::new(namespace, name);
             let rv = value
                 .pointer("/metadata/resourceVersion")
@@ -406,12 +476,22 @@ fn owner_uids(object: &StoredObject) -> Vec<String> {
         .value
         .pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
-        .map(|refs| refs.iter().filter_map(|r| r.get("uid")?.as_str().map(String::from)).collect())
+        .map(|refs| {
+            refs.iter()
+                .filter_map(|r| r.get("uid")?.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 impl Inner {
-    fn index(&mut self, gr: &GroupResource, key: &ObjectKey, old: Option<&StoredObject>, new: Option<&StoredObject>) {
+    fn index(
+        &mut self,
+        gr: &GroupResource,
+        key: &ObjectKey,
+        old: Option<&StoredObject>,
+        new: Option<&StoredObject>,
+    ) {
         if let Some(old) = old {
             self.by_uid.remove(old.uid());
             for owner in owner_uids(old) {
@@ -425,10 +505,14 @@ impl Inner {
         }
         if let Some(new) = new {
             if !new.uid().is_empty() {
-                self.by_uid.insert(new.uid().to_string(), (gr.clone(), key.clone()));
+                self.by_uid
+                    .insert(new.uid().to_string(), (gr.clone(), key.clone()));
             }
             for owner in owner_uids(new) {
-                self.dependents.entry(owner).or_default().insert((gr.clone(), key.clone()));
+                self.dependents
+                    .entry(owner)
+                    .or_default()
+                    .insert((gr.clone(), key.clone()));
             }
         }
     }
@@ -449,10 +533,15 @@ mod tests {
         let gr = GroupResource::new("", "configmaps");
         for i in 0..40 {
             let key = ObjectKey::new("default", &format!("c{i}"));
-            store.write(&gr, &key, false, |_| Ok(Write::Put(cm(&key.name)))).unwrap();
+            store
+                .write(&gr, &key, false, |_| Ok(Write::Put(cm(&key.name))))
+                .unwrap();
         }
         assert_eq!(store.current_rv(), 41);
-        assert!(store.watch_from(2).is_err(), "history of 16 cannot serve rv 2");
+        assert!(
+            store.watch_from(2).is_err(),
+            "history of 16 cannot serve rv 2"
+        );
         let (backlog, _, _) = store.watch_from(35).unwrap();
         assert_eq!(backlog.len(), 6);
         let (items, rv) = store.list(&gr, Some("default"));
@@ -465,7 +554,9 @@ mod tests {
         let gr = GroupResource::new("", "configmaps");
         for i in 0..10 {
             let key = ObjectKey::new("default", &format!("c{i}"));
-            store.write(&gr, &key, false, |_| Ok(Write::Put(cm(&key.name)))).unwrap();
+            store
+                .write(&gr, &key, false, |_| Ok(Write::Put(cm(&key.name))))
+                .unwrap();
         }
         let ((page, _), next, remaining) = store.list_page(&gr, None, None, 4, |_| true);
         assert_eq!((page.len(), remaining), (4, 6));
@@ -481,10 +572,18 @@ mod tests {
         let gr = GroupResource::new("", "configmaps");
         let key = ObjectKey::new("default", "child");
         let mut child = cm("child");
-        child["metadata"]["ownerReferences"] = json!([{"uid": "parent-uid", "name": "p", "kind": "X", "apiVersion": "v1"}]);
-        store.write(&gr, &key, false, |_| Ok(Write::Put(child))).unwrap();
-        assert_eq!(store.dependents_of("parent-uid"), vec![(gr.clone(), key.clone())]);
-        store.write(&gr, &key, false, |_| Ok(Write::Delete)).unwrap();
+        child["metadata"]["ownerReferences"] =
+            json!([{"uid": "parent-uid", "name": "p", "kind": "X", "apiVersion": "v1"}]);
+        store
+            .write(&gr, &key, false, |_| Ok(Write::Put(child)))
+            .unwrap();
+        assert_eq!(
+            store.dependents_of("parent-uid"),
+            vec![(gr.clone(), key.clone())]
+        );
+        store
+            .write(&gr, &key, false, |_| Ok(Write::Delete))
+            .unwrap();
         assert!(store.dependents_of("parent-uid").is_empty());
         assert!(store.by_uid("child").is_none());
     }

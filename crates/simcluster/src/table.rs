@@ -25,7 +25,10 @@ impl IncludeObject {
 
 /// Does the Accept header ask for a Table?
 pub fn wants_table(accept: &str) -> bool {
-    accept.split(',').next().is_some_and(|first| first.contains("as=Table"))
+    accept
+        .split(',')
+        .next()
+        .is_some_and(|first| first.contains("as=Table"))
 }
 
 struct Column {
@@ -44,13 +47,19 @@ fn name_cell(v: &Value) -> Value {
 }
 
 fn age_cell(v: &Value) -> Value {
-    json!(age(v.pointer("/metadata/creationTimestamp").and_then(Value::as_str)))
+    json!(age(v
+        .pointer("/metadata/creationTimestamp")
+        .and_then(Value::as_str)))
 }
 
 /// `kubectl`'s short human duration since a timestamp.
 pub fn age(timestamp: Option<&str>) -> String {
-    let Some(ts) = timestamp.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) else { return "<unknown>".into() };
-    let seconds = (chrono::Utc::now() - ts.with_timezone(&chrono::Utc)).num_seconds().max(0);
+    let Some(ts) = timestamp.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) else {
+        return "<unknown>".into();
+    };
+    let seconds = (chrono::Utc::now() - ts.with_timezone(&chrono::Utc))
+        .num_seconds()
+        .max(0);
     match seconds {
         s if s < 120 => format!("{s}s"),
         s if s < 600 => format!("{}m{}s", s / 60, s % 60),
@@ -70,7 +79,11 @@ fn node_status(v: &Value) -> Value {
         .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
         .map(|c| c["status"] == "True")
         .unwrap_or(false);
-    let mut status = if ready { "Ready".to_string() } else { "NotReady".to_string() };
+    let mut status = if ready {
+        "Ready".to_string()
+    } else {
+        "NotReady".to_string()
+    };
     if v.pointer("/spec/unschedulable") == Some(&json!(true)) {
         status.push_str(",SchedulingDisabled");
     }
@@ -81,9 +94,17 @@ fn node_roles(v: &Value) -> Value {
     let roles: Vec<&str> = v
         .pointer("/metadata/labels")
         .and_then(Value::as_object)
-        .map(|l| l.keys().filter_map(|k| k.strip_prefix("node-role.kubernetes.io/")).collect())
+        .map(|l| {
+            l.keys()
+                .filter_map(|k| k.strip_prefix("node-role.kubernetes.io/"))
+                .collect()
+        })
         .unwrap_or_default();
-    json!(if roles.is_empty() { "<none>".to_string() } else { roles.join(",") })
+    json!(if roles.is_empty() {
+        "<none>".to_string()
+    } else {
+        roles.join(",")
+    })
 }
 
 fn int(v: &Value, pointer: &str) -> i64 {
@@ -91,50 +112,159 @@ fn int(v: &Value, pointer: &str) -> i64 {
 }
 
 fn builtin_columns(rt: &ResourceType) -> Vec<Column> {
-    let mut columns = vec![Column { name: "Name", type_: "string", cell: name_cell, priority: 0 }];
+    let mut columns = vec![Column {
+        name: "Name",
+        type_: "string",
+        cell: name_cell,
+        priority: 0,
+    }];
     let extra: Vec<Column> = match (rt.group.as_str(), rt.kind.as_str()) {
         ("", "Node") => vec![
-            Column { name: "Status", type_: "string", cell: node_status, priority: 0 },
-            Column { name: "Roles", type_: "string", cell: node_roles, priority: 0 },
+            Column {
+                name: "Status",
+                type_: "string",
+                cell: node_status,
+                priority: 0,
+            },
+            Column {
+                name: "Roles",
+                type_: "string",
+                cell: node_roles,
+                priority: 0,
+            },
         ],
-        ("", "Namespace") => vec![Column { name: "Status", type_: "string", cell: |v| text(v, "/status/phase"), priority: 0 }],
+        ("", "Namespace") => vec![Column {
+            name: "Status",
+            type_: "string",
+            cell: |v| text(v, "/status/phase"),
+            priority: 0,
+        }],
         ("", "Pod") => vec![
-            Column { name: "Ready", type_: "string", cell: |v| {
-                let statuses = v.pointer("/status/containerStatuses").and_then(Value::as_array);
-                let total = v.pointer("/spec/containers").and_then(Value::as_array).map_or(0, Vec::len);
-                let ready = statuses.map_or(0, |s| s.iter().filter(|c| c["ready"] == true).count());
-                json!(format!("{ready}/{total}"))
-            }, priority: 0 },
-            Column { name: "Status", type_: "string", cell: |v| text(v, "/status/phase"), priority: 0 },
+            Column {
+                name: "Ready",
+                type_: "string",
+                cell: |v| {
+                    let statuses = v
+                        .pointer("/status/containerStatuses")
+                        .and_then(Value::as_array);
+                    let total = v
+                        .pointer("/spec/containers")
+                        .and_then(Value::as_array)
+                        .map_or(0, Vec::len);
+                    let ready =
+                        statuses.map_or(0, |s| s.iter().filter(|c| c["ready"] == true).count());
+                    json!(format!("{ready}/{total}"))
+                },
+                priority: 0,
+            },
+            Column {
+                name: "Status",
+                type_: "string",
+                cell: |v| text(v, "/status/phase"),
+                priority: 0,
+            },
         ],
-        ("", "ConfigMap") => vec![Column { name: "Data", type_: "integer", cell: |v| {
-            json!(v.get("data").and_then(Value::as_object).map_or(0, |d| d.len()) + v.get("binaryData").and_then(Value::as_object).map_or(0, |d| d.len()))
-        }, priority: 0 }],
+        ("", "ConfigMap") => vec![Column {
+            name: "Data",
+            type_: "integer",
+            cell: |v| {
+                json!(
+                    v.get("data")
+                        .and_then(Value::as_object)
+                        .map_or(0, |d| d.len())
+                        + v.get("binaryData")
+                            .and_then(Value::as_object)
+                            .map_or(0, |d| d.len())
+                )
+            },
+            priority: 0,
+        }],
         ("", "Service") => vec![
-            Column { name: "Type", type_: "string", cell: |v| text(v, "/spec/type"), priority: 0 },
-            Column { name: "Cluster-IP", type_: "string", cell: |v| text(v, "/spec/clusterIP"), priority: 0 },
+            Column {
+                name: "Type",
+                type_: "string",
+                cell: |v| text(v, "/spec/type"),
+                priority: 0,
+            },
+            Column {
+                name: "Cluster-IP",
+                type_: "string",
+                cell: |v| text(v, "/spec/clusterIP"),
+                priority: 0,
+            },
         ],
         ("apps", "Deployment") => vec![
-            Column { name: "Ready", type_: "string", cell: |v| json!(format!("{}/{}", int(v, "/status/readyReplicas"), int(v, "/spec/replicas"))), priority: 0 },
-            Column { name: "Up-to-date", type_: "integer", cell: |v| json!(int(v, "/status/updatedReplicas")), priority: 0 },
-            Column { name: "Available", type_: "integer", cell: |v| json!(int(v, "/status/availableReplicas")), priority: 0 },
+            Column {
+                name: "Ready",
+                type_: "string",
+                cell: |v| {
+                    json!(format!(
+                        "{}/{}",
+                        int(v, "/status/readyReplicas"),
+                        int(v, "/spec/replicas")
+                    ))
+                },
+                priority: 0,
+            },
+            Column {
+                name: "Up-to-date",
+                type_: "integer",
+                cell: |v| json!(int(v, "/status/updatedReplicas")),
+                priority: 0,
+            },
+            Column {
+                name: "Available",
+                type_: "integer",
+                cell: |v| json!(int(v, "/status/availableReplicas")),
+                priority: 0,
+            },
         ],
         ("apps", "DaemonSet") => vec![
-            Column { name: "Desired", type_: "integer", cell: |v| json!(int(v, "/status/desiredNumberScheduled")), priority: 0 },
-            Column { name: "Current", type_: "integer", cell: |v| json!(int(v, "/status/currentNumberScheduled")), priority: 0 },
-            Column { name: "Ready", type_: "integer", cell: |v| json!(int(v, "/status/numberReady")), priority: 0 },
+            Column {
+                name: "Desired",
+                type_: "integer",
+                cell: |v| json!(int(v, "/status/desiredNumberScheduled")),
+                priority: 0,
+            },
+            Column {
+                name: "Current",
+                type_: "integer",
+                cell: |v| json!(int(v, "/status/currentNumberScheduled")),
+                priority: 0,
+            },
+            Column {
+                name: "Ready",
+                type_: "integer",
+                cell: |v| json!(int(v, "/status/numberReady")),
+                priority: 0,
+            },
         ],
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {
-            vec![Column { name: "Created At", type_: "date", cell: |v| text(v, "/metadata/creationTimestamp"), priority: 0 }]
+            vec![Column {
+                name: "Created At",
+                type_: "date",
+                cell: |v| text(v, "/metadata/creationTimestamp"),
+                priority: 0,
+            }]
         }
         _ => Vec::new(),
     };
     columns.extend(extra);
     if rt.kind != "CustomResourceDefinition" {
-        columns.push(Column { name: "Age", type_: "date", cell: age_cell, priority: 0 });
+        columns.push(Column {
+            name: "Age",
+            type_: "date",
+            cell: age_cell,
+            priority: 0,
+        });
     }
     if rt.kind == "Node" {
-        columns.push(Column { name: "Version", type_: "string", cell: |v| text(v, "/status/nodeInfo/kubeletVersion"), priority: 0 });
+        columns.push(Column {
+            name: "Version",
+            type_: "string",
+            cell: |v| text(v, "/status/nodeInfo/kubeletVersion"),
+            priority: 0,
+        });
     }
     columns
 }
@@ -142,7 +272,11 @@ fn builtin_columns(rt: &ResourceType) -> Vec<Column> {
 /// Evaluate the simple JSONPath forms printer columns use: `.a.b`, `.a[0].b`, `.a[?(@.type=="X")].b`.
 pub fn json_path(value: &Value, path: &str) -> Option<Value> {
     let mut node = value.clone();
-    let mut rest = path.trim().trim_start_matches('{').trim_end_matches('}').trim_start_matches('$');
+    let mut rest = path
+        .trim()
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+        .trim_start_matches('$');
     while !rest.is_empty() {
         if let Some(r) = rest.strip_prefix('.') {
             let end = r.find(['.', '[']).unwrap_or(r.len());
@@ -152,10 +286,17 @@ pub fn json_path(value: &Value, path: &str) -> Option<Value> {
             let end = r.find(']')?;
             let selector = &r[..end];
             rest = &r[end + 1..];
-            if let Some(filter) = selector.strip_prefix("?(@.").and_then(|f| f.strip_suffix(')')) {
+            if let Some(filter) = selector
+                .strip_prefix("?(@.")
+                .and_then(|f| f.strip_suffix(')'))
+            {
                 let (field, wanted) = filter.split_once("==")?;
                 let wanted = wanted.trim().trim_matches(|c| c == '"' || c == '\'');
-                node = node.as_array()?.iter().find(|item| item.get(field.trim()).and_then(Value::as_str) == Some(wanted))?.clone();
+                node = node
+                    .as_array()?
+                    .iter()
+                    .find(|item| item.get(field.trim()).and_then(Value::as_str) == Some(wanted))?
+                    .clone();
             } else if selector == "*" {
                 continue;
             } else {
@@ -169,9 +310,18 @@ pub fn json_path(value: &Value, path: &str) -> Option<Value> {
 }
 
 /// A Table of `objects`.
-pub fn table(rt: &ResourceType, objects: &[&Value], include: IncludeObject, resource_version: &str) -> Value {
-    let (definitions, rows): (Vec<Value>, Vec<Value>) = if rt.is_custom() && !rt.printer_columns.is_empty() {
-        let mut defs = vec![json!({"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0})];
+pub fn table(
+    rt: &ResourceType,
+    objects: &[&Value],
+    include: IncludeObject,
+    resource_version: &str,
+) -> Value {
+    let (definitions, rows): (Vec<Value>, Vec<Value>) = if rt.is_custom()
+        && !rt.printer_columns.is_empty()
+    {
+        let mut defs = vec![
+            json!({"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0}),
+        ];
         defs.extend(rt.printer_columns.iter().map(|c| json!({"name": c.name, "type": c.type_, "format": "", "description": c.description, "priority": c.priority})));
         let rows = objects
             .iter()
@@ -179,7 +329,11 @@ pub fn table(rt: &ResourceType, objects: &[&Value], include: IncludeObject, reso
                 let mut cells = vec![name_cell(o)];
                 for c in &rt.printer_columns {
                     let cell = json_path(o, &c.json_path).unwrap_or(Value::Null);
-                    cells.push(if c.type_ == "date" { json!(age(cell.as_str())) } else { cell });
+                    cells.push(if c.type_ == "date" {
+                        json!(age(cell.as_str()))
+                    } else {
+                        cell
+                    });
                 }
                 row(o, cells, include)
             })
@@ -191,7 +345,10 @@ pub fn table(rt: &ResourceType, objects: &[&Value], include: IncludeObject, reso
             .iter()
             .map(|c| json!({"name": c.name, "type": if c.type_ == "date" { "string" } else { c.type_ }, "format": if c.name == "Name" { "name" } else { "" }, "description": "", "priority": c.priority}))
             .collect();
-        let rows = objects.iter().map(|o| row(o, columns.iter().map(|c| (c.cell)(o)).collect(), include)).collect();
+        let rows = objects
+            .iter()
+            .map(|o| row(o, columns.iter().map(|c| (c.cell)(o)).collect(), include))
+            .collect();
         (defs, rows)
     };
     json!({
@@ -222,7 +379,10 @@ mod tests {
     #[test]
     fn json_path_forms() {
         let v = json!({"status": {"conditions": [{"type": "Ready", "status": "True"}], "items": [{"n": 1}]}});
-        assert_eq!(json_path(&v, ".status.conditions[?(@.type==\"Ready\")].status"), Some(json!("True")));
+        assert_eq!(
+            json_path(&v, ".status.conditions[?(@.type==\"Ready\")].status"),
+            Some(json!("True"))
+        );
         assert_eq!(json_path(&v, ".status.items[0].n"), Some(json!(1)));
         assert_eq!(json_path(&v, ".status.missing"), None);
     }
@@ -231,7 +391,9 @@ mod tests {
     fn ages_read_like_kubectl() {
         let ts = (chrono::Utc::now() - chrono::Duration::seconds(3725)).to_rfc3339();
         assert_eq!(age(Some(&ts)), "62m");
-        assert!(wants_table("application/json;as=Table;v=v1;g=meta.k8s.io,application/json"));
+        assert!(wants_table(
+            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+        ));
         assert!(!wants_table("application/json"));
     }
 }

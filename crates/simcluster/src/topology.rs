@@ -21,9 +21,23 @@ pub struct Topology {
 pub const KVM_LABEL: &str = "simcluster.vmdeck.io/kvm";
 pub const CNI_DAEMONSET: &str = "kindnet";
 
-fn create(cluster: &Cluster, group: &str, plural: &str, namespace: Option<&str>, object: Value) -> Result<(), ApiError> {
-    let rt = cluster.registry().get(group, "v1", plural).ok_or_else(|| ApiError::internal(format!("{plural} not served")))?;
-    match cluster.objects.create(&rt, namespace, object, &WriteContext::system("simcluster-bootstrap")) {
+fn create(
+    cluster: &Cluster,
+    group: &str,
+    plural: &str,
+    namespace: Option<&str>,
+    object: Value,
+) -> Result<(), ApiError> {
+    let rt = cluster
+        .registry()
+        .get(group, "v1", plural)
+        .ok_or_else(|| ApiError::internal(format!("{plural} not served")))?;
+    match cluster.objects.create(
+        &rt,
+        namespace,
+        object,
+        &WriteContext::system("simcluster-bootstrap"),
+    ) {
         Ok(_) => Ok(()),
         Err(error) if error.code == 409 => Ok(()),
         Err(error) => Err(error),
@@ -49,9 +63,7 @@ pub fn node(index: usize, kvm: bool, version: &str) -> Value {
     }
     let resources = json!({"cpu": "16", "memory": "65843012Ki", "pods": "110", "ephemeral-storage": "514937088Ki", "hugepages-2Mi": "0"});
     let now = now();
-    let condition = |kind: &str, status: &str, reason: &str, message: &str| {
-        json!({"type": kind, "status": status, "reason": reason, "message": message, "lastHeartbeatTime": now, "lastTransitionTime": now})
-    };
+    let condition = |kind: &str, status: &str, reason: &str, message: &str| json!({"type": kind, "status": status, "reason": reason, "message": message, "lastHeartbeatTime": now, "lastTransitionTime": now});
     json!({
         "apiVersion": "v1",
         "kind": "Node",
@@ -87,46 +99,82 @@ pub fn node(index: usize, kvm: bool, version: &str) -> Value {
 /// Seed a fresh cluster.
 pub fn seed(cluster: &Cluster, topology: &Topology) -> Result<(), ApiError> {
     for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
-        create(cluster, "", "namespaces", None, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))?;
+        create(
+            cluster,
+            "",
+            "namespaces",
+            None,
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+        )?;
     }
-    create(cluster, "", "services", Some("default"), json!({
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver", "provider": "kubernetes"}},
-        "spec": {"clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"], "type": "ClusterIP",
-            "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]},
-    }))?;
+    create(
+        cluster,
+        "",
+        "services",
+        Some("default"),
+        json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"], "type": "ClusterIP",
+                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]},
+        }),
+    )?;
     for i in 0..topology.nodes {
-        create(cluster, "", "nodes", None, node(i, topology.kvm, &cluster.server_version))?;
+        create(
+            cluster,
+            "",
+            "nodes",
+            None,
+            node(i, topology.kvm, &cluster.server_version),
+        )?;
     }
     if topology.bare {
         return Ok(());
     }
-    create(cluster, "storage.k8s.io", "storageclasses", None, json!({
-        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-        "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-        "provisioner": "hostpath.csi.simcluster.vmdeck.io",
-        "reclaimPolicy": "Delete",
-        "volumeBindingMode": "WaitForFirstConsumer",
-        "allowVolumeExpansion": true,
-    }))?;
-    create(cluster, "storage.k8s.io", "csidrivers", None, json!({
-        "apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver",
-        "metadata": {"name": "hostpath.csi.simcluster.vmdeck.io"},
-        "spec": {"attachRequired": false, "podInfoOnMount": true, "volumeLifecycleModes": ["Persistent"]},
-    }))?;
+    create(
+        cluster,
+        "storage.k8s.io",
+        "storageclasses",
+        None,
+        json!({
+            "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            "provisioner": "hostpath.csi.simcluster.vmdeck.io",
+            "reclaimPolicy": "Delete",
+            "volumeBindingMode": "WaitForFirstConsumer",
+            "allowVolumeExpansion": true,
+        }),
+    )?;
+    create(
+        cluster,
+        "storage.k8s.io",
+        "csidrivers",
+        None,
+        json!({
+            "apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver",
+            "metadata": {"name": "hostpath.csi.simcluster.vmdeck.io"},
+            "spec": {"attachRequired": false, "podInfoOnMount": true, "volumeLifecycleModes": ["Persistent"]},
+        }),
+    )?;
     let n = topology.nodes;
-    create(cluster, "apps", "daemonsets", Some("kube-system"), json!({
-        "apiVersion": "apps/v1", "kind": "DaemonSet",
-        "metadata": {"name": CNI_DAEMONSET, "namespace": "kube-system", "labels": {"app": CNI_DAEMONSET, "k8s-app": CNI_DAEMONSET, "tier": "node"}},
-        "spec": {
-            "selector": {"matchLabels": {"app": CNI_DAEMONSET}},
-            "template": {"metadata": {"labels": {"app": CNI_DAEMONSET, "k8s-app": CNI_DAEMONSET, "tier": "node"}},
-                "spec": {"hostNetwork": true, "containers": [{"name": "kindnet-cni", "image": "docker.io/kindest/kindnetd:v20250512-df8de77b",
-                    "volumeMounts": [{"name": "cni-cfg", "mountPath": "/etc/cni/net.d"}]}],
-                    "volumes": [{"name": "cni-cfg", "hostPath": {"path": "/etc/cni/net.d"}}]}},
-        },
-        "status": {"currentNumberScheduled": n, "desiredNumberScheduled": n, "numberAvailable": n, "numberMisscheduled": 0,
-            "numberReady": n, "updatedNumberScheduled": n, "observedGeneration": 1},
-    }))?;
+    create(
+        cluster,
+        "apps",
+        "daemonsets",
+        Some("kube-system"),
+        json!({
+            "apiVersion": "apps/v1", "kind": "DaemonSet",
+            "metadata": {"name": CNI_DAEMONSET, "namespace": "kube-system", "labels": {"app": CNI_DAEMONSET, "k8s-app": CNI_DAEMONSET, "tier": "node"}},
+            "spec": {
+                "selector": {"matchLabels": {"app": CNI_DAEMONSET}},
+                "template": {"metadata": {"labels": {"app": CNI_DAEMONSET, "k8s-app": CNI_DAEMONSET, "tier": "node"}},
+                    "spec": {"hostNetwork": true, "containers": [{"name": "kindnet-cni", "image": "docker.io/kindest/kindnetd:v20250512-df8de77b",
+                        "volumeMounts": [{"name": "cni-cfg", "mountPath": "/etc/cni/net.d"}]}],
+                        "volumes": [{"name": "cni-cfg", "hostPath": {"path": "/etc/cni/net.d"}}]}},
+            },
+            "status": {"currentNumberScheduled": n, "desiredNumberScheduled": n, "numberAvailable": n, "numberMisscheduled": 0,
+                "numberReady": n, "updatedNumberScheduled": n, "observedGeneration": 1},
+        }),
+    )?;
     Ok(())
 }

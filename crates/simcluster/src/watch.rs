@@ -46,10 +46,13 @@ impl WatchRequest {
         line.put_slice(b"\",\"object\":");
         match self.table {
             Some(include) => {
-                let table = table::table(&self.rt, &[&object.value], include, &object.rv.to_string());
+                let table =
+                    table::table(&self.rt, &[&object.value], include, &object.rv.to_string());
                 line.put_slice(&serde_json::to_vec(&table).unwrap_or_default());
             }
-            None if object.value.get("apiVersion").and_then(Value::as_str) != Some(&self.rt.api_version()) => {
+            None if object.value.get("apiVersion").and_then(Value::as_str)
+                != Some(&self.rt.api_version()) =>
+            {
                 let mut value = object.value.clone();
                 value["apiVersion"] = json!(self.rt.api_version());
                 line.put_slice(&serde_json::to_vec(&value).unwrap_or_default());
@@ -92,7 +95,8 @@ impl WatchRequest {
 }
 
 fn error_event(error: &ApiError) -> Bytes {
-    let mut bytes = serde_json::to_vec(&json!({"type": "ERROR", "object": error.to_status()})).unwrap_or_default();
+    let mut bytes = serde_json::to_vec(&json!({"type": "ERROR", "object": error.to_status()}))
+        .unwrap_or_default();
     bytes.push(b'\n');
     Bytes::from(bytes)
 }
@@ -104,9 +108,12 @@ pub fn start(cluster: Arc<Cluster>, request: WatchRequest) -> mpsc::Receiver<Byt
         let store = cluster.store().clone();
         let gr = request.rt.group_resource();
         let subscription = match request.resource_version {
-            Some(rv) if !request.send_initial_events => store.watch_from(rv).map(|(backlog, rx, epoch)| (Vec::new(), backlog, rx, epoch, rv)),
+            Some(rv) if !request.send_initial_events => store
+                .watch_from(rv)
+                .map(|(backlog, rx, epoch)| (Vec::new(), backlog, rx, epoch, rv)),
             _ => {
-                let (objects, rv, rx, epoch) = store.list_and_subscribe(&gr, request.namespace.as_deref());
+                let (objects, rv, rx, epoch) =
+                    store.list_and_subscribe(&gr, request.namespace.as_deref());
                 Ok((objects, Vec::new(), rx, epoch, rv))
             }
         };
@@ -122,7 +129,10 @@ pub fn start(cluster: Arc<Cluster>, request: WatchRequest) -> mpsc::Receiver<Byt
                 return;
             }
         }
-        if request.send_initial_events && request.bookmarks && tx.send(request.bookmark(last_rv, true)).await.is_err() {
+        if request.send_initial_events
+            && request.bookmarks
+            && tx.send(request.bookmark(last_rv, true)).await.is_err()
+        {
             return;
         }
         for change in backlog {

@@ -44,9 +44,13 @@ fn condition(kind: &str, status: &str, reason: &str, message: &str, now: &str) -
 }
 
 fn reconcile(cluster: &Cluster, name: &str) {
-    let Some(rt) = cluster.registry().any_version(&crds()) else { return };
+    let Some(rt) = cluster.registry().any_version(&crds()) else {
+        return;
+    };
     let key = ObjectKey::new("", name);
-    let Some(crd) = cluster.store().get(&crds(), &key) else { return };
+    let Some(crd) = cluster.store().get(&crds(), &key) else {
+        return;
+    };
     if crd.value.pointer("/metadata/deletionTimestamp").is_some() {
         finalize(cluster, &crd.value, &key);
         return;
@@ -55,7 +59,10 @@ fn reconcile(cluster: &Cluster, name: &str) {
         let established = crd
             .pointer("/status/conditions")
             .and_then(Value::as_array)
-            .is_some_and(|c| c.iter().any(|c| c["type"] == "Established" && c["status"] == "True"));
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Established" && c["status"] == "True")
+            });
         let names = crd.pointer("/spec/names").cloned().unwrap_or_default();
         let storage = crd
             .pointer("/spec/versions")
@@ -64,20 +71,34 @@ fn reconcile(cluster: &Cluster, name: &str) {
             .and_then(|v| v["name"].as_str())
             .unwrap_or("")
             .to_string();
-        let mut stored: Vec<Value> = crd.pointer("/status/storedVersions").and_then(Value::as_array).cloned().unwrap_or_default();
+        let mut stored: Vec<Value> = crd
+            .pointer("/status/storedVersions")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         if !storage.is_empty() && !stored.contains(&json!(storage)) {
             stored.push(json!(storage));
         }
         let mut accepted = names.clone();
         if accepted.get("singular").is_none() {
-            let kind = names.get("kind").and_then(Value::as_str).unwrap_or("").to_lowercase();
+            let kind = names
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_lowercase();
             accepted["singular"] = json!(kind);
         }
         if accepted.get("listKind").is_none() {
-            let list = format!("{}List", names.get("kind").and_then(Value::as_str).unwrap_or(""));
+            let list = format!(
+                "{}List",
+                names.get("kind").and_then(Value::as_str).unwrap_or("")
+            );
             accepted["listKind"] = json!(list);
         }
-        if established && crd.pointer("/status/acceptedNames") == Some(&accepted) && crd.pointer("/status/storedVersions") == Some(&json!(stored)) {
+        if established
+            && crd.pointer("/status/acceptedNames") == Some(&accepted)
+            && crd.pointer("/status/storedVersions") == Some(&json!(stored))
+        {
             return false;
         }
         let now = now();
@@ -95,38 +116,63 @@ fn reconcile(cluster: &Cluster, name: &str) {
 
 /// A CRD being deleted: delete its objects; once none remain, stop serving and drop the finalizer.
 fn finalize(cluster: &Cluster, crd: &Value, key: &ObjectKey) {
-    let Some(crd_rt) = cluster.registry().any_version(&crds()) else { return };
+    let Some(crd_rt) = cluster.registry().any_version(&crds()) else {
+        return;
+    };
     let Some(types) = crd_resource_types(crd) else {
-        let _ = modify(cluster, &crd_rt, key, MANAGER, None, |c| remove_finalizer(c, CLEANUP));
+        let _ = modify(cluster, &crd_rt, key, MANAGER, None, |c| {
+            remove_finalizer(c, CLEANUP)
+        });
         return;
     };
     let gr = types[0].group_resource();
     let (remaining, _) = cluster.store().list(&gr, None);
     if let Some(rt) = cluster.registry().any_version(&gr) {
-        for object in remaining.iter().filter(|o| o.value.pointer("/metadata/deletionTimestamp").is_none()) {
+        for object in remaining
+            .iter()
+            .filter(|o| o.value.pointer("/metadata/deletionTimestamp").is_none())
+        {
             let _ = cluster.objects.delete(
                 &rt,
                 object.meta_str("namespace").unwrap_or(""),
                 object.meta_str("name").unwrap_or(""),
                 &DeleteOptions::default(),
                 &WriteContext::system(MANAGER),
+                Some(cluster),
             );
         }
     }
     let _ = modify(cluster, &crd_rt, key, MANAGER, Some("status"), |c| {
-        let terminating = c.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|cs| cs.iter().any(|x| x["type"] == "Terminating"));
+        let terminating = c
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|cs| cs.iter().any(|x| x["type"] == "Terminating"));
         if terminating {
             return false;
         }
-        let conditions = c["status"]["conditions"].as_array().cloned().unwrap_or_default();
-        let mut conditions: Vec<Value> = conditions.into_iter().filter(|x| x["type"] != "Established").collect();
-        conditions.push(condition("Terminating", "True", "InstanceDeletionInProgress", "CustomResource deletion is in progress", &now()));
+        let conditions = c["status"]["conditions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let mut conditions: Vec<Value> = conditions
+            .into_iter()
+            .filter(|x| x["type"] != "Established")
+            .collect();
+        conditions.push(condition(
+            "Terminating",
+            "True",
+            "InstanceDeletionInProgress",
+            "CustomResource deletion is in progress",
+            &now(),
+        ));
         c["status"]["conditions"] = json!(conditions);
         true
     });
     if cluster.store().list(&gr, None).0.is_empty() {
         cluster.registry().unregister(&gr);
-        let _ = modify(cluster, &crd_rt, key, MANAGER, None, |c| remove_finalizer(c, CLEANUP));
+        let _ = modify(cluster, &crd_rt, key, MANAGER, None, |c| {
+            remove_finalizer(c, CLEANUP)
+        });
     }
 }
 

@@ -22,14 +22,27 @@ pub async fn run(cluster: Arc<Cluster>, shutdown: watch::Receiver<bool>) {
         Duration::from_millis(500),
         |change| {
             change.kind == EventType::Deleted
-                || change.object.value.pointer("/metadata/deletionTimestamp").is_some()
-                || change.object.value.pointer("/metadata/ownerReferences").is_some()
+                || change
+                    .object
+                    .value
+                    .pointer("/metadata/deletionTimestamp")
+                    .is_some()
+                || change
+                    .object
+                    .value
+                    .pointer("/metadata/ownerReferences")
+                    .is_some()
         },
         |cluster, change| {
             if change.kind == EventType::Deleted {
                 collect_dependents(cluster, change.object.uid());
                 wake_owners(cluster, &change.object);
-            } else if change.object.value.pointer("/metadata/deletionTimestamp").is_some() {
+            } else if change
+                .object
+                .value
+                .pointer("/metadata/deletionTimestamp")
+                .is_some()
+            {
                 process_finalizers(cluster, &change.object);
             }
             if change.kind != EventType::Deleted {
@@ -46,22 +59,45 @@ fn owner_uids(object: &StoredObject) -> Vec<String> {
         .value
         .pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
-        .map(|refs| refs.iter().filter_map(|r| r.get("uid")?.as_str().map(String::from)).collect())
+        .map(|refs| {
+            refs.iter()
+                .filter_map(|r| r.get("uid")?.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// Delete an object whose every owner is gone.
 fn collect_if_orphaned(cluster: &Cluster, object: &StoredObject) {
     let owners = owner_uids(object);
-    if owners.is_empty() || owners.iter().any(|uid| cluster.store().by_uid(uid).is_some()) {
+    if owners.is_empty()
+        || owners
+            .iter()
+            .any(|uid| cluster.store().by_uid(uid).is_some())
+    {
         return;
     }
-    if object.value.pointer("/metadata/deletionTimestamp").is_some() {
+    if object
+        .value
+        .pointer("/metadata/deletionTimestamp")
+        .is_some()
+    {
         return;
     }
-    let Some((gr, key)) = cluster.store().by_uid(object.uid()) else { return };
-    let Some(rt) = resource_type(cluster, &gr) else { return };
-    let _ = cluster.objects.delete(&rt, &key.namespace, &key.name, &DeleteOptions::default(), &WriteContext::system(MANAGER));
+    let Some((gr, key)) = cluster.store().by_uid(object.uid()) else {
+        return;
+    };
+    let Some(rt) = resource_type(cluster, &gr) else {
+        return;
+    };
+    let _ = cluster.objects.delete(
+        &rt,
+        &key.namespace,
+        &key.name,
+        &DeleteOptions::default(),
+        &WriteContext::system(MANAGER),
+        Some(cluster),
+    );
 }
 
 /// A dependent went away: an owner waiting in foreground deletion may now finish.
@@ -90,16 +126,31 @@ fn process_finalizers(cluster: &Cluster, object: &StoredObject) {
         .value
         .pointer("/metadata/finalizers")
         .and_then(Value::as_array)
-        .map(|f| f.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .map(|f| {
+            f.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
-    let Some((gr, key)) = cluster.store().by_uid(object.uid()) else { return };
-    let Some(rt) = resource_type(cluster, &gr) else { return };
+    let Some((gr, key)) = cluster.store().by_uid(object.uid()) else {
+        return;
+    };
+    let Some(rt) = resource_type(cluster, &gr) else {
+        return;
+    };
     let uid = object.uid().to_string();
     if finalizers.iter().any(|f| f == "orphan") {
         for (dep_gr, dep_key) in cluster.store().dependents_of(&uid) {
-            let Some(dep_rt) = resource_type(cluster, &dep_gr) else { continue };
+            let Some(dep_rt) = resource_type(cluster, &dep_gr) else {
+                continue;
+            };
             let _ = modify(cluster, &dep_rt, &dep_key, MANAGER, None, |dep| {
-                let Some(refs) = dep.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) else { return false };
+                let Some(refs) = dep
+                    .pointer_mut("/metadata/ownerReferences")
+                    .and_then(Value::as_array_mut)
+                else {
+                    return false;
+                };
                 let before = refs.len();
                 refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid.as_str()));
                 if refs.is_empty()
@@ -107,20 +158,40 @@ fn process_finalizers(cluster: &Cluster, object: &StoredObject) {
                 {
                     meta.remove("ownerReferences");
                 }
-                before != dep.pointer("/metadata/ownerReferences").and_then(Value::as_array).map_or(0, Vec::len)
+                before
+                    != dep
+                        .pointer("/metadata/ownerReferences")
+                        .and_then(Value::as_array)
+                        .map_or(0, Vec::len)
             });
         }
-        let _ = modify(cluster, &rt, &key, MANAGER, None, |o| remove_finalizer(o, "orphan"));
+        let _ = modify(cluster, &rt, &key, MANAGER, None, |o| {
+            remove_finalizer(o, "orphan")
+        });
     }
     if finalizers.iter().any(|f| f == "foregroundDeletion") {
         let dependents = cluster.store().dependents_of(&uid);
         for (dep_gr, dep_key) in &dependents {
-            let Some(dep_rt) = resource_type(cluster, dep_gr) else { continue };
-            let options = DeleteOptions { propagation: Propagation::Foreground, ..Default::default() };
-            let _ = cluster.objects.delete(&dep_rt, &dep_key.namespace, &dep_key.name, &options, &WriteContext::system(MANAGER));
+            let Some(dep_rt) = resource_type(cluster, dep_gr) else {
+                continue;
+            };
+            let options = DeleteOptions {
+                propagation: Propagation::Foreground,
+                ..Default::default()
+            };
+            let _ = cluster.objects.delete(
+                &dep_rt,
+                &dep_key.namespace,
+                &dep_key.name,
+                &options,
+                &WriteContext::system(MANAGER),
+                Some(cluster),
+            );
         }
         if cluster.store().dependents_of(&uid).is_empty() {
-            let _ = modify(cluster, &rt, &key, MANAGER, None, |o| remove_finalizer(o, "foregroundDeletion"));
+            let _ = modify(cluster, &rt, &key, MANAGER, None, |o| {
+                remove_finalizer(o, "foregroundDeletion")
+            });
         }
     }
 }
@@ -129,7 +200,11 @@ fn process_finalizers(cluster: &Cluster, object: &StoredObject) {
 fn sweep(cluster: &Cluster) {
     for (gr, key) in cluster.store().pending_gc() {
         if let Some(object) = cluster.store().get(&gr, &key) {
-            if object.value.pointer("/metadata/deletionTimestamp").is_some() {
+            if object
+                .value
+                .pointer("/metadata/deletionTimestamp")
+                .is_some()
+            {
                 process_finalizers(cluster, &object);
             } else {
                 collect_if_orphaned(cluster, &object);

@@ -28,12 +28,21 @@ pub fn modify(
     change: impl Fn(&mut Value) -> bool,
 ) -> Result<(), ApiError> {
     for _ in 0..5 {
-        let Some(current) = cluster.store().get(&rt.group_resource(), key) else { return Ok(()) };
+        let Some(current) = cluster.store().get(&rt.group_resource(), key) else {
+            return Ok(());
+        };
         let mut next = current.value.clone();
         if !change(&mut next) {
             return Ok(());
         }
-        match cluster.objects.update(rt, &key.namespace, &key.name, next, subresource, &WriteContext::system(manager)) {
+        match cluster.objects.update(
+            rt,
+            &key.namespace,
+            &key.name,
+            next,
+            subresource,
+            &WriteContext::system(manager),
+        ) {
             Err(error) if error.code == 409 => continue,
             Err(error) if error.code == 404 => return Ok(()),
             other => return other.map(|_| ()),
@@ -72,7 +81,10 @@ pub fn resource_type(cluster: &Cluster, gr: &GroupResource) -> Option<Arc<Resour
 }
 
 /// Start every built-in controller.
-pub fn spawn_all(cluster: &Arc<Cluster>, shutdown: &watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+pub fn spawn_all(
+    cluster: &Arc<Cluster>,
+    shutdown: &watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     vec![
         tokio::spawn(crd::run(cluster.clone(), shutdown.clone())),
         tokio::spawn(namespace::run(cluster.clone(), shutdown.clone())),

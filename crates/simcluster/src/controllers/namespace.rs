@@ -26,12 +26,20 @@ pub async fn run(cluster: Arc<Cluster>, shutdown: watch::Receiver<bool>) {
         Duration::from_millis(250),
         |change| {
             // A namespace marked for deletion, or a deletion inside a terminating namespace.
-            change.gr == namespaces() && change.object.value.pointer("/metadata/deletionTimestamp").is_some()
+            change.gr == namespaces()
+                && change
+                    .object
+                    .value
+                    .pointer("/metadata/deletionTimestamp")
+                    .is_some()
         },
         |cluster, change| reconcile(cluster, &change.key.name),
         |cluster| {
             let (all, _) = cluster.store().list(&namespaces(), None);
-            for ns in all.iter().filter(|n| n.value.pointer("/metadata/deletionTimestamp").is_some()) {
+            for ns in all
+                .iter()
+                .filter(|n| n.value.pointer("/metadata/deletionTimestamp").is_some())
+            {
                 reconcile(cluster, ns.meta_str("name").unwrap_or_default());
             }
         },
@@ -40,29 +48,62 @@ pub async fn run(cluster: Arc<Cluster>, shutdown: watch::Receiver<bool>) {
 }
 
 fn reconcile(cluster: &Cluster, name: &str) {
-    let Some(ns_rt) = cluster.registry().any_version(&namespaces()) else { return };
+    let Some(ns_rt) = cluster.registry().any_version(&namespaces()) else {
+        return;
+    };
     let key = ObjectKey::new("", name);
-    let Some(namespace) = cluster.store().get(&namespaces(), &key) else { return };
-    if namespace.value.pointer("/metadata/deletionTimestamp").is_none() {
+    let Some(namespace) = cluster.store().get(&namespaces(), &key) else {
+        return;
+    };
+    if namespace
+        .value
+        .pointer("/metadata/deletionTimestamp")
+        .is_none()
+    {
         return;
     }
     let content = cluster.store().namespaced_content(name);
     let mut waiting_on_finalizers = Vec::new();
     for (gr, object_key) in &content {
-        let Some(rt) = resource_type(cluster, gr) else { continue };
-        let Some(object) = cluster.store().get(gr, object_key) else { continue };
-        if object.value.pointer("/metadata/deletionTimestamp").is_some() {
-            if let Some(finalizers) = object.value.pointer("/metadata/finalizers").and_then(Value::as_array) {
-                waiting_on_finalizers.extend(finalizers.iter().filter_map(|f| f.as_str().map(|f| format!("{f} in {} {}", rt.plural, object_key.name))));
+        let Some(rt) = resource_type(cluster, gr) else {
+            continue;
+        };
+        let Some(object) = cluster.store().get(gr, object_key) else {
+            continue;
+        };
+        if object
+            .value
+            .pointer("/metadata/deletionTimestamp")
+            .is_some()
+        {
+            if let Some(finalizers) = object
+                .value
+                .pointer("/metadata/finalizers")
+                .and_then(Value::as_array)
+            {
+                waiting_on_finalizers.extend(finalizers.iter().filter_map(|f| {
+                    f.as_str()
+                        .map(|f| format!("{f} in {} {}", rt.plural, object_key.name))
+                }));
             }
             continue;
         }
-        let _ = cluster.objects.delete(&rt, &object_key.namespace, &object_key.name, &DeleteOptions::default(), &WriteContext::system(MANAGER));
+        let _ = cluster.objects.delete(
+            &rt,
+            &object_key.namespace,
+            &object_key.name,
+            &DeleteOptions::default(),
+            &WriteContext::system(MANAGER),
+            Some(cluster),
+        );
     }
     let remaining = cluster.store().namespaced_content(name);
     if remaining.is_empty() {
         let _ = modify(cluster, &ns_rt, &key, MANAGER, Some("finalize"), |ns| {
-            let has = ns.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+            let has = ns
+                .pointer("/spec/finalizers")
+                .and_then(Value::as_array)
+                .is_some_and(|f| !f.is_empty());
             if has {
                 ns["spec"]["finalizers"] = json!([]);
             }
@@ -73,11 +114,18 @@ fn reconcile(cluster: &Cluster, name: &str) {
     let message = if waiting_on_finalizers.is_empty() {
         format!("Some resources are remaining: {} objects", remaining.len())
     } else {
-        format!("Some content in the namespace has finalizers remaining: {}", waiting_on_finalizers.join(", "))
+        format!(
+            "Some content in the namespace has finalizers remaining: {}",
+            waiting_on_finalizers.join(", ")
+        )
     };
     let _ = modify(cluster, &ns_rt, &key, MANAGER, Some("status"), |ns| {
         let condition = json!({"type": "NamespaceContentRemaining", "status": "True", "reason": "SomeResourcesRemain", "message": message, "lastTransitionTime": now()});
-        let existing = ns.pointer("/status/conditions").and_then(Value::as_array).and_then(|c| c.iter().find(|c| c["type"] == "NamespaceContentRemaining")).cloned();
+        let existing = ns
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .and_then(|c| c.iter().find(|c| c["type"] == "NamespaceContentRemaining"))
+            .cloned();
         if existing.is_some_and(|e| e["message"] == condition["message"]) {
             return false;
         }

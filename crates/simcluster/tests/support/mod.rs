@@ -17,7 +17,11 @@ pub async fn start_with(options: Options) -> SimCluster {
 /// `../shared/upstream` beside the repository.
 pub fn upstream() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/upstream");
-    assert!(dir.is_dir(), "the upstream manifests are expected at {} (../shared/upstream beside the repository)", dir.display());
+    assert!(
+        dir.is_dir(),
+        "the upstream manifests are expected at {} (../shared/upstream beside the repository)",
+        dir.display()
+    );
     dir
 }
 
@@ -30,7 +34,10 @@ pub fn upstream_manifests() -> Vec<PathBuf> {
             let path = entry.expect("dir entry").path();
             if path.is_dir() {
                 stack.push(path);
-            } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            ) {
                 files.push(path);
             }
         }
@@ -60,7 +67,11 @@ pub fn kubectl(minor: u32) -> PathBuf {
 
 fn which(name: &str) -> Result<PathBuf, ()> {
     std::env::var_os("PATH")
-        .and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|c| c.is_file()))
+        .and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .find(|c| c.is_file())
+        })
         .ok_or(())
 }
 

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the UI, the dev server and the real app, then runs vitest, Playwright (dev server +
+# Chromium) and the WebDriver test of the real app in demo mode under Xvfb. Exits non-zero on
+# any failure and closes with "ui: N passed, N failed".
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/root/.cache/vmdeck/target}"
+cd "$root"
+
+passed=0
+failed=0
+step() { # step NAME CMD...: runs one suite and counts it
+  local name=$1; shift
+  echo "== ui: $name"
+  if "$@"; then passed=$((passed + 1)); echo "== ui: $name passed"
+  else failed=$((failed + 1)); echo "== ui: $name FAILED"; fi
+}
+finish() { echo "ui: $passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+
+if ! scripts/ui-deps.sh; then failed=1; finish; fi
+
+build() {
+  (cd ui && npm run --silent check && npm run --silent build) &&
+    cargo build -q -p vmdeck-desktop-core --bins &&
+    cargo build -q -p simcluster --bin simcluster &&
+    cargo build -q -p vmdeck --features custom-protocol
+}
+echo "== ui: build"
+if ! build; then echo "== ui: build FAILED"; failed=$((failed + 1)); finish; fi
+
+step vitest bash -c 'cd ui && npx vitest run'
+step playwright bash -c 'cd ui && npx playwright test'
+step webdriver xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
+  python3 scripts/webdriver-demo.py "$CARGO_TARGET_DIR/debug/vmdeck" test-artifacts/webdriver-demo.png
+finish
