@@ -149,10 +149,8 @@ pub fn default_on_create(
                 spec.entry("sessionAffinity").or_insert(json!("None"));
             }
         }
-        ("", "ServiceAccount") | ("", "ConfigMap") | ("", "Secret") => {
-            if rt.kind == "Secret" && object.get("type").is_none() {
-                object["type"] = json!("Opaque");
-            }
+        ("", "Secret") if object.get("type").is_none() => {
+            object["type"] = json!("Opaque");
         }
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             add_finalizer(object, "customresourcecleanup.apiextensions.k8s.io");

@@ -85,7 +85,7 @@ fn with_warnings(mut response: Response<Body>, warnings: &[String]) -> Response<
     response
 }
 
-fn header_str<'h>(headers: &'h HeaderMap, name: header::HeaderName) -> &'h str {
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> &str {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -393,12 +393,12 @@ fn forbidden(identity: &Identity, request: &ResourceRequest) -> ApiError {
         "{what} is forbidden: User \"{}\" cannot {} resource \"{resource}\" in API group \"{}\"{scope}",
         identity.user, request.verb, request.group
     ));
-    error.details = Some(crate::status::Details {
+    error.details = Some(Box::new(crate::status::Details {
         name: request.name.clone().unwrap_or_default(),
         group: request.group.clone(),
         kind: request.resource.clone(),
         causes: Vec::new(),
-    });
+    }));
     error
 }
 

@@ -109,7 +109,7 @@ impl Registry {
         let mut out: Vec<GroupInfo> = groups
             .into_iter()
             .map(|(name, mut versions)| {
-                versions.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+                versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
                 if let Some(p) = preferred.get(&name)
                     && let Some(i) = versions.iter().position(|v| v == p)
                 {
@@ -293,7 +293,7 @@ mod tests {
         let mut versions = vec![
             "v1alpha1", "v1beta1", "v1", "v2beta2", "v2", "v1alpha3", "foo",
         ];
-        versions.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+        versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
         assert_eq!(
             versions,
             vec![

@@ -52,12 +52,11 @@ pub fn kubectl(minor: u32) -> PathBuf {
     let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).map(|d| d.join(&name)).collect())
         .unwrap_or_default();
-    if let Ok(dispatcher) = which("kubectl") {
-        if let Ok(real) = std::fs::canonicalize(dispatcher) {
-            if let Some(dir) = real.parent() {
-                candidates.push(dir.join(&name));
-            }
-        }
+    if let Ok(dispatcher) = which("kubectl")
+        && let Ok(real) = std::fs::canonicalize(dispatcher)
+        && let Some(dir) = real.parent()
+    {
+        candidates.push(dir.join(&name));
     }
     candidates
         .into_iter()

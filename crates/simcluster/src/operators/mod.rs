@@ -1,0 +1,390 @@
+//! Simulated operators and KubeVirt: workloads get pods and become ready, virt-operator and
+//! cdi-operator install what the real ones install, virtual machines run and answer power actions.
+
+pub mod cdi_operator;
+pub mod crd_catalog;
+pub mod feature_gates;
+pub mod kubevirt_webhooks;
+pub mod power;
+pub mod seed;
+pub mod virt_operator;
+pub mod vm_controller;
+pub mod vmi_lifecycle;
+pub mod workloads;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::{broadcast, mpsc, watch};
+
+use crate::cluster::Cluster;
+use crate::objects::{DeleteOptions, WriteContext};
+use crate::resources::{GroupResource, ResourceType};
+use crate::status::ApiError;
+use crate::store::{Change, ObjectKey, StoredObject};
+
+/// Annotation that keeps a workload from ever becoming ready; its value says why.
+pub const FAIL_ANNOTATION: &str = "simcluster.vmdeck.io/fail";
+/// VM annotation: the guest runs qemu-guest-agent (guestOSInfo, AgentConnected).
+pub const GUEST_AGENT_ANNOTATION: &str = "simcluster.vmdeck.io/guest-agent";
+
+/// How long simulated things take.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timing {
+    /// How long a workload, a VMI start or an operator deployment takes.
+    pub ready_delay: Duration,
+    /// Spread delays between 1x and 3x `ready_delay`, per object (the demo feels real).
+    pub jitter: bool,
+}
+
+impl Timing {
+    /// The delay for one object (stable for a given id).
+    pub fn delay(&self, id: &str) -> Duration {
+        if !self.jitter || self.ready_delay.is_zero() {
+            return self.ready_delay;
+        }
+        let spread = u64::from(short_hash(id).as_bytes()[0]) % 200;
+        self.ready_delay + self.ready_delay.mul_f64(spread as f64 / 100.0)
+    }
+}
+
+/// What the simulated operators need to know.
+#[derive(Debug, Clone, Default)]
+pub struct OperatorSettings {
+    pub timing: Timing,
+}
+
+/// A resource's group/resource and an object's key: what a controller reconciles.
+pub type Key = (GroupResource, ObjectKey);
+
+/// When each thing was first seen in its current state (its delay counts from there).
+#[derive(Default)]
+pub struct FirstSeen(HashMap<String, Instant>);
+
+impl FirstSeen {
+    pub fn elapsed(&mut self, id: &str) -> Duration {
+        let now = Instant::now();
+        now - *self.0.entry(id.to_string()).or_insert(now)
+    }
+
+    pub fn forget_prefix(&mut self, prefix: &str) {
+        self.0.retain(|k, _| !k.starts_with(prefix));
+    }
+}
+
+/// Asks a controller to look at an object again later.
+#[derive(Clone)]
+pub struct Requeue {
+    tx: Option<mpsc::UnboundedSender<Key>>,
+}
+
+impl Requeue {
+    /// A requeue that drops requests (synchronous settling needs none).
+    pub fn none() -> Self {
+        Self { tx: None }
+    }
+
+    pub fn after(&self, delay: Duration, key: Key) {
+        let Some(tx) = self.tx.clone() else {
+            return;
+        };
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = tx.send(key);
+        });
+    }
+}
+
+/// A simulated controller: which changes concern it, how to reconcile one object, what a resync covers.
+pub trait Controller: Send + 'static {
+    fn keys_for(&mut self, change: &Change) -> Vec<Key>;
+    fn reconcile(&mut self, cluster: &Cluster, key: &Key, requeue: &Requeue);
+    fn all_keys(&self, cluster: &Cluster) -> Vec<Key>;
+}
+
+/// Run a controller until shutdown: on relevant changes, on requeues, and every `resync`.
+pub async fn drive(
+    cluster: Arc<Cluster>,
+    mut shutdown: watch::Receiver<bool>,
+    resync: Duration,
+    mut controller: impl Controller,
+) {
+    let mut changes = cluster.store().subscribe();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let requeue = Requeue { tx: Some(tx) };
+    let mut ticker = tokio::time::interval(resync);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = ticker.tick() => {
+                for key in controller.all_keys(&cluster) {
+                    controller.reconcile(&cluster, &key, &requeue);
+                }
+            }
+            Some(key) = rx.recv() => controller.reconcile(&cluster, &key, &requeue),
+            received = changes.recv() => match received {
+                Ok(change) => {
+                    for key in controller.keys_for(&change) {
+                        controller.reconcile(&cluster, &key, &requeue);
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    for key in controller.all_keys(&cluster) {
+                        controller.reconcile(&cluster, &key, &requeue);
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+        }
+    }
+}
+
+/// Start every simulated operator and controller.
+pub fn spawn_all(
+    cluster: &Arc<Cluster>,
+    shutdown: &watch::Receiver<bool>,
+    settings: &OperatorSettings,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let timing = settings.timing;
+    let webhook = kubevirt_webhooks::install(cluster);
+    power::install(cluster);
+    vec![
+        tokio::spawn(drive(
+            cluster.clone(),
+            shutdown.clone(),
+            Duration::from_secs(5),
+            workloads::WorkloadController::new(timing),
+        )),
+        tokio::spawn(drive(
+            cluster.clone(),
+            shutdown.clone(),
+            Duration::from_secs(2),
+            virt_operator::VirtOperator::new(webhook),
+        )),
+        tokio::spawn(drive(
+            cluster.clone(),
+            shutdown.clone(),
+            Duration::from_secs(2),
+            cdi_operator::CdiOperator,
+        )),
+        tokio::spawn(drive(
+            cluster.clone(),
+            shutdown.clone(),
+            Duration::from_secs(30),
+            vm_controller::VmController,
+        )),
+        tokio::spawn(drive(
+            cluster.clone(),
+            shutdown.clone(),
+            Duration::from_secs(30),
+            vmi_lifecycle::VmiLifecycle::new(timing),
+        )),
+    ]
+}
+
+// ----- helpers shared by the simulated controllers -----
+
+/// 10 characters from the alphabet Kubernetes uses for generated names, derived from `input`.
+pub fn short_hash(input: &str) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    Sha256::digest(input.as_bytes())
+        .iter()
+        .take(10)
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// The served type of a group/resource, if served.
+pub fn served(cluster: &Cluster, group: &str, resource: &str) -> Option<Arc<ResourceType>> {
+    cluster
+        .registry()
+        .any_version(&GroupResource::new(group, resource))
+}
+
+pub fn get(cluster: &Cluster, group: &str, resource: &str, ns: &str, name: &str) -> Option<Arc<StoredObject>> {
+    cluster
+        .store()
+        .get(&GroupResource::new(group, resource), &ObjectKey::new(ns, name))
+}
+
+pub fn is_deleting(object: &Value) -> bool {
+    object.pointer("/metadata/deletionTimestamp").is_some()
+}
+
+pub fn annotation<'v>(object: &'v Value, key: &str) -> Option<&'v str> {
+    object.get("metadata")?.get("annotations")?.get(key)?.as_str()
+}
+
+pub fn label<'v>(object: &'v Value, key: &str) -> Option<&'v str> {
+    object.get("metadata")?.get("labels")?.get(key)?.as_str()
+}
+
+pub fn meta<'v>(object: &'v Value, field: &str) -> &'v str {
+    object
+        .get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// Is `part` contained in `whole` (objects key by key, everything else equal)?
+pub fn contained_in(part: &Value, whole: &Value) -> bool {
+    match (part, whole) {
+        (Value::Object(p), Value::Object(w)) => p
+            .iter()
+            .all(|(k, v)| w.get(k).is_some_and(|wv| contained_in(v, wv))),
+        _ => part == whole,
+    }
+}
+
+/// Equal once condition times are ignored.
+pub fn same_status(a: Option<&Value>, b: &Value) -> bool {
+    fn strip(v: &Value) -> Value {
+        match v {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "lastTransitionTime" | "lastUpdateTime" | "lastProbeTime" | "lastHeartbeatTime"))
+                    .map(|(k, v)| (k.clone(), strip(v)))
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(strip).collect()),
+            other => other.clone(),
+        }
+    }
+    a.is_some_and(|a| strip(a) == strip(b))
+}
+
+/// A condition; keeps the old transition time when the status did not change.
+pub fn condition(old: Option<&Value>, kind: &str, status: bool, reason: &str, message: &str) -> Value {
+    let status = if status { "True" } else { "False" };
+    let previous = old
+        .and_then(|s| s.get("conditions"))
+        .and_then(Value::as_array)
+        .and_then(|c| c.iter().find(|c| c["type"] == kind));
+    let since = previous
+        .filter(|p| p["status"] == status)
+        .and_then(|p| p.get("lastTransitionTime").cloned())
+        .unwrap_or_else(|| json!(crate::objects::now()));
+    json!({"type": kind, "status": status, "reason": reason, "message": message, "lastTransitionTime": since})
+}
+
+/// Create the object, or bring an existing one up to `desired` (merged in) when it differs.
+/// `desired` must carry apiVersion, kind and metadata.name (and namespace when namespaced).
+pub fn ensure(cluster: &Cluster, manager: &str, desired: Value) -> Result<Arc<StoredObject>, ApiError> {
+    let api_version = desired["apiVersion"].as_str().unwrap_or_default();
+    let kind = desired["kind"].as_str().unwrap_or_default();
+    let rt = cluster
+        .registry()
+        .by_kind(api_version, kind)
+        .ok_or_else(|| ApiError::internal(format!("{kind} in {api_version} is not served")))?;
+    let ns = if rt.namespaced { meta(&desired, "namespace").to_string() } else { String::new() };
+    let name = meta(&desired, "name").to_string();
+    let gr = rt.group_resource();
+    let key = ObjectKey::new(&ns, &name);
+    let ctx = WriteContext::system(manager);
+    for _ in 0..5 {
+        let written = match cluster.store().get(&gr, &key) {
+            None => cluster.objects.create(&rt, Some(&ns), desired.clone(), &ctx),
+            Some(current) => {
+                let mut wanted = desired.clone();
+                if let Some(map) = wanted.as_object_mut() {
+                    map.remove("status");
+                }
+                if contained_in(&wanted, &current.value) {
+                    return Ok(current);
+                }
+                let mut next = current.value.clone();
+                json_patch::merge(&mut next, &wanted);
+                cluster.objects.update(&rt, &ns, &name, next, None, &ctx)
+            }
+        };
+        match written {
+            Ok(outcome) => {
+                return match outcome.written {
+                    crate::store::Written::Stored(o) => Ok(o),
+                    _ => Err(ApiError::internal("object went away")),
+                };
+            }
+            Err(error) if error.code == 409 => continue,
+            Err(error) => return Err(error),
+        }
+    }
+    Err(ApiError::internal(format!("{kind} {name}: too many conflicts")))
+}
+
+/// Delete an object if it exists (as a controller: no admission hooks).
+pub fn remove(cluster: &Cluster, manager: &str, group: &str, resource: &str, ns: &str, name: &str) {
+    if let Some(rt) = served(cluster, group, resource) {
+        let _ = cluster.objects.delete(
+            &rt,
+            ns,
+            name,
+            &DeleteOptions::default(),
+            &WriteContext::system(manager),
+            None,
+        );
+    }
+}
+
+/// Write a status computed from the current object when it differs (ignoring condition times).
+pub fn set_status(
+    cluster: &Cluster,
+    rt: &ResourceType,
+    key: &ObjectKey,
+    manager: &str,
+    status: impl Fn(&Value) -> Value,
+) {
+    let _ = crate::controllers::modify(cluster, rt, key, manager, Some("status"), |object| {
+        let next = status(object);
+        if same_status(object.get("status"), &next) {
+            return false;
+        }
+        object["status"] = next;
+        true
+    });
+}
+
+/// An ownerReference naming `owner` as controller.
+pub fn owner_reference(owner: &Value) -> Value {
+    json!({
+        "apiVersion": owner["apiVersion"], "kind": owner["kind"],
+        "name": meta(owner, "name"), "uid": meta(owner, "uid"),
+        "controller": true, "blockOwnerDeletion": true,
+    })
+}
+
+/// The version an operator Deployment deploys: its env var `env`, else its image tag.
+pub fn operator_version(deployment: &Value, env: &str) -> Option<String> {
+    let containers = deployment
+        .pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)?;
+    for container in containers {
+        if let Some(found) = container
+            .get("env")
+            .and_then(Value::as_array)
+            .and_then(|e| e.iter().find(|v| v["name"] == env))
+            .and_then(|v| v["value"].as_str())
+        {
+            return Some(found.to_string());
+        }
+    }
+    let image = containers.first()?.get("image")?.as_str()?;
+    image.rsplit_once(':').map(|(_, tag)| tag.to_string())
+}
+
+/// Is a Deployment Available (and not going away, nor its namespace)?
+pub fn deployment_available(cluster: &Cluster, deployment: &Value) -> bool {
+    let ns = meta(deployment, "namespace");
+    let ns_terminating = get(cluster, "", "namespaces", "", ns).is_none_or(|n| is_deleting(&n.value));
+    let generation = deployment.pointer("/metadata/generation").and_then(Value::as_i64);
+    !is_deleting(deployment)
+        && !ns_terminating
+        && deployment.pointer("/status/observedGeneration").and_then(Value::as_i64) == generation
+        && deployment
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "Available" && c["status"] == "True"))
+}
