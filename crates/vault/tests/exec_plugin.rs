@@ -13,12 +13,12 @@ use vmdeck_vault::{AppDirs, ExecEnvironment, ImportRequest, SessionStore, Vault,
 
 const API: &str = "client.authentication.k8s.io/v1";
 
-/// A plugin that answers with `exec-token-42` only when its secret env and exec info arrive.
-fn write_plugin(dir: &Path, counter: &Path) {
+/// A plugin that answers with `token` only when its secret env and exec info arrive.
+fn write_plugin(dir: &Path, counter: &Path, token: &str) {
     write_script(
         &dir.join("vmdeck-test-auth"),
         &format!(
-            "#!/bin/sh\necho run >> {}\n[ \"$PLUGIN_SECRET\" = \"env-secret-value\" ] || {{ echo 'missing env' >&2; exit 3; }}\ncase \"$KUBERNETES_EXEC_INFO\" in *ExecCredential*) ;; *) echo 'no exec info' >&2; exit 4;; esac\nprintf '%s' '{{\"apiVersion\":\"{API}\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"exec-token-42\",\"expirationTimestamp\":\"2099-01-01T00:00:00Z\"}}}}'\n",
+            "#!/bin/sh\necho run >> {}\n[ \"$PLUGIN_SECRET\" = \"env-secret-value\" ] || {{ echo 'missing env' >&2; exit 3; }}\ncase \"$KUBERNETES_EXEC_INFO\" in *ExecCredential*) ;; *) echo 'no exec info' >&2; exit 4;; esac\nprintf '%s' '{{\"apiVersion\":\"{API}\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\",\"expirationTimestamp\":\"2099-01-01T00:00:00Z\"}}}}'\n",
             counter.display()
         ),
     );
@@ -47,14 +47,16 @@ fn fake_login_shell(home: &Path, plugin_dir: &Path) -> std::path::PathBuf {
 }
 
 #[tokio::test]
-async fn plugin_on_login_path_only_yields_a_token_the_server_accepts() {
-    let pki = pki();
-    let server = start_https(&pki, "exec-token-42").await;
+async fn plugin_on_login_path_only_yields_a_token_simcluster_accepts() {
+    let cluster = simcluster::SimCluster::start(simcluster::Options::default())
+        .await
+        .unwrap();
+    let ca_pem = cluster.cluster().pki.ca_cert_pem.clone();
     let work = tempfile::tempdir().unwrap();
     let plugin_dir = work.path().join("plugin-bin");
     std::fs::create_dir(&plugin_dir).unwrap();
     let counter = work.path().join("runs");
-    write_plugin(&plugin_dir, &counter);
+    write_plugin(&plugin_dir, &counter, cluster.admin_token());
     let home = work.path().join("home");
     std::fs::create_dir(&home).unwrap();
     let shell = fake_login_shell(&home, &plugin_dir);
@@ -75,7 +77,7 @@ async fn plugin_on_login_path_only_yields_a_token_the_server_accepts() {
     );
 
     let dirs = AppDirs::under(&work.path().join("app"));
-    let config = exec_kubeconfig(&server.url, &pki.ca_pem, "vmdeck-test-auth", "Never");
+    let config = exec_kubeconfig(cluster.url(), &ca_pem, "vmdeck-test-auth", "Never");
 
     // With the process PATH the plugin cannot be found, and the error names it.
     let plain = Vault::new(
@@ -103,7 +105,11 @@ async fn plugin_on_login_path_only_yields_a_token_the_server_accepts() {
         .unwrap();
     let report = vault.check("exec").await.unwrap();
     assert!(report.reachable, "{report:?}");
-    assert_eq!(report.kubernetes_version.as_deref(), Some("v1.33.1"));
+    assert_eq!(
+        report.kubernetes_version.as_deref(),
+        Some(simcluster::KUBERNETES_VERSION)
+    );
+    assert_eq!(report.node_count, Some(3), "{report:?}");
     let again = vault.check("exec").await.unwrap();
     assert!(again.reachable);
     let runs = std::fs::read_to_string(&counter).unwrap();
@@ -121,7 +127,7 @@ async fn relative_command_resolves_against_the_kubeconfig_directory() {
     let work = tempfile::tempdir().unwrap();
     let bin = work.path().join("kube").join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    write_plugin(&bin, &work.path().join("runs"));
+    write_plugin(&bin, &work.path().join("runs"), "exec-token-42");
     let kubeconfig = work.path().join("kube").join("config");
     std::fs::write(
         &kubeconfig,
@@ -145,7 +151,7 @@ async fn relative_command_resolves_against_the_kubeconfig_directory() {
 async fn interactive_plugins_get_a_clear_error_instead_of_a_hang() {
     let pki = pki();
     let work = tempfile::tempdir().unwrap();
-    write_plugin(work.path(), &work.path().join("runs"));
+    write_plugin(work.path(), &work.path().join("runs"), "exec-token-42");
     let command = work.path().join("vmdeck-test-auth");
     for mode in ["Always", "IfAvailable"] {
         let vault = Vault::new(
