@@ -1,7 +1,6 @@
 //! `--state PATH`: the store and credentials saved across restarts, written atomically
 //! (temp file, fsync, rename) shortly after changes and at shutdown.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,34 +69,9 @@ pub fn save(path: &Path, cluster: &Cluster) -> Result<(), StateError> {
         path: path.into(),
         source: e.into(),
     })?;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
-        std::process::id()
-    ));
-    let write = || -> std::io::Result<()> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        StateError::Write {
-            path: path.into(),
-            source,
-        }
+    crate::write_private(path, &bytes).map_err(|source| StateError::Write {
+        path: path.into(),
+        source,
     })
 }
 

@@ -471,6 +471,13 @@ impl Store {
     }
 }
 
+impl StoredObject {
+    /// The uids its ownerReferences name.
+    pub fn owner_uids(&self) -> Vec<String> {
+        owner_uids(self)
+    }
+}
+
 fn owner_uids(object: &StoredObject) -> Vec<String> {
     object
         .value

@@ -54,22 +54,9 @@ pub async fn run(cluster: Arc<Cluster>, shutdown: watch::Receiver<bool>) {
     .await;
 }
 
-fn owner_uids(object: &StoredObject) -> Vec<String> {
-    object
-        .value
-        .pointer("/metadata/ownerReferences")
-        .and_then(Value::as_array)
-        .map(|refs| {
-            refs.iter()
-                .filter_map(|r| r.get("uid")?.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Delete an object whose every owner is gone.
 fn collect_if_orphaned(cluster: &Cluster, object: &StoredObject) {
-    let owners = owner_uids(object);
+    let owners = object.owner_uids();
     if owners.is_empty()
         || owners
             .iter()
@@ -102,7 +89,7 @@ fn collect_if_orphaned(cluster: &Cluster, object: &StoredObject) {
 
 /// A dependent went away: an owner waiting in foreground deletion may now finish.
 fn wake_owners(cluster: &Cluster, dependent: &StoredObject) {
-    for uid in owner_uids(dependent) {
+    for uid in dependent.owner_uids() {
         if let Some((gr, key)) = cluster.store().by_uid(&uid)
             && let Some(owner) = cluster.store().get(&gr, &key)
             && owner.value.pointer("/metadata/deletionTimestamp").is_some()
