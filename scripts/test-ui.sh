@@ -20,8 +20,11 @@ finish() { echo "ui: $passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit 
 if ! scripts/ui-deps.sh; then failed=1; finish; fi
 
 build() {
-  (cd ui && npm run --silent check && npm run --silent build) &&
-    cargo build -q -p vmdeck-desktop-core --bins &&
+  (cd ui && npm run --silent check && npm run --silent build) || return 1
+  # scripts/test builds the whole workspace first (same features); building again per package
+  # would compile shared dependencies a second time with other feature sets.
+  [ "${VMDECK_PREBUILT:-0}" = 1 ] && return 0
+  cargo build -q -p vmdeck-desktop-core --bins &&
     cargo build -q -p simcluster --bin simcluster &&
     cargo build -q -p vmdeck --features custom-protocol
 }

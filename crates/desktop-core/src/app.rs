@@ -1,0 +1,317 @@
+//! The `App` service: every call the desktop UI makes, over the user's vault and the demo cluster.
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use vmdeck_vault::{
+    AppDirs, ContextPick, ExecEnvironment, ImportRequest, KeyringStore, LoadedKubeconfig,
+    SecretStore, SessionStore, Vault, discover, load_path, load_text,
+};
+
+use crate::app_status::AppStatus;
+use crate::demo::DemoCluster;
+use crate::requests::{ClusterRef, ImportInput, KubeconfigSource, RenameInput};
+use crate::ui_error::UiError;
+use crate::views::{CheckView, ClusterView, ContextView, StoreMode};
+
+/// How long finding the login shell's PATH (for exec plugins) may take at start.
+const LOGIN_PATH_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Where the user's cluster secrets go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretsChoice {
+    /// The OS keyring; when it is unavailable the UI offers session-only mode.
+    OsKeyring,
+    /// Process memory only.
+    SessionOnly,
+}
+
+/// How to open the app.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// App directories; `None` means `$VMDECK_HOME` or the platform's.
+    pub dirs: Option<AppDirs>,
+    pub secrets: SecretsChoice,
+    /// Demo mode: throwaway directories, session-only secrets, the Demo cluster started.
+    pub demo: bool,
+    /// Per-step timeout of connection checks (default: the vault's).
+    pub check_timeout: Option<Duration>,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            dirs: None,
+            secrets: SecretsChoice::OsKeyring,
+            demo: false,
+            check_timeout: None,
+        }
+    }
+}
+
+/// The user's vault, or why it cannot be opened (keyring unavailable, no home directory).
+enum UserVault {
+    Ready(Arc<Vault>),
+    Unavailable(UiError),
+}
+
+/// Everything the UI calls. Cheap to share behind an `Arc`.
+pub struct App {
+    demo_mode: bool,
+    dirs: Result<AppDirs, UiError>,
+    exec_environment: ExecEnvironment,
+    check_timeout: Option<Duration>,
+    user: RwLock<UserVault>,
+    demo: tokio::sync::Mutex<Option<DemoCluster>>,
+    demo_problem: RwLock<Option<UiError>>,
+    /// Demo mode's throwaway app directories (removed on drop).
+    _throwaway: Option<tempfile::TempDir>,
+}
+
+impl App {
+    /// Opens the app. Never fails: problems (keyring, demo cluster) show in [`App::status`].
+    pub async fn open(config: AppConfig) -> Self {
+        let throwaway = if config.demo {
+            tempfile::Builder::new()
+                .prefix("vmdeck-demo-")
+                .tempdir()
+                .ok()
+        } else {
+            None
+        };
+        let dirs = match (&throwaway, config.dirs) {
+            (Some(dir), _) => Ok(AppDirs::under(dir.path())),
+            (None, Some(dirs)) => Ok(dirs),
+            (None, None) => AppDirs::from_env_or_system()
+                .map_err(|err| UiError::new(err.code(), err.to_string())),
+        };
+        let secrets = if config.demo {
+            SecretsChoice::SessionOnly
+        } else {
+            config.secrets
+        };
+        let store = tokio::task::spawn_blocking(move || open_store(secrets));
+        let exec = tokio::task::spawn_blocking(|| ExecEnvironment::detect(LOGIN_PATH_TIMEOUT));
+        let store = store
+            .await
+            .unwrap_or_else(|err| Err(UiError::internal(err)));
+        let exec_environment = exec.await.unwrap_or_else(|_| {
+            ExecEnvironment::with_path(std::env::var_os("PATH").unwrap_or_default())
+        });
+        let user = match store
+            .and_then(|store| build_vault(&dirs, store, &exec_environment, config.check_timeout))
+        {
+            Ok(vault) => UserVault::Ready(vault),
+            Err(problem) => UserVault::Unavailable(problem),
+        };
+        let app = Self {
+            demo_mode: config.demo,
+            dirs,
+            exec_environment,
+            check_timeout: config.check_timeout,
+            user: RwLock::new(user),
+            demo: tokio::sync::Mutex::new(None),
+            demo_problem: RwLock::new(None),
+            _throwaway: throwaway,
+        };
+        if config.demo
+            && let Err(problem) = app.start_demo().await
+        {
+            *app.demo_problem.write().unwrap_or_else(|p| p.into_inner()) = Some(problem);
+        }
+        app
+    }
+
+    fn user_vault(&self) -> Result<Arc<Vault>, UiError> {
+        match &*self.user.read().unwrap_or_else(|p| p.into_inner()) {
+            UserVault::Ready(vault) => Ok(vault.clone()),
+            UserVault::Unavailable(problem) => Err(problem.clone()),
+        }
+    }
+
+    pub fn status(&self) -> AppStatus {
+        let (store, keyring_problem) = match &*self.user.read().unwrap_or_else(|p| p.into_inner()) {
+            UserVault::Ready(vault) => (Some(StoreMode::from(vault.store().kind())), None),
+            UserVault::Unavailable(problem) => (None, Some(problem.clone())),
+        };
+        AppStatus {
+            demo: self.demo_mode,
+            store,
+            keyring_problem,
+            demo_problem: self
+                .demo_problem
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        }
+    }
+
+    /// The user's opt-in when the keyring is unavailable: keep secrets in memory until exit.
+    pub async fn use_session_only(&self) -> Result<AppStatus, UiError> {
+        let vault = build_vault(
+            &self.dirs,
+            Arc::new(SessionStore::new()),
+            &self.exec_environment,
+            self.check_timeout,
+        )?;
+        *self.user.write().unwrap_or_else(|p| p.into_inner()) = UserVault::Ready(vault);
+        Ok(self.status())
+    }
+
+    /// The demo cluster (if running) first, then the user's saved clusters.
+    pub async fn list_clusters(&self) -> Result<Vec<ClusterView>, UiError> {
+        let mut views = Vec::new();
+        if let Some(demo) = self.demo_vault().await {
+            let saved = blocking(move || demo.list()).await?;
+            views.extend(saved.iter().map(|c| ClusterView::from_saved(c, true)));
+        }
+        if let Ok(vault) = self.user_vault() {
+            let saved = blocking(move || vault.list()).await?;
+            views.extend(saved.iter().map(|c| ClusterView::from_saved(c, false)));
+        }
+        Ok(views)
+    }
+
+    /// The contexts of a kubeconfig, for the user to choose from. Fails with the field at fault.
+    pub async fn inspect_kubeconfig(
+        &self,
+        source: KubeconfigSource,
+    ) -> Result<Vec<ContextView>, UiError> {
+        let loaded = blocking(move || load_source(&source)).await?;
+        Ok(loaded
+            .context_summaries()
+            .into_iter()
+            .map(ContextView::from)
+            .collect())
+    }
+
+    /// Saves the chosen contexts (all or nothing).
+    pub async fn import_clusters(&self, input: ImportInput) -> Result<Vec<ClusterView>, UiError> {
+        let vault = self.user_vault()?;
+        let saved = blocking(move || {
+            let loaded = load_source(&input.source)?;
+            let request = ImportRequest {
+                picks: input
+                    .choices
+                    .into_iter()
+                    .map(|choice| ContextPick {
+                        context: Some(choice.context),
+                        name: choice.name.filter(|n| !n.trim().is_empty()),
+                    })
+                    .collect(),
+                overwrite: input.overwrite,
+            };
+            Ok::<_, UiError>(vault.import(&loaded, &request)?)
+        })
+        .await?;
+        Ok(saved
+            .iter()
+            .map(|c| ClusterView::from_saved(c, false))
+            .collect())
+    }
+
+    pub async fn rename_cluster(&self, input: RenameInput) -> Result<ClusterView, UiError> {
+        let (vault, simulated) = self.vault_for(&input.from).await?;
+        let renamed = blocking(move || vault.rename(&input.from, &input.to)).await?;
+        Ok(ClusterView::from_saved(&renamed, simulated))
+    }
+
+    /// Removes a saved cluster and its secrets; removing the demo cluster stops the simulator.
+    pub async fn remove_cluster(&self, cluster: ClusterRef) -> Result<(), UiError> {
+        let (vault, simulated) = self.vault_for(&cluster.name).await?;
+        let name = cluster.name.clone();
+        blocking(move || vault.remove(&name)).await?;
+        if simulated && let Some(demo) = self.demo.lock().await.take() {
+            demo.sim.shutdown().await;
+        }
+        Ok(())
+    }
+
+    /// Connects to a saved cluster and reports version, nodes, KubeVirt and install permission.
+    pub async fn check_cluster(&self, cluster: ClusterRef) -> Result<CheckView, UiError> {
+        let (vault, _) = self.vault_for(&cluster.name).await?;
+        Ok(vault.check(&cluster.name).await?.into())
+    }
+
+    /// Starts the embedded simulated cluster (once) and lists it as the Demo cluster.
+    pub async fn start_demo(&self) -> Result<ClusterView, UiError> {
+        let mut demo = self.demo.lock().await;
+        if demo.is_none() {
+            *demo = Some(DemoCluster::start().await?);
+            *self.demo_problem.write().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+        let vault = demo
+            .as_ref()
+            .map(|d| d.vault.clone())
+            .ok_or_else(|| UiError::internal("the demo cluster vanished while starting"))?;
+        drop(demo);
+        let saved = blocking(move || vault.list()).await?;
+        saved
+            .first()
+            .map(|c| ClusterView::from_saved(c, true))
+            .ok_or_else(|| UiError::internal("the demo cluster was not saved"))
+    }
+
+    async fn demo_vault(&self) -> Option<Arc<Vault>> {
+        self.demo.lock().await.as_ref().map(|d| d.vault.clone())
+    }
+
+    /// The vault holding `name`: the demo vault for the simulated cluster, else the user's.
+    async fn vault_for(&self, name: &str) -> Result<(Arc<Vault>, bool), UiError> {
+        if let Some(demo) = self.demo_vault().await {
+            let probe = demo.clone();
+            let owned = name.to_string();
+            if blocking(move || probe.get(&owned)).await.is_ok() {
+                return Ok((demo, true));
+            }
+        }
+        Ok((self.user_vault()?, false))
+    }
+}
+
+fn build_vault(
+    dirs: &Result<AppDirs, UiError>,
+    store: Arc<dyn SecretStore>,
+    exec_environment: &ExecEnvironment,
+    check_timeout: Option<Duration>,
+) -> Result<Arc<Vault>, UiError> {
+    let mut vault = Vault::new(
+        dirs.as_ref().map_err(Clone::clone)?,
+        store,
+        exec_environment.clone(),
+    );
+    if let Some(timeout) = check_timeout {
+        vault = vault.with_check_timeout(timeout);
+    }
+    Ok(Arc::new(vault))
+}
+
+fn open_store(secrets: SecretsChoice) -> Result<Arc<dyn SecretStore>, UiError> {
+    match secrets {
+        SecretsChoice::SessionOnly => Ok(Arc::new(SessionStore::new())),
+        SecretsChoice::OsKeyring => KeyringStore::connect()
+            .map(|store| Arc::new(store) as Arc<dyn SecretStore>)
+            .map_err(UiError::from),
+    }
+}
+
+fn load_source(source: &KubeconfigSource) -> Result<LoadedKubeconfig, UiError> {
+    Ok(match source {
+        KubeconfigSource::Text { text } => load_text(text)?,
+        KubeconfigSource::Path { path } => load_path(&PathBuf::from(path))?,
+        KubeconfigSource::Discovered => discover()?,
+    })
+}
+
+/// Runs blocking vault work (file and keyring I/O) off the async workers.
+async fn blocking<T, E>(work: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, UiError>
+where
+    T: Send + 'static,
+    E: Into<UiError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(err) => Err(UiError::internal(err)),
+    }
+}

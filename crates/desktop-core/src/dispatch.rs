@@ -1,0 +1,51 @@
+//! Calls an `App` method by name with a JSON request: the HTTP dev server's single entry point.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::app::App;
+use crate::ui_error::UiError;
+
+/// Every method the UI may call, by the name both the Tauri commands and `POST /api/<method>` use.
+pub const METHODS: &[&str] = &[
+    "app_status",
+    "use_session_only",
+    "list_clusters",
+    "inspect_kubeconfig",
+    "import_clusters",
+    "rename_cluster",
+    "remove_cluster",
+    "check_cluster",
+    "start_demo",
+];
+
+/// Runs `method` with `request` (`null` for methods without one) and returns its JSON answer.
+pub async fn dispatch(app: &App, method: &str, request: Value) -> Result<Value, UiError> {
+    match method {
+        "app_status" => answer(app.status()),
+        "use_session_only" => answer(app.use_session_only().await?),
+        "list_clusters" => answer(app.list_clusters().await?),
+        "inspect_kubeconfig" => answer(app.inspect_kubeconfig(decode(request)?).await?),
+        "import_clusters" => answer(app.import_clusters(decode(request)?).await?),
+        "rename_cluster" => answer(app.rename_cluster(decode(request)?).await?),
+        "remove_cluster" => answer(app.remove_cluster(decode(request)?).await?),
+        "check_cluster" => answer(app.check_cluster(decode(request)?).await?),
+        "start_demo" => answer(app.start_demo().await?),
+        other => Err(UiError::new(
+            "unknown_method",
+            format!(
+                "no method named \"{other}\"; known methods: {}",
+                METHODS.join(", ")
+            ),
+        )),
+    }
+}
+
+fn decode<T: DeserializeOwned>(request: Value) -> Result<T, UiError> {
+    serde_json::from_value(request).map_err(UiError::bad_request)
+}
+
+fn answer<T: Serialize>(value: T) -> Result<Value, UiError> {
+    serde_json::to_value(value).map_err(UiError::internal)
+}

@@ -1,0 +1,175 @@
+//! What the UI shows: saved clusters, kubeconfig contexts and connection check results.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use vmdeck_vault::{
+    AuthKind, CheckReport, ClusterWarning, ContextSummary, SavedCluster, StoreKind,
+};
+
+use crate::ui_error::UiError;
+
+/// Where a cluster's secrets live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export_to = "StoreMode.ts")]
+pub enum StoreMode {
+    /// The OS keyring: kept across restarts.
+    OsKeyring,
+    /// Process memory: gone when the app exits.
+    SessionOnly,
+}
+
+impl From<StoreKind> for StoreMode {
+    fn from(kind: StoreKind) -> Self {
+        match kind {
+            StoreKind::OsKeyring => Self::OsKeyring,
+            StoreKind::SessionOnly => Self::SessionOnly,
+        }
+    }
+}
+
+/// How a cluster authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export_to = "AuthMethod.ts")]
+pub enum AuthMethod {
+    None,
+    Token,
+    ClientCertificate,
+    BasicAuth,
+    Exec,
+    AuthProvider,
+}
+
+impl From<AuthKind> for AuthMethod {
+    fn from(kind: AuthKind) -> Self {
+        match kind {
+            AuthKind::None => Self::None,
+            AuthKind::Token => Self::Token,
+            AuthKind::ClientCertificate => Self::ClientCertificate,
+            AuthKind::BasicAuth => Self::BasicAuth,
+            AuthKind::Exec => Self::Exec,
+            AuthKind::AuthProvider => Self::AuthProvider,
+        }
+    }
+}
+
+/// Something about a cluster the user should know (e.g. TLS verification is off).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export_to = "WarningView.ts")]
+pub struct WarningView {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<&ClusterWarning> for WarningView {
+    fn from(warning: &ClusterWarning) -> Self {
+        Self {
+            code: warning.code().to_string(),
+            message: warning.message().to_string(),
+        }
+    }
+}
+
+/// A saved cluster as listed (nothing secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export_to = "ClusterView.ts")]
+pub struct ClusterView {
+    pub name: String,
+    pub server: String,
+    pub context: String,
+    pub auth: AuthMethod,
+    pub store: StoreMode,
+    pub warnings: Vec<WarningView>,
+    /// True for the embedded simulated cluster of demo mode.
+    pub simulated: bool,
+    /// RFC 3339 time of import.
+    pub added: String,
+    /// RFC 3339 time of the last successful check.
+    pub last_used: Option<String>,
+}
+
+impl ClusterView {
+    pub fn from_saved(saved: &SavedCluster, simulated: bool) -> Self {
+        Self {
+            name: saved.name.clone(),
+            server: saved.server.clone(),
+            context: saved.context.clone(),
+            auth: saved.auth.into(),
+            store: saved.secret_store.into(),
+            warnings: saved.warnings().iter().map(WarningView::from).collect(),
+            simulated,
+            added: saved.added.to_string(),
+            last_used: saved.last_used.map(|t| t.to_string()),
+        }
+    }
+}
+
+/// One context of a kubeconfig, offered for import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export_to = "ContextView.ts")]
+pub struct ContextView {
+    pub name: String,
+    pub cluster: String,
+    pub user: String,
+    pub namespace: Option<String>,
+    pub server: String,
+    pub is_current: bool,
+}
+
+impl From<ContextSummary> for ContextView {
+    fn from(summary: ContextSummary) -> Self {
+        Self {
+            name: summary.name,
+            cluster: summary.cluster,
+            user: summary.user,
+            namespace: summary.namespace,
+            server: summary.server,
+            is_current: summary.is_current,
+        }
+    }
+}
+
+/// KubeVirt on a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export_to = "KubevirtView.ts")]
+pub struct KubevirtView {
+    pub installed: bool,
+    pub version: Option<String>,
+}
+
+/// The result of a connection check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export_to = "CheckView.ts")]
+pub struct CheckView {
+    pub cluster: String,
+    pub reachable: bool,
+    pub kubernetes_version: Option<String>,
+    /// `null` when the user may not list nodes.
+    pub node_count: Option<u32>,
+    /// `null` when it could not be determined.
+    pub kubevirt: Option<KubevirtView>,
+    /// May the user install KubeVirt (create CustomResourceDefinitions)?
+    pub can_install: Option<bool>,
+    /// Why the cluster is unreachable, with the fix.
+    pub failure: Option<UiError>,
+}
+
+impl From<CheckReport> for CheckView {
+    fn from(report: CheckReport) -> Self {
+        Self {
+            cluster: report.cluster,
+            reachable: report.reachable,
+            kubernetes_version: report.kubernetes_version,
+            node_count: report
+                .node_count
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            kubevirt: report.kubevirt.map(|k| KubevirtView {
+                installed: k.installed,
+                version: k.version,
+            }),
+            can_install: report.can_install,
+            failure: report.failure.map(|f| UiError::new(&f.code, f.message)),
+        }
+    }
+}

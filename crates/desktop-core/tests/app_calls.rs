@@ -1,0 +1,191 @@
+//! The App service against a real simulated cluster: inspect, import, list, check, rename, remove, demo mode.
+
+use std::time::Duration;
+
+use serde_json::json;
+use vmdeck_desktop_core::{
+    App, AppConfig, ClusterRef, ContextChoice, ImportInput, KubeconfigSource, RenameInput,
+    SecretsChoice, StoreMode, dispatch,
+};
+use vmdeck_vault::AppDirs;
+
+async fn session_app(dir: &tempfile::TempDir) -> App {
+    App::open(AppConfig {
+        dirs: Some(AppDirs::under(dir.path())),
+        secrets: SecretsChoice::SessionOnly,
+        demo: false,
+        check_timeout: Some(Duration::from_secs(5)),
+    })
+    .await
+}
+
+fn text(kubeconfig: &str) -> KubeconfigSource {
+    KubeconfigSource::Text {
+        text: kubeconfig.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn pasted_kubeconfig_is_imported_checked_renamed_and_removed() {
+    let sim = vmdeck_desktop_core::start_demo_cluster().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let app = session_app(&dir).await;
+    assert_eq!(app.status().store, Some(StoreMode::SessionOnly));
+    assert!(app.list_clusters().await.unwrap().is_empty());
+
+    let contexts = app
+        .inspect_kubeconfig(text(sim.kubeconfig()))
+        .await
+        .unwrap();
+    let names: Vec<&str> = contexts.iter().map(|c| c.name.as_str()).collect();
+    assert!(
+        names.contains(&"admin") && names.contains(&"viewer"),
+        "{names:?}"
+    );
+    assert!(contexts.iter().all(|c| c.server == sim.url()));
+
+    let saved = app
+        .import_clusters(ImportInput {
+            source: text(sim.kubeconfig()),
+            choices: vec![ContextChoice {
+                context: "admin".into(),
+                name: Some("lab".into()),
+            }],
+            overwrite: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].name, "lab");
+    assert!(!saved[0].simulated);
+
+    let check = app
+        .check_cluster(ClusterRef { name: "lab".into() })
+        .await
+        .unwrap();
+    assert!(check.reachable, "{check:?}");
+    assert_eq!(
+        check.kubernetes_version.as_deref(),
+        Some(simcluster::KUBERNETES_VERSION)
+    );
+    assert_eq!(check.node_count, Some(3));
+
+    let again = app
+        .import_clusters(ImportInput {
+            source: text(sim.kubeconfig()),
+            choices: vec![ContextChoice {
+                context: "viewer".into(),
+                name: Some("lab".into()),
+            }],
+            overwrite: false,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(again.code, "name_exists");
+
+    let renamed = app
+        .rename_cluster(RenameInput {
+            from: "lab".into(),
+            to: "lab two".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "lab two");
+    app.remove_cluster(ClusterRef {
+        name: "lab two".into(),
+    })
+    .await
+    .unwrap();
+    assert!(app.list_clusters().await.unwrap().is_empty());
+    let gone = app
+        .remove_cluster(ClusterRef {
+            name: "lab two".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code, "cluster_not_found");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn broken_kubeconfig_names_the_field() {
+    let sim = vmdeck_desktop_core::start_demo_cluster().await.unwrap();
+    // The simulator's second user (`viewer`) authenticates with a client certificate.
+    assert!(sim.kubeconfig().contains("client-key-data: "));
+    let broken = sim
+        .kubeconfig()
+        .replace("client-key-data: ", "client-key-data: not*base64");
+    let dir = tempfile::tempdir().unwrap();
+    let app = session_app(&dir).await;
+    let err = app.inspect_kubeconfig(text(&broken)).await.unwrap_err();
+    assert_eq!(err.code, "kubeconfig_invalid_field", "{err:?}");
+    assert_eq!(err.field.as_deref(), Some("users[1].user.client-key-data"));
+    assert!(
+        err.message.contains("users[1].user.client-key-data"),
+        "{}",
+        err.message
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn demo_mode_lists_a_simulated_connected_cluster_kept_in_session_memory() {
+    let app = App::open(AppConfig {
+        demo: true,
+        secrets: SecretsChoice::OsKeyring,
+        ..AppConfig::default()
+    })
+    .await;
+    let status = app.status();
+    assert!(status.demo);
+    assert_eq!(status.demo_problem, None);
+    assert_eq!(status.store, Some(StoreMode::SessionOnly));
+    let clusters = app.list_clusters().await.unwrap();
+    assert_eq!(clusters.len(), 1);
+    let demo = &clusters[0];
+    assert_eq!(demo.name, vmdeck_desktop_core::DEMO_CLUSTER_NAME);
+    assert!(demo.simulated);
+    assert_eq!(demo.store, StoreMode::SessionOnly);
+    let check = app
+        .check_cluster(ClusterRef {
+            name: demo.name.clone(),
+        })
+        .await
+        .unwrap();
+    assert!(check.reachable, "{check:?}");
+    assert!(check.kubevirt.is_some(), "{check:?}");
+    app.remove_cluster(ClusterRef {
+        name: demo.name.clone(),
+    })
+    .await
+    .unwrap();
+    assert!(app.list_clusters().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn dispatch_routes_by_name_and_reports_bad_requests_with_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = session_app(&dir).await;
+    let listed = dispatch(&app, "list_clusters", json!(null)).await.unwrap();
+    assert_eq!(listed, json!([]));
+    let unknown = dispatch(&app, "format_disk", json!(null))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code, "unknown_method");
+    let bad = dispatch(&app, "check_cluster", json!({"nom": "x"}))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code, "bad_request");
+    let missing = dispatch(&app, "check_cluster", json!({"name": "nope"}))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code, "cluster_not_found");
+    let discovered = dispatch(
+        &app,
+        "inspect_kubeconfig",
+        json!({"kind": "path", "path": "/nonexistent/kubeconfig"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(discovered.code, "kubeconfig_unreadable");
+}

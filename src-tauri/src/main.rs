@@ -1,0 +1,42 @@
+//! VMDeck desktop app entry point: parses `--demo` / `VMDECK_DEMO`, opens the core and the window.
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod launch;
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VMDECK_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let options = launch::LaunchOptions::from_env_and_args(std::env::args().skip(1));
+    let core = commands::CoreCell::new(options.core_config());
+    tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .manage(core)
+        .setup(|app| {
+            commands::open_core_early(app.handle());
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_status,
+            commands::use_session_only,
+            commands::list_clusters,
+            commands::inspect_kubeconfig,
+            commands::import_clusters,
+            commands::rename_cluster,
+            commands::remove_cluster,
+            commands::check_cluster,
+            commands::start_demo,
+            commands::ui_ready,
+        ])
+        .run(tauri::generate_context!())
+        .unwrap_or_else(|err| {
+            eprintln!("vmdeck: the window could not start: {err}");
+            std::process::exit(1);
+        });
+}

@@ -1,0 +1,89 @@
+// The one interface the UI reaches the Rust core through, and the choice of implementation.
+import type {
+  AppStatus,
+  CheckView,
+  ClusterRef,
+  ClusterView,
+  ContextView,
+  ImportInput,
+  KubeconfigSource,
+  RenameInput,
+  UiError,
+} from './generated';
+import { httpTransport } from './httpBackend';
+import { tauriTransport, pickKubeconfigPath } from './tauriBackend';
+
+/** Calls one core method by name; rejects with a `UiError`. */
+export type Transport = (method: string, request?: unknown) => Promise<unknown>;
+
+export interface Backend {
+  readonly kind: 'tauri' | 'http';
+  /** True when files are chosen through a native dialog (Tauri); else the UI shows a file input. */
+  readonly nativeFileDialog: boolean;
+  appStatus(): Promise<AppStatus>;
+  useSessionOnly(): Promise<AppStatus>;
+  listClusters(): Promise<ClusterView[]>;
+  inspectKubeconfig(source: KubeconfigSource): Promise<ContextView[]>;
+  importClusters(input: ImportInput): Promise<ClusterView[]>;
+  renameCluster(input: RenameInput): Promise<ClusterView>;
+  removeCluster(ref: ClusterRef): Promise<void>;
+  checkCluster(ref: ClusterRef): Promise<CheckView>;
+  startDemo(): Promise<ClusterView>;
+  /** Native open-file dialog; `null` when cancelled. */
+  pickKubeconfigFile(): Promise<KubeconfigSource | null>;
+  /** Tells the app its first screen is drawn (start-up benchmark). */
+  uiReady(): Promise<void>;
+}
+
+/** Any rejection turned into a `UiError`: the core's own, or a transport failure. */
+export function toUiError(reason: unknown): UiError {
+  if (typeof reason === 'object' && reason !== null && 'code' in reason && 'message' in reason) {
+    const r = reason as { code: unknown; message: unknown; field?: unknown };
+    return {
+      code: String(r.code),
+      message: String(r.message),
+      field: typeof r.field === 'string' ? r.field : null,
+    };
+  }
+  return { code: 'transport_failed', message: `the app's backend did not answer: ${String(reason)}`, field: null };
+}
+
+/** A backend over any transport: the method names are the core's (`dispatch::METHODS`). */
+export function backendOver(
+  transport: Transport,
+  kind: Backend['kind'],
+  pickFile: () => Promise<KubeconfigSource | null>,
+): Backend {
+  const call = async <T>(method: string, request?: unknown): Promise<T> => {
+    try {
+      return (await transport(method, request)) as T;
+    } catch (reason) {
+      throw toUiError(reason);
+    }
+  };
+  return {
+    kind,
+    nativeFileDialog: kind === 'tauri',
+    appStatus: () => call('app_status'),
+    useSessionOnly: () => call('use_session_only'),
+    listClusters: () => call('list_clusters'),
+    inspectKubeconfig: (source) => call('inspect_kubeconfig', source),
+    importClusters: (input) => call('import_clusters', input),
+    renameCluster: (input) => call('rename_cluster', input),
+    removeCluster: (ref) => call('remove_cluster', ref),
+    checkCluster: (ref) => call('check_cluster', ref),
+    startDemo: () => call('start_demo'),
+    pickKubeconfigFile: pickFile,
+    uiReady: async () => {
+      if (kind === 'tauri') await call('ui_ready');
+    },
+  };
+}
+
+/** Tauri IPC inside the desktop app, else HTTP to the dev server that served this page. */
+export function detectBackend(): Backend {
+  if (typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window) {
+    return backendOver(tauriTransport, 'tauri', pickKubeconfigPath);
+  }
+  return backendOver(httpTransport(fetch.bind(globalThis), ''), 'http', async () => null);
+}

@@ -1,0 +1,54 @@
+// The backend interface over HTTP: method names, request bodies, and errors kept as UiError codes.
+import { describe, expect, it } from 'vitest';
+import { backendOver, toUiError } from '../../src/lib/backend';
+import { httpTransport } from '../../src/lib/httpBackend';
+
+type Call = { url: string; init: RequestInit };
+
+function fakeFetch(status: number, body: unknown, calls: Call[]) {
+  return async (url: string, init: RequestInit) => {
+    calls.push({ url, init });
+    return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+  };
+}
+
+describe('http backend', () => {
+  it('posts the request as JSON to /api/<method>', async () => {
+    const calls: Call[] = [];
+    const backend = backendOver(httpTransport(fakeFetch(200, { cluster: 'a', reachable: true }, calls), 'http://x'), 'http', async () => null);
+    const view = await backend.checkCluster({ name: 'a' });
+    expect(view.reachable).toBe(true);
+    expect(calls[0]?.url).toBe('http://x/api/check_cluster');
+    expect(calls[0]?.init.method).toBe('POST');
+    expect(JSON.parse(String(calls[0]?.init.body))).toEqual({ name: 'a' });
+    expect((calls[0]?.init.headers as Record<string, string>)['content-type']).toBe('application/json');
+  });
+
+  it('sends null for methods without a request', async () => {
+    const calls: Call[] = [];
+    const backend = backendOver(httpTransport(fakeFetch(200, [], calls), ''), 'http', async () => null);
+    expect(await backend.listClusters()).toEqual([]);
+    expect(calls[0]?.init.body).toBe('null');
+  });
+
+  it('rejects with the core error, code and field intact', async () => {
+    const error = { code: 'kubeconfig_invalid_field', message: 'users[0].user.token: empty', field: 'users[0].user.token' };
+    const backend = backendOver(httpTransport(fakeFetch(422, error, []), ''), 'http', async () => null);
+    await expect(backend.inspectKubeconfig({ kind: 'text', text: 'x' })).rejects.toEqual(error);
+  });
+
+  it('turns a dead server into backend_unreachable', async () => {
+    const failing = async () => {
+      throw new TypeError('fetch failed');
+    };
+    const backend = backendOver(httpTransport(failing, ''), 'http', async () => null);
+    await expect(backend.listClusters()).rejects.toMatchObject({ code: 'backend_unreachable' });
+  });
+});
+
+describe('toUiError', () => {
+  it('keeps coded errors and wraps anything else', () => {
+    expect(toUiError({ code: 'x', message: 'm' })).toEqual({ code: 'x', message: 'm', field: null });
+    expect(toUiError('boom')).toMatchObject({ code: 'transport_failed' });
+  });
+});
