@@ -23,10 +23,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm ci when node_modules is missing or older than package-lock.json.
+# Install ui/node_modules when missing or older than package-lock.json. `npm install` (with the
+# committed lock) rather than `npm ci`: the registry reachable here does not serve the optional
+# platform packages of other systems, which `npm ci` insists on seeing in the lock.
 stamp="$root/ui/node_modules/.package-lock.json"
 if [ ! -f "$stamp" ] || [ "$root/ui/package-lock.json" -nt "$stamp" ]; then
-  echo "ui-deps: npm ci in ui/"
-  (cd "$root/ui" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "ui-deps: npm install in ui/"
+  (cd "$root/ui" && npm install --no-audit --no-fund --loglevel=error)
 fi
 echo "ui-deps: ready"
