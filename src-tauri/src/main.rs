@@ -6,13 +6,7 @@ mod commands;
 mod launch;
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("VMDECK_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let _logs = vmdeck_desktop_core::logging::init_default();
     let options = launch::LaunchOptions::from_env_and_args(std::env::args().skip(1));
     let core = commands::CoreCell::new(options.core_config());
     tauri::Builder::default()

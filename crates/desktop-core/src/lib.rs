@@ -5,6 +5,7 @@ pub mod app;
 pub mod app_status;
 pub mod demo;
 pub mod dispatch;
+pub mod logging;
 pub mod requests;
 pub mod typescript;
 pub mod ui_error;
