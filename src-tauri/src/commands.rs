@@ -5,8 +5,11 @@ use std::sync::Arc;
 use tauri::{AppHandle, Manager, State};
 use tokio::sync::OnceCell;
 use vmdeck_desktop_core::{
-    App, AppConfig, AppStatus, CheckView, ClusterRef, ClusterView, ContextView, ImportInput,
-    KubeconfigSource, RenameInput, UiError,
+    App, AppConfig, AppStatus, CheckView, ClusterRef, ClusterView, ContextView, DraftCheckView,
+    GateTableQuery, GateTableView, ImportInput, KubeconfigSource, LoadedProfileView,
+    PackSecretInput, PackSecretQuery, PackSecretView, PackSelection, ProfileDraft, ProfileFileView,
+    ProfileLocation, RenameInput, SaveProfileInput, SavedProfileView, SelectionView, UiError,
+    WizardCatalogView,
 };
 
 /// The core, opened once (keyring probe, demo cluster) on a background task at start.
@@ -89,6 +92,69 @@ pub async fn check_cluster(core: Core<'_>, request: ClusterRef) -> Result<CheckV
 #[tauri::command]
 pub async fn start_demo(core: Core<'_>) -> Result<ClusterView, UiError> {
     core.get().await.start_demo().await
+}
+
+#[tauri::command]
+pub async fn wizard_catalog(core: Core<'_>) -> Result<WizardCatalogView, UiError> {
+    core.get().await.wizard_catalog()
+}
+
+#[tauri::command]
+pub async fn resolve_packs(
+    core: Core<'_>,
+    request: PackSelection,
+) -> Result<SelectionView, UiError> {
+    core.get().await.resolve_packs(request)
+}
+
+#[tauri::command]
+pub async fn gate_table(core: Core<'_>, request: GateTableQuery) -> Result<GateTableView, UiError> {
+    core.get().await.gate_table(request)
+}
+
+#[tauri::command]
+pub async fn validate_profile(
+    core: Core<'_>,
+    request: ProfileDraft,
+) -> Result<DraftCheckView, UiError> {
+    core.get().await.validate_profile(request)
+}
+
+#[tauri::command]
+pub async fn save_profile(
+    core: Core<'_>,
+    request: SaveProfileInput,
+) -> Result<SavedProfileView, UiError> {
+    core.get().await.save_profile(request).await
+}
+
+#[tauri::command]
+pub async fn load_profile(
+    core: Core<'_>,
+    request: ProfileLocation,
+) -> Result<LoadedProfileView, UiError> {
+    core.get().await.load_profile(request).await
+}
+
+#[tauri::command]
+pub async fn list_profiles(core: Core<'_>) -> Result<Vec<ProfileFileView>, UiError> {
+    core.get().await.list_profiles().await
+}
+
+#[tauri::command]
+pub async fn store_pack_secret(
+    core: Core<'_>,
+    request: PackSecretInput,
+) -> Result<PackSecretView, UiError> {
+    core.get().await.store_pack_secret(request).await
+}
+
+#[tauri::command]
+pub async fn pack_secret_status(
+    core: Core<'_>,
+    request: PackSecretQuery,
+) -> Result<Vec<PackSecretView>, UiError> {
+    core.get().await.pack_secret_status(request).await
 }
 
 /// The UI calls this once its first screen is drawn; the start-up benchmark waits for the line.

@@ -26,6 +26,15 @@ fn main() {
             commands::remove_cluster,
             commands::check_cluster,
             commands::start_demo,
+            commands::wizard_catalog,
+            commands::resolve_packs,
+            commands::gate_table,
+            commands::validate_profile,
+            commands::save_profile,
+            commands::load_profile,
+            commands::list_profiles,
+            commands::store_pack_secret,
+            commands::pack_secret_status,
             commands::ui_ready,
         ])
         .run(tauri::generate_context!())

@@ -1,7 +1,7 @@
 //! The `App` service: every call the desktop UI makes, over the user's vault and the demo cluster.
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use vmdeck_vault::{
@@ -14,6 +14,7 @@ use crate::demo::DemoCluster;
 use crate::requests::{ClusterRef, ImportInput, KubeconfigSource, RenameInput};
 use crate::ui_error::UiError;
 use crate::views::{CheckView, ClusterView, ContextView, StoreMode};
+use crate::wizard::Wizard;
 
 /// How long finding the login shell's PATH (for exec plugins) may take at start.
 const LOGIN_PATH_TIMEOUT: Duration = Duration::from_secs(3);
@@ -59,12 +60,14 @@ enum UserVault {
 /// Everything the UI calls. Cheap to share behind an `Arc`.
 pub struct App {
     demo_mode: bool,
-    dirs: Result<AppDirs, UiError>,
+    pub(crate) dirs: Result<AppDirs, UiError>,
     exec_environment: ExecEnvironment,
     check_timeout: Option<Duration>,
     user: RwLock<UserVault>,
     demo: tokio::sync::Mutex<Option<DemoCluster>>,
     demo_problem: RwLock<Option<UiError>>,
+    /// The install wizard's pack catalog, parsed on first use.
+    pub(crate) wizard: OnceLock<Result<Arc<Wizard>, UiError>>,
     /// Demo mode's throwaway app directories (removed on drop).
     _throwaway: Option<tempfile::TempDir>,
 }
@@ -113,6 +116,7 @@ impl App {
             user: RwLock::new(user),
             demo: tokio::sync::Mutex::new(None),
             demo_problem: RwLock::new(None),
+            wizard: OnceLock::new(),
             _throwaway: throwaway,
         };
         if config.demo
@@ -123,7 +127,7 @@ impl App {
         app
     }
 
-    fn user_vault(&self) -> Result<Arc<Vault>, UiError> {
+    pub(crate) fn user_vault(&self) -> Result<Arc<Vault>, UiError> {
         match &*self.user.read().unwrap_or_else(|p| p.into_inner()) {
             UserVault::Ready(vault) => Ok(vault.clone()),
             UserVault::Unavailable(problem) => Err(problem.clone()),
@@ -258,7 +262,7 @@ impl App {
     }
 
     /// The vault holding `name`: the demo vault for the simulated cluster, else the user's.
-    async fn vault_for(&self, name: &str) -> Result<(Arc<Vault>, bool), UiError> {
+    pub(crate) async fn vault_for(&self, name: &str) -> Result<(Arc<Vault>, bool), UiError> {
         if let Some(demo) = self.demo_vault().await {
             let probe = demo.clone();
             let owned = name.to_string();
@@ -305,7 +309,9 @@ fn load_source(source: &KubeconfigSource) -> Result<LoadedKubeconfig, UiError> {
 }
 
 /// Runs blocking vault work (file and keyring I/O) off the async workers.
-async fn blocking<T, E>(work: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, UiError>
+pub(crate) async fn blocking<T, E>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, UiError>
 where
     T: Send + 'static,
     E: Into<UiError> + Send + 'static,

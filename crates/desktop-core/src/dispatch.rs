@@ -18,6 +18,15 @@ pub const METHODS: &[&str] = &[
     "remove_cluster",
     "check_cluster",
     "start_demo",
+    "wizard_catalog",
+    "resolve_packs",
+    "gate_table",
+    "validate_profile",
+    "save_profile",
+    "load_profile",
+    "list_profiles",
+    "store_pack_secret",
+    "pack_secret_status",
 ];
 
 /// Runs `method` with `request` (`null` for methods without one) and returns its JSON answer.
@@ -32,6 +41,15 @@ pub async fn dispatch(app: &App, method: &str, request: Value) -> Result<Value, 
         "remove_cluster" => answer(app.remove_cluster(decode(request)?).await?),
         "check_cluster" => answer(app.check_cluster(decode(request)?).await?),
         "start_demo" => answer(app.start_demo().await?),
+        "wizard_catalog" => answer(app.wizard_catalog()?),
+        "resolve_packs" => answer(app.resolve_packs(decode(request)?)?),
+        "gate_table" => answer(app.gate_table(decode(request)?)?),
+        "validate_profile" => answer(app.validate_profile(decode(request)?)?),
+        "save_profile" => answer(app.save_profile(decode(request)?).await?),
+        "load_profile" => answer(app.load_profile(decode(request)?).await?),
+        "list_profiles" => answer(app.list_profiles().await?),
+        "store_pack_secret" => answer(app.store_pack_secret(decode(request)?).await?),
+        "pack_secret_status" => answer(app.pack_secret_status(decode(request)?).await?),
         other => Err(UiError::new(
             "unknown_method",
             format!(

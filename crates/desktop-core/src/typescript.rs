@@ -7,8 +7,18 @@ use ts_rs::{Config, TS};
 use crate::app_status::AppStatus;
 use crate::requests::{ClusterRef, ContextChoice, ImportInput, KubeconfigSource, RenameInput};
 use crate::ui_error::UiError;
+use crate::value_form::{FieldKind, FormField};
 use crate::views::{
     AuthMethod, CheckView, ClusterView, ContextView, KubevirtView, StoreMode, WarningView,
+};
+use crate::wizard_requests::{
+    DraftPack, GateSetting, GateTableQuery, PackSecretInput, PackSecretQuery, PackSelection,
+    ProfileDraft, ProfileLocation, SaveProfileInput,
+};
+use crate::wizard_views::{
+    DraftCheckView, GateRowView, GateTableView, LoadedProfileView, MaturityView, PackCardView,
+    PackConflictView, PackSecretView, PresetView, ProfileFileView, ProfileIssueView,
+    SavedProfileView, SelectedPackView, SelectionView, WizardCatalogView,
 };
 
 /// Where the generated files live, relative to the repository root.
@@ -51,6 +61,32 @@ pub fn bindings() -> Vec<Binding> {
         binding::<ImportInput>(&cfg),
         binding::<ClusterRef>(&cfg),
         binding::<RenameInput>(&cfg),
+        binding::<FieldKind>(&cfg),
+        binding::<FormField>(&cfg),
+        binding::<PackConflictView>(&cfg),
+        binding::<PackCardView>(&cfg),
+        binding::<PresetView>(&cfg),
+        binding::<WizardCatalogView>(&cfg),
+        binding::<PackSelection>(&cfg),
+        binding::<SelectedPackView>(&cfg),
+        binding::<SelectionView>(&cfg),
+        binding::<GateTableQuery>(&cfg),
+        binding::<MaturityView>(&cfg),
+        binding::<GateRowView>(&cfg),
+        binding::<GateTableView>(&cfg),
+        binding::<GateSetting>(&cfg),
+        binding::<DraftPack>(&cfg),
+        binding::<ProfileDraft>(&cfg),
+        binding::<ProfileIssueView>(&cfg),
+        binding::<DraftCheckView>(&cfg),
+        binding::<ProfileLocation>(&cfg),
+        binding::<SaveProfileInput>(&cfg),
+        binding::<SavedProfileView>(&cfg),
+        binding::<LoadedProfileView>(&cfg),
+        binding::<ProfileFileView>(&cfg),
+        binding::<PackSecretInput>(&cfg),
+        binding::<PackSecretQuery>(&cfg),
+        binding::<PackSecretView>(&cfg),
     ]
 }
 

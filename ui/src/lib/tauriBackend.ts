@@ -1,7 +1,7 @@
 // Tauri IPC transport: each core method is a `#[tauri::command]` taking one `request` argument.
 import { invoke } from '@tauri-apps/api/core';
-import { open } from '@tauri-apps/plugin-dialog';
-import type { KubeconfigSource } from './generated';
+import { open, save } from '@tauri-apps/plugin-dialog';
+import type { KubeconfigSource, ProfileLocation } from './generated';
 
 export function tauriTransport(method: string, request?: unknown): Promise<unknown> {
   return invoke(method, request === undefined ? {} : { request });
@@ -10,5 +10,19 @@ export function tauriTransport(method: string, request?: unknown): Promise<unkno
 /** The native open-file dialog; the core reads the file itself (relative paths keep working). */
 export async function pickKubeconfigPath(): Promise<KubeconfigSource | null> {
   const path = await open({ multiple: false, directory: false, title: 'Choose a kubeconfig file' });
+  return typeof path === 'string' ? { kind: 'path', path } : null;
+}
+
+const profileFilters = [{ name: 'VMDeck profile', extensions: ['yaml', 'yml'] }];
+
+/** The native save dialog for a profile file; the core writes it (atomically). */
+export async function pickProfileSavePath(suggestedName: string): Promise<ProfileLocation | null> {
+  const path = await save({ title: 'Save the profile', defaultPath: suggestedName, filters: profileFilters });
+  return typeof path === 'string' ? { kind: 'path', path } : null;
+}
+
+/** The native open dialog for a profile file; the core reads and checks it. */
+export async function pickProfileOpenPath(): Promise<ProfileLocation | null> {
+  const path = await open({ multiple: false, directory: false, title: 'Load a profile', filters: profileFilters });
   return typeof path === 'string' ? { kind: 'path', path } : null;
 }

@@ -46,6 +46,39 @@ describe('http backend', () => {
   });
 });
 
+describe('wizard calls', () => {
+  it('use the core method names and send the request as is', async () => {
+    const calls: Call[] = [];
+    const backend = backendOver(httpTransport(fakeFetch(200, {}, calls), ''), 'http', async () => null);
+    await backend.wizardCatalog();
+    await backend.resolvePacks({ packs: ['vm-dashboard'] });
+    await backend.gateTable({ pack: 'kubevirt', version: '1.9.0' });
+    await backend.saveProfile({
+      draft: { name: 'p', description: null, preset: null, packs: [] },
+      location: { kind: 'named', name: 'p' },
+    });
+    await backend.loadProfile({ kind: 'named', name: 'p.yaml' });
+    await backend.storePackSecret({ cluster: null, pack: 'spectro-proxy', key: 'token', value: 's' });
+    expect(calls.map((c) => c.url)).toEqual([
+      '/api/wizard_catalog', '/api/resolve_packs', '/api/gate_table', '/api/save_profile', '/api/load_profile',
+      '/api/store_pack_secret',
+    ]);
+    expect(JSON.parse(String(calls[2]?.init.body))).toEqual({ pack: 'kubevirt', version: '1.9.0' });
+  });
+
+  it('have no native profile dialogs in the browser, and use the given ones otherwise', async () => {
+    const browser = backendOver(httpTransport(fakeFetch(200, {}, []), ''), 'http', async () => null);
+    expect(await browser.pickProfileSaveLocation('p.yaml')).toBeNull();
+    expect(await browser.pickProfileOpenLocation()).toBeNull();
+    const native = backendOver(async () => null, 'tauri', async () => null, {
+      save: async (name) => ({ kind: 'path', path: `/home/me/${name}` }),
+      open: async () => ({ kind: 'path', path: '/home/me/x.yaml' }),
+    });
+    expect(await native.pickProfileSaveLocation('p.yaml')).toEqual({ kind: 'path', path: '/home/me/p.yaml' });
+    expect(await native.pickProfileOpenLocation()).toEqual({ kind: 'path', path: '/home/me/x.yaml' });
+  });
+});
+
 describe('toUiError', () => {
   it('keeps coded errors and wraps anything else', () => {
     expect(toUiError({ code: 'x', message: 'm' })).toEqual({ code: 'x', message: 'm', field: null });

@@ -1,0 +1,202 @@
+//! The install wizard over the embedded pack catalog: pack cards and presets, dependency resolution with the
+//! reason each pack is added, and the feature gate table of a pack at a version (with what on/off writes).
+
+use std::collections::BTreeMap;
+
+use vmdeck_packs::{
+    Catalog, GateChoice, GateError, Maturity, PackGraph, ResolveError, SelectionReason, resolve,
+};
+
+use crate::ui_error::UiError;
+use crate::value_form::form_fields;
+use crate::wizard_requests::{GateTableQuery, PackSelection};
+use crate::wizard_views::{
+    GateRowView, GateTableView, MaturityView, PackCardView, PackConflictView, PresetView,
+    SelectedPackView, SelectionView, WizardCatalogView,
+};
+
+/// The catalog the wizard works on.
+pub struct Wizard {
+    catalog: Catalog,
+}
+
+impl Wizard {
+    /// The packs built into this binary.
+    pub fn embedded() -> Result<Self, UiError> {
+        Catalog::embedded()
+            .map(Self::over)
+            .map_err(|err| UiError::new(err.code(), err.to_string()))
+    }
+
+    pub fn over(catalog: Catalog) -> Self {
+        Self { catalog }
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    fn display_name<'a>(&'a self, pack: &'a str) -> &'a str {
+        self.catalog
+            .get(pack)
+            .map_or(pack, |p| p.manifest.display_name.as_str())
+    }
+
+    /// Pack cards (by category, then name) with their values forms, and the presets.
+    pub fn catalog_view(&self) -> WizardCatalogView {
+        let packs = self
+            .catalog
+            .summaries()
+            .into_iter()
+            .filter_map(|summary| {
+                let pack = self.catalog.get(&summary.name)?;
+                Some(PackCardView {
+                    conflicts: pack
+                        .manifest
+                        .conflicts
+                        .iter()
+                        .map(|c| PackConflictView {
+                            pack: c.pack.clone(),
+                            reason: c.reason.clone(),
+                        })
+                        .collect(),
+                    gate_component: pack.gates.as_ref().map(|g| g.component.clone()),
+                    default_values: pack.default_values.clone(),
+                    form: form_fields(&pack.values_schema),
+                    name: summary.name,
+                    display_name: summary.display_name,
+                    description: summary.description,
+                    category: summary.category,
+                    versions: summary.versions,
+                    default_version: summary.default_version,
+                    dependencies: summary.dependencies,
+                })
+            })
+            .collect();
+        let presets = self
+            .catalog
+            .presets()
+            .iter()
+            .map(|p| PresetView {
+                name: p.name.clone(),
+                display_name: p.display_name.clone(),
+                description: p.description.clone(),
+                packs: p.packs.clone(),
+            })
+            .collect();
+        WizardCatalogView { packs, presets }
+    }
+
+    /// The picked packs plus their dependencies, each with why it is in; conflicts and unknown packs as problems.
+    pub fn resolve(&self, selection: &PackSelection) -> SelectionView {
+        match resolve(&PackGraph::from_catalog(&self.catalog), &selection.packs) {
+            Ok(resolved) => SelectionView {
+                packs: resolved
+                    .into_iter()
+                    .map(|r| {
+                        let (chosen, required_by) = match r.reason {
+                            SelectionReason::Selected => (true, Vec::new()),
+                            SelectionReason::RequiredBy { packs } => (false, packs),
+                        };
+                        let reason = if chosen {
+                            "chosen".to_string()
+                        } else {
+                            let names: Vec<&str> =
+                                required_by.iter().map(|p| self.display_name(p)).collect();
+                            format!("needed by {}", names.join(", "))
+                        };
+                        SelectedPackView {
+                            display_name: self.display_name(&r.name).to_string(),
+                            name: r.name,
+                            chosen,
+                            required_by,
+                            reason,
+                        }
+                    })
+                    .collect(),
+                problems: Vec::new(),
+            },
+            Err(errors) => SelectionView {
+                packs: Vec::new(),
+                problems: errors.iter().map(resolve_problem).collect(),
+            },
+        }
+    }
+
+    /// The feature gates of `pack` at `version`, by maturity then name.
+    pub fn gate_table(&self, query: &GateTableQuery) -> Result<GateTableView, UiError> {
+        let pack = self.catalog.get(&query.pack).ok_or_else(|| {
+            UiError::new(
+                "pack_unknown",
+                format!("unknown pack `{}`; choose one from the catalog", query.pack),
+            )
+        })?;
+        let gates = pack.gates.as_ref().ok_or_else(|| {
+            UiError::new(
+                "gates_unsupported",
+                format!("pack `{}` has no feature gates", query.pack),
+            )
+        })?;
+        let rows = gates.table(&query.version).map_err(gate_error)?;
+        let effect = |name: &str, choice: GateChoice| {
+            let choices = BTreeMap::from([(name.to_string(), choice)]);
+            match gates.render(&query.version, &choices) {
+                Ok(out) if out.enabled.iter().any(|g| g == name) => {
+                    "listed in featureGates".to_string()
+                }
+                Ok(out) if out.disabled.iter().any(|g| g == name) => {
+                    "listed in disabledFeatureGates".to_string()
+                }
+                Ok(_) if choice == GateChoice::On => "on by default: nothing to write".to_string(),
+                Ok(_) => "left out of the CR (off)".to_string(),
+                Err(errors) => errors
+                    .first()
+                    .map_or_else(String::new, |e| format!("not allowed: {e}")),
+            }
+        };
+        Ok(GateTableView {
+            pack: query.pack.clone(),
+            component: gates.component.clone(),
+            version: query.version.clone(),
+            rows: rows
+                .into_iter()
+                .map(|row| GateRowView {
+                    when_on: effect(&row.name, GateChoice::On),
+                    when_off: effect(&row.name, GateChoice::Off),
+                    maturity: maturity_view(row.maturity),
+                    name: row.name,
+                    on_by_default: row.on_by_default,
+                    profile_default: row.profile_default,
+                    choosable: row.choosable,
+                    description: row.description,
+                    risk: row.risk,
+                    requires_packs: row.requires_packs,
+                    note: row.note,
+                })
+                .collect(),
+        })
+    }
+}
+
+fn resolve_problem(error: &ResolveError) -> UiError {
+    UiError::new(error.code(), error.to_string())
+}
+
+fn gate_error(error: GateError) -> UiError {
+    let mut ui = UiError::new(error.code(), error.to_string());
+    ui.field = match error {
+        GateError::UnsupportedVersion { .. } => Some("version".to_string()),
+        other => other.gate().map(str::to_string),
+    };
+    ui
+}
+
+fn maturity_view(maturity: Maturity) -> MaturityView {
+    match maturity {
+        Maturity::Alpha => MaturityView::Alpha,
+        Maturity::Beta => MaturityView::Beta,
+        Maturity::Ga => MaturityView::Ga,
+        Maturity::Deprecated => MaturityView::Deprecated,
+        Maturity::Discontinued => MaturityView::Discontinued,
+    }
+}
