@@ -5,7 +5,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::app::App;
+use crate::requests::KubeconfigSource;
 use crate::ui_error::UiError;
+use crate::wizard_requests::{ProfileLocation, SaveProfileInput};
 
 /// Every method the UI may call, by the name both the Tauri commands and `POST /api/<method>` use.
 pub const METHODS: &[&str] = &[
@@ -35,7 +37,13 @@ pub async fn dispatch(app: &App, method: &str, request: Value) -> Result<Value, 
         "app_status" => answer(app.status()),
         "use_session_only" => answer(app.use_session_only().await?),
         "list_clusters" => answer(app.list_clusters().await?),
-        "inspect_kubeconfig" => answer(app.inspect_kubeconfig(decode(request)?).await?),
+        "inspect_kubeconfig" => {
+            let source: KubeconfigSource = decode(request)?;
+            if matches!(source, KubeconfigSource::Path { .. }) {
+                return Err(no_paths_over_http());
+            }
+            answer(app.inspect_kubeconfig(source).await?)
+        }
         "import_clusters" => answer(app.import_clusters(decode(request)?).await?),
         "rename_cluster" => answer(app.rename_cluster(decode(request)?).await?),
         "remove_cluster" => answer(app.remove_cluster(decode(request)?).await?),
@@ -45,8 +53,20 @@ pub async fn dispatch(app: &App, method: &str, request: Value) -> Result<Value, 
         "resolve_packs" => answer(app.resolve_packs(decode(request)?)?),
         "gate_table" => answer(app.gate_table(decode(request)?)?),
         "validate_profile" => answer(app.validate_profile(decode(request)?)?),
-        "save_profile" => answer(app.save_profile(decode(request)?).await?),
-        "load_profile" => answer(app.load_profile(decode(request)?).await?),
+        "save_profile" => {
+            let input: SaveProfileInput = decode(request)?;
+            if matches!(input.location, ProfileLocation::Path { .. }) {
+                return Err(no_paths_over_http());
+            }
+            answer(app.save_profile(input).await?)
+        }
+        "load_profile" => {
+            let location: ProfileLocation = decode(request)?;
+            if matches!(location, ProfileLocation::Path { .. }) {
+                return Err(no_paths_over_http());
+            }
+            answer(app.load_profile(location).await?)
+        }
         "list_profiles" => answer(app.list_profiles().await?),
         "store_pack_secret" => answer(app.store_pack_secret(decode(request)?).await?),
         "pack_secret_status" => answer(app.pack_secret_status(decode(request)?).await?),
@@ -58,6 +78,15 @@ pub async fn dispatch(app: &App, method: &str, request: Value) -> Result<Value, 
             ),
         )),
     }
+}
+
+/// Over HTTP (the browser build) files are only read from pasted text and written to the app's
+/// profiles folder: a page must not make the dev server touch arbitrary paths.
+fn no_paths_over_http() -> UiError {
+    UiError::new(
+        "path_not_allowed",
+        "the browser build cannot open or write files by path; paste the kubeconfig, or give the profile a name (it is kept in the app's profiles folder)",
+    )
 }
 
 fn decode<T: DeserializeOwned>(request: Value) -> Result<T, UiError> {

@@ -180,12 +180,31 @@ async fn dispatch_routes_by_name_and_reports_bad_requests_with_codes() {
         .await
         .unwrap_err();
     assert_eq!(missing.code, "cluster_not_found");
-    let discovered = dispatch(
+    // Over HTTP no call reads or writes a file by path (the browser build pastes and names).
+    let by_path = dispatch(
         &app,
         "inspect_kubeconfig",
-        json!({"kind": "path", "path": "/nonexistent/kubeconfig"}),
+        json!({"kind": "path", "path": "/etc/passwd"}),
     )
     .await
     .unwrap_err();
-    assert_eq!(discovered.code, "kubeconfig_unreadable");
+    assert_eq!(by_path.code, "path_not_allowed");
+    let load = dispatch(
+        &app,
+        "load_profile",
+        json!({"kind": "path", "path": "/etc/passwd"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(load.code, "path_not_allowed");
+    let unreadable = app
+        .inspect_kubeconfig(vmdeck_desktop_core::KubeconfigSource::Path {
+            path: "/nonexistent/kubeconfig".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        unreadable.code, "kubeconfig_unreadable",
+        "the desktop app still reads chosen files"
+    );
 }
