@@ -37,9 +37,10 @@ ensure_build_deps() {
   ensure_apt pkg-config libdbus-1-dev build-essential
 }
 
-# What the tests need: a Secret Service to test against, and kubectl 1.27-1.33 (machine image).
+# What the tests need: a Secret Service to test against, qemu (a real VNC server behind the
+# simulated consoles), and kubectl 1.27-1.33 (machine image).
 ensure_test_deps() {
-  ensure_apt dbus dbus-x11 gnome-keyring
+  ensure_apt dbus dbus-x11 gnome-keyring qemu-system-x86
   local missing_kubectl=()
   for minor in 27 33; do
     command -v "kubectl.1.$minor" >/dev/null 2>&1 || missing_kubectl+=("kubectl.1.$minor")
