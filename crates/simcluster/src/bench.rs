@@ -30,6 +30,11 @@ pub struct BenchArgs {
     /// Small sizes, for a smoke run in CI.
     #[arg(long)]
     quick: bool,
+    /// Instead: KubeVirt at scale (`--with-kubevirt --vms N`): list all VMs and VMIs, watch fan-out.
+    #[arg(long)]
+    kubevirt_scale: bool,
+    #[command(flatten)]
+    scale: crate::bench_kubevirt::ScaleArgs,
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -42,6 +47,13 @@ fn ms(d: Duration) -> f64 {
 }
 
 pub async fn run(mut args: BenchArgs) -> anyhow::Result<()> {
+    if args.kubevirt_scale {
+        if args.quick {
+            args.scale.scale_vms = args.scale.scale_vms.min(1_000);
+            args.scale.scale_seconds = args.scale.scale_seconds.min(2);
+        }
+        return crate::bench_kubevirt::run(args.scale).await;
+    }
     if args.quick {
         args.configmaps = args.configmaps.min(1_000);
         args.applies = args.applies.min(1_000);

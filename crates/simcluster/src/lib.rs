@@ -12,6 +12,7 @@ pub mod admission;
 pub mod api;
 pub mod auth;
 pub mod cluster;
+pub mod consoles;
 pub mod controllers;
 pub mod discovery;
 pub mod extensions;
@@ -23,6 +24,7 @@ pub mod managed;
 pub mod merge;
 pub mod objects;
 pub mod openapi;
+pub mod operators;
 pub mod persist;
 pub mod pki;
 pub mod protobuf;
@@ -71,6 +73,44 @@ pub struct Options {
     /// Changes kept for watches to resume from (older resourceVersions get 410 Gone).
     pub watch_history: usize,
     pub bookmark_interval: Duration,
+    /// How long workloads, operator deployments and VM starts take to become ready.
+    pub ready_delay: Duration,
+    /// Spread ready delays between 1x and 3x `ready_delay` per object.
+    pub ready_jitter: bool,
+    /// Start with KubeVirt and CDI (operators and CRs) installed and Deployed.
+    pub with_kubevirt: bool,
+    /// VMs to seed (mixed running and stopped, across namespaces) once KubeVirt's API is served.
+    pub vms: usize,
+    /// Start with a snapshot controller (and its CRDs) installed by someone else.
+    pub with_snapshot_controller: bool,
+}
+
+impl Options {
+    /// `simcluster serve --demo`: 3 nodes with KVM, default StorageClass and CNI, KubeVirt not yet
+    /// installed, 12 VMs in 3 namespaces that appear once it is, ready delays of 1-3 s.
+    pub fn demo() -> Self {
+        Self {
+            nodes: 3,
+            kvm: true,
+            bare: false,
+            ready_delay: Duration::from_secs(1),
+            ready_jitter: true,
+            vms: 12,
+            ..Self::default()
+        }
+    }
+
+    fn operator_settings(&self) -> operators::OperatorSettings {
+        operators::OperatorSettings {
+            timing: operators::Timing {
+                ready_delay: self.ready_delay,
+                jitter: self.ready_jitter,
+            },
+            with_kubevirt: self.with_kubevirt,
+            with_snapshot_controller: self.with_snapshot_controller,
+            vms: self.vms,
+        }
+    }
 }
 
 impl Default for Options {
@@ -86,6 +126,11 @@ impl Default for Options {
             bare: false,
             watch_history: 100_000,
             bookmark_interval: Duration::from_secs(5),
+            ready_delay: Duration::ZERO,
+            ready_jitter: false,
+            with_kubevirt: false,
+            vms: 0,
+            with_snapshot_controller: false,
         }
     }
 }
@@ -169,6 +214,7 @@ impl SimCluster {
             pki,
         });
         controllers::crd::register_stored(&cluster);
+        consoles::install(&cluster);
         if fresh {
             topology::seed(
                 &cluster,
@@ -179,9 +225,18 @@ impl SimCluster {
                 },
             )?;
         }
+        let operator_settings = options.operator_settings();
+        let webhooks = operators::prepare(&cluster, &operator_settings, fresh)?;
         let tls = cluster.pki.server_config()?;
         let (shutdown, shutdown_rx) = signal::channel(false);
         let mut tasks = controllers::spawn_all(&cluster, &shutdown_rx);
+        tasks.extend(operators::spawn(
+            &cluster,
+            &shutdown_rx,
+            &operator_settings,
+            webhooks,
+            fresh,
+        ));
         if let Some(path) = &options.state {
             persist::save(path, &cluster)?;
             tasks.push(tokio::spawn(persist::run(

@@ -1,6 +1,7 @@
 //! The `simcluster` command: serve a simulated cluster, or benchmark one.
 
 mod bench;
+mod bench_kubevirt;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -56,6 +57,22 @@ struct ServeArgs {
     /// No default StorageClass and no CNI.
     #[arg(long)]
     bare: bool,
+    /// How long workloads, operators and VM starts take to become ready.
+    #[arg(long, default_value_t = 0)]
+    ready_delay_ms: u64,
+    /// Start with KubeVirt and CDI installed and Deployed.
+    #[arg(long)]
+    with_kubevirt: bool,
+    /// Seed this many VMs (mixed running and stopped) once KubeVirt's API is served.
+    #[arg(long, default_value_t = 0)]
+    vms: usize,
+    /// Start with a snapshot controller installed by someone else (labelled managed-by velero).
+    #[arg(long)]
+    with_snapshot_controller: bool,
+    /// Demo cluster: 3 KVM nodes, KubeVirt not installed yet, 12 VMs that appear once it is,
+    /// ready delays of 1-3 s (other flags still apply on top).
+    #[arg(long)]
+    demo: bool,
 }
 
 #[tokio::main]
@@ -74,6 +91,15 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let base = if args.demo {
+        simcluster::Options::demo()
+    } else {
+        simcluster::Options {
+            ready_delay: std::time::Duration::from_millis(args.ready_delay_ms),
+            vms: args.vms,
+            ..Default::default()
+        }
+    };
     let options = simcluster::Options {
         listen: args.listen,
         latency_ms: args.latency_ms,
@@ -83,7 +109,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         nodes: args.nodes,
         kvm: !args.no_kvm,
         bare: args.bare,
-        ..Default::default()
+        with_kubevirt: args.with_kubevirt,
+        with_snapshot_controller: args.with_snapshot_controller,
+        ready_delay: if args.ready_delay_ms > 0 {
+            std::time::Duration::from_millis(args.ready_delay_ms)
+        } else {
+            base.ready_delay
+        },
+        vms: if args.vms > 0 { args.vms } else { base.vms },
+        ..base
     };
     let cluster = simcluster::SimCluster::start(options)
         .await

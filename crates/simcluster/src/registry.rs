@@ -140,6 +140,16 @@ impl Registry {
         Some(gr)
     }
 
+    /// Stop serving every resource of a group (a simulated aggregated API whose APIService went away).
+    pub fn withdraw_group(&self, group: &str) {
+        let mut types = self.types.write();
+        let before = types.len();
+        types.retain(|(g, _, _), _| g != group);
+        if types.len() != before {
+            self.generation.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Stop serving a group/resource.
     pub fn unregister(&self, gr: &GroupResource) {
         let mut types = self.types.write();

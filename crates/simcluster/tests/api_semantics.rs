@@ -650,34 +650,93 @@ async fn topology_and_state_survive_restarts() {
 async fn status_and_spec_are_written_separately_and_collections_delete_by_selector() {
     let cluster = support::start().await;
     let client = cluster.client().await;
-    let (code, _) = raw(&client, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", "application/json", WIDGET_CRD).await;
+    let (code, _) = raw(
+        &client,
+        "POST",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        "application/json",
+        WIDGET_CRD,
+    )
+    .await;
     assert_eq!(code, 201);
     let api = widgets(&client, "default");
-    wait_until("the Widget API is served", async || api.list(&Default::default()).await.is_ok()).await;
-    let widget: DynamicObject = serde_json::from_value(json!({"apiVersion": "example.io/v1", "kind": "Widget", "metadata": {"name": "w"},
-        "spec": {"size": 1}, "status": {"phase": "ignored on create"}})).unwrap();
+    wait_until("the Widget API is served", async || {
+        api.list(&Default::default()).await.is_ok()
+    })
+    .await;
+    let widget: DynamicObject = serde_json::from_value(
+        json!({"apiVersion": "example.io/v1", "kind": "Widget", "metadata": {"name": "w"},
+        "spec": {"size": 1}, "status": {"phase": "ignored on create"}}),
+    )
+    .unwrap();
     let created = api.create(&PostParams::default(), &widget).await.unwrap();
-    assert!(created.data.get("status").is_none(), "status is dropped on create");
+    assert!(
+        created.data.get("status").is_none(),
+        "status is dropped on create"
+    );
     assert_eq!(created.metadata.generation, Some(1));
 
     let status = json!({"status": {"phase": "Ready"}, "spec": {"size": 99}});
-    let after_status = api.patch_status("w", &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
+    let after_status = api
+        .patch_status("w", &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .unwrap();
     assert_eq!(after_status.data["status"]["phase"], "Ready");
-    assert_eq!(after_status.data["spec"]["size"], 1, "the status subresource ignores spec");
-    assert_eq!(after_status.metadata.generation, Some(1), "status writes keep the generation");
+    assert_eq!(
+        after_status.data["spec"]["size"], 1,
+        "the status subresource ignores spec"
+    );
+    assert_eq!(
+        after_status.metadata.generation,
+        Some(1),
+        "status writes keep the generation"
+    );
 
     let spec = json!({"spec": {"size": 2}, "status": {"phase": "Overwritten?"}});
-    let after_spec = api.patch("w", &PatchParams::default(), &Patch::Merge(&spec)).await.unwrap();
+    let after_spec = api
+        .patch("w", &PatchParams::default(), &Patch::Merge(&spec))
+        .await
+        .unwrap();
     assert_eq!(after_spec.data["spec"]["size"], 2);
-    assert_eq!(after_spec.data["status"]["phase"], "Ready", "the main resource ignores status");
-    assert_eq!(after_spec.metadata.generation, Some(2), "spec changes bump the generation");
+    assert_eq!(
+        after_spec.data["status"]["phase"], "Ready",
+        "the main resource ignores status"
+    );
+    assert_eq!(
+        after_spec.metadata.generation,
+        Some(2),
+        "spec changes bump the generation"
+    );
 
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
     for (name, tier) in [("a", "x"), ("b", "x"), ("c", "y")] {
-        cms.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": name, "labels": {"tier": tier}}})).unwrap()).await.unwrap();
+        cms.create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": name, "labels": {"tier": tier}}}))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     }
-    cms.delete_collection(&DeleteParams::default(), &kube::api::ListParams::default().labels("tier=x")).await.unwrap();
-    let left: Vec<String> = cms.list(&Default::default()).await.unwrap().items.into_iter().filter_map(|c| c.metadata.name).collect();
-    assert!(left.contains(&"c".to_string()) && !left.contains(&"a".to_string()) && !left.contains(&"b".to_string()), "{left:?}");
+    cms.delete_collection(
+        &DeleteParams::default(),
+        &kube::api::ListParams::default().labels("tier=x"),
+    )
+    .await
+    .unwrap();
+    let left: Vec<String> = cms
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect();
+    assert!(
+        left.contains(&"c".to_string())
+            && !left.contains(&"a".to_string())
+            && !left.contains(&"b".to_string()),
+        "{left:?}"
+    );
     cluster.shutdown().await;
 }

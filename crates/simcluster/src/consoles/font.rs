@@ -8,7 +8,11 @@ pub const HEIGHT: usize = 8;
 
 /// The rows of `c` (bit 0 is the leftmost pixel); characters outside ASCII show as `?`.
 pub fn glyph(c: char) -> [u8; 8] {
-    let index = if c.is_ascii() { c as usize } else { '?' as usize };
+    let index = if c.is_ascii() {
+        c as usize
+    } else {
+        '?' as usize
+    };
     font8x8::legacy::BASIC_LEGACY[index]
 }
 

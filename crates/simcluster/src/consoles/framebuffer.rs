@@ -147,6 +147,16 @@ impl Framebuffer {
         }
     }
 
+    /// Overwrite pixels of row `y` from column `x` (clipped to the framebuffer).
+    pub fn put_row(&mut self, x: usize, y: usize, pixels: &[u32]) {
+        if y >= self.height || x >= self.width {
+            return;
+        }
+        let n = pixels.len().min(self.width - x);
+        let start = y * self.width + x;
+        self.pixels[start..start + n].copy_from_slice(&pixels[..n]);
+    }
+
     /// Copy `rect` from `other` (same size) into `self`.
     pub fn copy_from(&mut self, other: &Framebuffer, rect: Rect) {
         let rect = rect.intersect(&self.bounds());

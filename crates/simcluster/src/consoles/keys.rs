@@ -62,6 +62,10 @@ mod tests {
         assert_eq!(keyboard.key(true, 'c' as u32), Some(vec![3]));
         keyboard.key(false, CONTROL_L);
         assert_eq!(keyboard.key(true, 'C' as u32), Some(b"C".to_vec()));
-        assert_eq!(keyboard.key(true, 0xffe1), None, "Shift alone sends nothing");
+        assert_eq!(
+            keyboard.key(true, 0xffe1),
+            None,
+            "Shift alone sends nothing"
+        );
     }
 }

@@ -7,7 +7,9 @@
 pub enum PixelFormatError {
     #[error("SetPixelFormat: bits-per-pixel must be 8, 16 or 32 (got {0})")]
     BitsPerPixel(u8),
-    #[error("SetPixelFormat: the {colour} channel (max {max}, shift {shift}) does not fit in {bits} bits per pixel")]
+    #[error(
+        "SetPixelFormat: the {colour} channel (max {max}, shift {shift}) does not fit in {bits} bits per pixel"
+    )]
     Channel {
         colour: &'static str,
         max: u16,
@@ -94,7 +96,9 @@ impl PixelFormat {
                 ("blue", format.blue_max, format.blue_shift),
             ] {
                 let width = 16 - max.leading_zeros() as u8;
-                if max == 0 || u32::from(shift) + u32::from(width) > u32::from(format.bits_per_pixel) {
+                if max == 0
+                    || u32::from(shift) + u32::from(width) > u32::from(format.bits_per_pixel)
+                {
                     return Err(PixelFormatError::Channel {
                         colour,
                         max,
@@ -180,7 +184,10 @@ mod tests {
         );
         let mut bad = bytes;
         bad[0] = 16;
-        assert_eq!(PixelFormat::parse(&bad).unwrap_err().code(), "rfb_pixel_channel");
+        assert_eq!(
+            PixelFormat::parse(&bad).unwrap_err().code(),
+            "rfb_pixel_channel"
+        );
     }
 
     #[test]

@@ -132,7 +132,9 @@ where
             if minor >= 8 {
                 let reason = b"only security type None is offered";
                 writer.write_all(&1u32.to_be_bytes()).await?;
-                writer.write_all(&(reason.len() as u32).to_be_bytes()).await?;
+                writer
+                    .write_all(&(reason.len() as u32).to_be_bytes())
+                    .await?;
                 writer.write_all(reason).await?;
             }
             return Err(RfbError::Security(choice));
@@ -246,7 +248,11 @@ struct Session {
 
 enum Piece {
     Raw(Rect),
-    Copy { src: Rect, dst_x: usize, dst_y: usize },
+    Copy {
+        src: Rect,
+        dst_x: usize,
+        dst_y: usize,
+    },
 }
 
 impl Session {
@@ -429,7 +435,9 @@ fn bench_frame(frame: u64, format: &PixelFormat) -> Vec<u8> {
     push_header(&mut out, Rect::new(0, 0, WIDTH, HEIGHT), ENCODING_RAW);
     for y in 0..HEIGHT {
         let band = (y as u64 + frame * 8) as u32;
-        let colour = (band & 0xff) << 16 | ((band / 2 + frame as u32 * 3) & 0xff) << 8 | (frame as u32 * 5) & 0xff;
+        let colour = (band & 0xff) << 16
+            | ((band / 2 + frame as u32 * 3) & 0xff) << 8
+            | (frame as u32 * 5) & 0xff;
         let mut pixel = Vec::with_capacity(bpp);
         format.push(format.value(colour), &mut pixel);
         out.extend_from_slice(&pixel.repeat(WIDTH));

@@ -32,7 +32,7 @@ impl Screen {
     pub fn boot(namespace: &str, name: &str) -> Self {
         let mut display = Display::new(Framebuffer::new(WIDTH, HEIGHT, 0));
         draw_banner(&mut display.fb, namespace, name);
-        let area = Rect::new(0, BANNER_H, WIDTH, HEIGHT - BANNER_H);
+        let area = Rect::new(8, BANNER_H + 8, WIDTH - 16, HEIGHT - BANNER_H - 8);
         let mut terminal = Terminal::new(area, &mut display);
         let shell = Shell::new(name);
         let boot = format!(
@@ -130,7 +130,7 @@ mod tests {
         let screen = Screen::boot("default", "vm1");
         assert!(screen.text().contains("vm1 login:"));
         let before = screen.with_display(|d| d.fb.clone());
-        let mut changes = screen.subscribe();
+        let changes = screen.subscribe();
         screen.type_bytes(b"root");
         assert!(changes.has_changed().unwrap());
         assert!(screen.text().contains("vm1 login: root"));

@@ -54,7 +54,12 @@ pub struct Session {
 
 impl Sessions {
     /// Open a session for `vmi_uid`'s `stream`: closes the live one, or refuses when `preserve`.
-    pub fn open(&self, vmi_uid: &str, stream: Stream, preserve: bool) -> Result<Session, SessionActive> {
+    pub fn open(
+        &self,
+        vmi_uid: &str,
+        stream: Stream,
+        preserve: bool,
+    ) -> Result<Session, SessionActive> {
         let key = (vmi_uid.to_string(), stream);
         let mut live = self.live.lock();
         if let Some(existing) = live.get(&key) {
@@ -113,7 +118,10 @@ mod tests {
         let second = sessions.open("uid", Stream::Vnc, false).unwrap();
         assert!(*first.replaced.borrow());
         drop(first);
-        assert!(sessions.is_live("uid", Stream::Vnc), "the old one's drop leaves the new one");
+        assert!(
+            sessions.is_live("uid", Stream::Vnc),
+            "the old one's drop leaves the new one"
+        );
         drop(second);
         assert!(!sessions.is_live("uid", Stream::Vnc));
         assert!(sessions.open("uid", Stream::Vnc, true).is_ok());

@@ -105,7 +105,8 @@ impl Shell {
                 out.extend_from_slice(self.prompt().as_bytes());
             }
             0x7f | 0x08 => {
-                if self.line.pop().is_some() && self.echoes() {
+                let erased = self.line.pop().is_some();
+                if erased && self.echoes() {
                     out.extend_from_slice(b"\x08 \x08");
                 }
             }
@@ -211,7 +212,10 @@ impl Shell {
             Some("-n") => self.hostname.clone(),
             Some("-m") => "x86_64".to_string(),
             Some(other) => {
-                format!("uname: invalid option -- '{}'", other.trim_start_matches('-'))
+                format!(
+                    "uname: invalid option -- '{}'",
+                    other.trim_start_matches('-')
+                )
             }
         };
         format!("{text}\n")
@@ -262,7 +266,11 @@ mod tests {
     #[test]
     fn login_then_prompt_and_password_is_not_echoed() {
         let mut shell = Shell::new("vm1");
-        assert!(String::from_utf8(shell.redraw()).unwrap().ends_with("vm1 login: "));
+        assert!(
+            String::from_utf8(shell.redraw())
+                .unwrap()
+                .ends_with("vm1 login: ")
+        );
         let out = String::from_utf8(shell.input(b"root\r")).unwrap();
         assert_eq!(out, "root\r\nPassword: ");
         let out = String::from_utf8(shell.input(b"hunter2\r\n")).unwrap();

@@ -23,11 +23,15 @@ pub enum ConsoleError {
     NoName,
     #[error("virtualmachineinstances.kubevirt.io \"{0}\" not found")]
     NotFound(String),
-    #[error("Unable to connect to VirtualMachineInstance because phase is {phase} instead of Running")]
+    #[error(
+        "Unable to connect to VirtualMachineInstance because phase is {phase} instead of Running"
+    )]
     NotRunning { phase: String },
     #[error("VirtualMachineInstance {0} is in Failed phase: its console is gone")]
     Failed(String),
-    #[error("No {device} attached to the VirtualMachineInstance (spec.domain.devices.{field} is false)")]
+    #[error(
+        "No {device} attached to the VirtualMachineInstance (spec.domain.devices.{field} is false)"
+    )]
     NoDevice {
         device: &'static str,
         field: &'static str,
@@ -38,7 +42,9 @@ pub enum ConsoleError {
         value: String,
         why: String,
     },
-    #[error("annotation {annotation}: {value:?} resolves to {address}, which is not a loopback address; simcluster only bridges to 127.0.0.0/8 or ::1")]
+    #[error(
+        "annotation {annotation}: {value:?} resolves to {address}, which is not a loopback address; simcluster only bridges to 127.0.0.0/8 or ::1"
+    )]
     NotLoopback {
         annotation: &'static str,
         value: String,
@@ -115,7 +121,10 @@ pub async fn resolve(
     let key = ObjectKey::new(namespace, name);
     let vmi = cluster
         .store()
-        .get(&GroupResource::new("kubevirt.io", "virtualmachineinstances"), &key)
+        .get(
+            &GroupResource::new("kubevirt.io", "virtualmachineinstances"),
+            &key,
+        )
         .ok_or_else(|| ConsoleError::NotFound(name.to_string()))?;
     let vmi = &vmi.value;
     let phase = vmi
@@ -239,8 +248,15 @@ mod tests {
             .unwrap_err();
         assert_eq!(far.code(), "console_backend_not_loopback");
         assert!(far.to_string().contains("10.1.2.3"));
-        for bad in ["udp://127.0.0.1:1", "tcp://127.0.0.1", "tcp://127.0.0.1:0", "tcp://:5900"] {
-            let error = parse_backend(SERIAL_BACKEND_ANNOTATION, bad).await.unwrap_err();
+        for bad in [
+            "udp://127.0.0.1:1",
+            "tcp://127.0.0.1",
+            "tcp://127.0.0.1:0",
+            "tcp://:5900",
+        ] {
+            let error = parse_backend(SERIAL_BACKEND_ANNOTATION, bad)
+                .await
+                .unwrap_err();
             assert_eq!(error.code(), "console_bad_backend", "{bad}");
         }
     }

@@ -169,9 +169,7 @@ impl Terminal {
         let col = self.col.min(self.cols - 1);
         if visible {
             let (x, y) = self.cell_origin(self.row, col);
-            display
-                .fb
-                .fill(Rect::new(x, y + CELL_H - 2, CELL_W, 2), FG);
+            display.fb.fill(Rect::new(x, y + CELL_H - 2, CELL_W, 2), FG);
         } else {
             self.draw_cell(display, self.row, col);
         }
@@ -189,7 +187,11 @@ mod tests {
         let mut terminal = Terminal::new(Rect::new(0, 0, 32, 32), &mut display);
         terminal.write(&mut display, b"abcdef\r\nxy");
         assert_eq!(terminal.text(), "ef\nxy");
-        assert_eq!(display.seq(), 1, "the third line scrolled the two-row terminal");
+        assert_eq!(
+            display.seq(),
+            1,
+            "the third line scrolled the two-row terminal"
+        );
         assert_eq!(terminal.cursor(), (1, 2));
         terminal.write(&mut display, b"\x08z\x1b[2J");
         assert_eq!(terminal.text().trim(), "");

@@ -21,7 +21,12 @@ pub struct CrdSpec {
 
 const AGE: Column = ("Age", "date", ".metadata.creationTimestamp", 0);
 const PHASE: Column = ("Phase", "string", ".status.phase", 0);
-const READY: Column = ("Ready", "string", ".status.conditions[?(@.type=='Ready')].status", 0);
+const READY: Column = (
+    "Ready",
+    "string",
+    ".status.conditions[?(@.type=='Ready')].status",
+    0,
+);
 const KV_CATEGORIES: &[&str] = &["all"];
 const INSTANCETYPE_VERSIONS: &[&str] = &["v1beta1", "v1alpha2", "v1alpha1"];
 const BETA_ALPHA: &[&str] = &["v1beta1", "v1alpha1"];
@@ -58,7 +63,11 @@ pub const KUBEVIRT: &[CrdSpec] = &[
             &["vm", "vms"],
             true,
             &["v1", "v1alpha3"],
-            &[AGE, ("Status", "string", ".status.printableStatus", 0), READY],
+            &[
+                AGE,
+                ("Status", "string", ".status.printableStatus", 0),
+                READY,
+            ],
         )
     },
     CrdSpec {
@@ -76,8 +85,18 @@ pub const KUBEVIRT: &[CrdSpec] = &[
                 ("IP", "string", ".status.interfaces[0].ipAddress", 0),
                 ("NodeName", "string", ".status.nodeName", 0),
                 READY,
-                ("Live-Migratable", "string", ".status.conditions[?(@.type=='LiveMigratable')].status", 1),
-                ("Paused", "string", ".status.conditions[?(@.type=='Paused')].status", 1),
+                (
+                    "Live-Migratable",
+                    "string",
+                    ".status.conditions[?(@.type=='LiveMigratable')].status",
+                    1,
+                ),
+                (
+                    "Paused",
+                    "string",
+                    ".status.conditions[?(@.type=='Paused')].status",
+                    1,
+                ),
             ],
         )
     },
@@ -123,7 +142,12 @@ pub const KUBEVIRT: &[CrdSpec] = &[
         "instancetype.kubevirt.io",
         "VirtualMachineClusterInstancetype",
         "virtualmachineclusterinstancetypes",
-        &["vmclusterinstancetype", "vmclusterinstancetypes", "vmcf", "vmcfs"],
+        &[
+            "vmclusterinstancetype",
+            "vmclusterinstancetypes",
+            "vmcf",
+            "vmcfs",
+        ],
         false,
         INSTANCETYPE_VERSIONS,
         &[],
@@ -275,7 +299,15 @@ pub const CDI: &[CrdSpec] = &[
         &["v1beta1"],
         &[("Format", "string", ".status.sourceFormat", 0), AGE],
     ),
-    spec("cdi.kubevirt.io", "CDIConfig", "cdiconfigs", &[], false, &["v1beta1"], &[]),
+    spec(
+        "cdi.kubevirt.io",
+        "CDIConfig",
+        "cdiconfigs",
+        &[],
+        false,
+        &["v1beta1"],
+        &[],
+    ),
     spec(
         "cdi.kubevirt.io",
         "StorageProfile",
@@ -325,8 +357,24 @@ pub const CDI: &[CrdSpec] = &[
 
 /// The operators' own CRDs, for clusters seeded without the upstream manifests.
 pub const OPERATOR_CRS: &[CrdSpec] = &[
-    spec("kubevirt.io", "KubeVirt", "kubevirts", &["kv", "kvs"], true, &["v1", "v1alpha3"], &[AGE, PHASE]),
-    spec("cdi.kubevirt.io", "CDI", "cdis", &["cdi", "cdis"], false, &["v1beta1"], &[AGE, PHASE]),
+    spec(
+        "kubevirt.io",
+        "KubeVirt",
+        "kubevirts",
+        &["kv", "kvs"],
+        true,
+        &["v1", "v1alpha3"],
+        &[AGE, PHASE],
+    ),
+    spec(
+        "cdi.kubevirt.io",
+        "CDI",
+        "cdis",
+        &["cdi", "cdis"],
+        false,
+        &["v1beta1"],
+        &[AGE, PHASE],
+    ),
 ];
 
 /// The external-snapshotter CRDs.
@@ -340,10 +388,25 @@ pub const SNAPSHOTS: &[CrdSpec] = &[
         &["v1"],
         &[
             ("ReadyToUse", "boolean", ".status.readyToUse", 0),
-            ("SourcePVC", "string", ".spec.source.persistentVolumeClaimName", 0),
+            (
+                "SourcePVC",
+                "string",
+                ".spec.source.persistentVolumeClaimName",
+                0,
+            ),
             ("RestoreSize", "string", ".status.restoreSize", 0),
-            ("SnapshotClass", "string", ".spec.volumeSnapshotClassName", 0),
-            ("SnapshotContent", "string", ".status.boundVolumeSnapshotContentName", 0),
+            (
+                "SnapshotClass",
+                "string",
+                ".spec.volumeSnapshotClassName",
+                0,
+            ),
+            (
+                "SnapshotContent",
+                "string",
+                ".status.boundVolumeSnapshotContentName",
+                0,
+            ),
             ("CreationTime", "date", ".status.creationTime", 0),
             AGE,
         ],
@@ -482,5 +545,8 @@ pub fn crd(spec: &CrdSpec, labels: &Value) -> Value {
 
 /// `<plural>.<group>` of each entry.
 pub fn names(specs: &[CrdSpec]) -> Vec<String> {
-    specs.iter().map(|s| format!("{}.{}", s.plural, s.group)).collect()
+    specs
+        .iter()
+        .map(|s| format!("{}.{}", s.plural, s.group))
+        .collect()
 }

@@ -112,7 +112,12 @@ const GATES: &[Gate] = &[
 
 /// The minor release of a version string (`v1.8.4` -> 8).
 pub fn minor_of(version: &str) -> Option<u32> {
-    version.trim_start_matches('v').split('.').nth(1)?.parse().ok()
+    version
+        .trim_start_matches('v')
+        .split('.')
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// The stage of `gate` in `version` (None: the release does not know the gate).
@@ -192,6 +197,9 @@ mod tests {
         assert_eq!(v.warnings.len(), 1);
         assert!(v.warnings[0].contains("LiveMigration"));
         let v = judge(&names(&["Snapshot"]), &names(&["Snapshot"]), "v1.9.0");
-        assert_eq!(v.errors[0].0, "spec.configuration.developerConfiguration.featureGates[0]");
+        assert_eq!(
+            v.errors[0].0,
+            "spec.configuration.developerConfiguration.featureGates[0]"
+        );
     }
 }

@@ -51,10 +51,16 @@ impl Timing {
     }
 }
 
-/// What the simulated operators need to know.
+/// What the simulated operators do and what the cluster starts with.
 #[derive(Debug, Clone, Default)]
 pub struct OperatorSettings {
     pub timing: Timing,
+    /// Start with KubeVirt and CDI installed and Deployed.
+    pub with_kubevirt: bool,
+    /// Start with a snapshot controller installed by someone else (Velero).
+    pub with_snapshot_controller: bool,
+    /// VMs to seed once KubeVirt's API is served.
+    pub vms: usize,
 }
 
 /// A resource's group/resource and an object's key: what a controller reconciles.
@@ -100,7 +106,7 @@ impl Requeue {
 
 /// A simulated controller: which changes concern it, how to reconcile one object, what a resync covers.
 pub trait Controller: Send + 'static {
-    fn keys_for(&mut self, change: &Change) -> Vec<Key>;
+    fn keys_for(&mut self, cluster: &Cluster, change: &Change) -> Vec<Key>;
     fn reconcile(&mut self, cluster: &Cluster, key: &Key, requeue: &Requeue);
     fn all_keys(&self, cluster: &Cluster) -> Vec<Key>;
 }
@@ -127,7 +133,7 @@ pub async fn drive(
             Some(key) = rx.recv() => controller.reconcile(&cluster, &key, &requeue),
             received = changes.recv() => match received {
                 Ok(change) => {
-                    for key in controller.keys_for(&change) {
+                    for key in controller.keys_for(&cluster, &change) {
                         controller.reconcile(&cluster, &key, &requeue);
                     }
                 }
@@ -142,16 +148,41 @@ pub async fn drive(
     }
 }
 
-/// Start every simulated operator and controller.
-pub fn spawn_all(
+/// Register the simulated webhooks and virt-api handlers and, on a fresh cluster, seed what the
+/// settings ask for (synchronously, before any controller runs). Returns the webhooks' handle.
+pub fn prepare(
+    cluster: &Arc<Cluster>,
+    settings: &OperatorSettings,
+    fresh: bool,
+) -> Result<Arc<kubevirt_webhooks::KubeVirtWebhooks>, ApiError> {
+    let webhooks = kubevirt_webhooks::install(cluster);
+    power::install(cluster);
+    if fresh {
+        seed::settle_workloads(cluster);
+        if settings.with_snapshot_controller {
+            seed::snapshot_controller(cluster)?;
+        }
+        if settings.with_kubevirt {
+            seed::install_kubevirt(cluster, &webhooks)?;
+            if settings.vms > 0 {
+                seed::create_vms(cluster, settings.vms)?;
+                seed::settle_vms(cluster);
+            }
+        }
+    }
+    Ok(webhooks)
+}
+
+/// Start every simulated operator and controller (and, when VMs wait for KubeVirt, their seeder).
+pub fn spawn(
     cluster: &Arc<Cluster>,
     shutdown: &watch::Receiver<bool>,
     settings: &OperatorSettings,
+    webhooks: Arc<kubevirt_webhooks::KubeVirtWebhooks>,
+    fresh: bool,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let timing = settings.timing;
-    let webhook = kubevirt_webhooks::install(cluster);
-    power::install(cluster);
-    vec![
+    let mut tasks = vec![
         tokio::spawn(drive(
             cluster.clone(),
             shutdown.clone(),
@@ -162,7 +193,7 @@ pub fn spawn_all(
             cluster.clone(),
             shutdown.clone(),
             Duration::from_secs(2),
-            virt_operator::VirtOperator::new(webhook),
+            virt_operator::VirtOperator::new(webhooks),
         )),
         tokio::spawn(drive(
             cluster.clone(),
@@ -182,7 +213,15 @@ pub fn spawn_all(
             Duration::from_secs(30),
             vmi_lifecycle::VmiLifecycle::new(timing),
         )),
-    ]
+    ];
+    if fresh && settings.vms > 0 && !settings.with_kubevirt {
+        tasks.push(tokio::spawn(seed::vms_when_served(
+            cluster.clone(),
+            settings.vms,
+            shutdown.clone(),
+        )));
+    }
+    tasks
 }
 
 // ----- helpers shared by the simulated controllers -----
@@ -204,10 +243,17 @@ pub fn served(cluster: &Cluster, group: &str, resource: &str) -> Option<Arc<Reso
         .any_version(&GroupResource::new(group, resource))
 }
 
-pub fn get(cluster: &Cluster, group: &str, resource: &str, ns: &str, name: &str) -> Option<Arc<StoredObject>> {
-    cluster
-        .store()
-        .get(&GroupResource::new(group, resource), &ObjectKey::new(ns, name))
+pub fn get(
+    cluster: &Cluster,
+    group: &str,
+    resource: &str,
+    ns: &str,
+    name: &str,
+) -> Option<Arc<StoredObject>> {
+    cluster.store().get(
+        &GroupResource::new(group, resource),
+        &ObjectKey::new(ns, name),
+    )
 }
 
 pub fn is_deleting(object: &Value) -> bool {
@@ -215,7 +261,11 @@ pub fn is_deleting(object: &Value) -> bool {
 }
 
 pub fn annotation<'v>(object: &'v Value, key: &str) -> Option<&'v str> {
-    object.get("metadata")?.get("annotations")?.get(key)?.as_str()
+    object
+        .get("metadata")?
+        .get("annotations")?
+        .get(key)?
+        .as_str()
 }
 
 pub fn label<'v>(object: &'v Value, key: &str) -> Option<&'v str> {
@@ -246,7 +296,15 @@ pub fn same_status(a: Option<&Value>, b: &Value) -> bool {
         match v {
             Value::Object(map) => Value::Object(
                 map.iter()
-                    .filter(|(k, _)| !matches!(k.as_str(), "lastTransitionTime" | "lastUpdateTime" | "lastProbeTime" | "lastHeartbeatTime"))
+                    .filter(|(k, _)| {
+                        !matches!(
+                            k.as_str(),
+                            "lastTransitionTime"
+                                | "lastUpdateTime"
+                                | "lastProbeTime"
+                                | "lastHeartbeatTime"
+                        )
+                    })
                     .map(|(k, v)| (k.clone(), strip(v)))
                     .collect(),
             ),
@@ -258,7 +316,13 @@ pub fn same_status(a: Option<&Value>, b: &Value) -> bool {
 }
 
 /// A condition; keeps the old transition time when the status did not change.
-pub fn condition(old: Option<&Value>, kind: &str, status: bool, reason: &str, message: &str) -> Value {
+pub fn condition(
+    old: Option<&Value>,
+    kind: &str,
+    status: bool,
+    reason: &str,
+    message: &str,
+) -> Value {
     let status = if status { "True" } else { "False" };
     let previous = old
         .and_then(|s| s.get("conditions"))
@@ -273,21 +337,31 @@ pub fn condition(old: Option<&Value>, kind: &str, status: bool, reason: &str, me
 
 /// Create the object, or bring an existing one up to `desired` (merged in) when it differs.
 /// `desired` must carry apiVersion, kind and metadata.name (and namespace when namespaced).
-pub fn ensure(cluster: &Cluster, manager: &str, desired: Value) -> Result<Arc<StoredObject>, ApiError> {
+pub fn ensure(
+    cluster: &Cluster,
+    manager: &str,
+    desired: Value,
+) -> Result<Arc<StoredObject>, ApiError> {
     let api_version = desired["apiVersion"].as_str().unwrap_or_default();
     let kind = desired["kind"].as_str().unwrap_or_default();
     let rt = cluster
         .registry()
         .by_kind(api_version, kind)
         .ok_or_else(|| ApiError::internal(format!("{kind} in {api_version} is not served")))?;
-    let ns = if rt.namespaced { meta(&desired, "namespace").to_string() } else { String::new() };
+    let ns = if rt.namespaced {
+        meta(&desired, "namespace").to_string()
+    } else {
+        String::new()
+    };
     let name = meta(&desired, "name").to_string();
     let gr = rt.group_resource();
     let key = ObjectKey::new(&ns, &name);
     let ctx = WriteContext::system(manager);
     for _ in 0..5 {
         let written = match cluster.store().get(&gr, &key) {
-            None => cluster.objects.create(&rt, Some(&ns), desired.clone(), &ctx),
+            None => cluster
+                .objects
+                .create(&rt, Some(&ns), desired.clone(), &ctx),
             Some(current) => {
                 let mut wanted = desired.clone();
                 if let Some(map) = wanted.as_object_mut() {
@@ -312,7 +386,9 @@ pub fn ensure(cluster: &Cluster, manager: &str, desired: Value) -> Result<Arc<St
             Err(error) => return Err(error),
         }
     }
-    Err(ApiError::internal(format!("{kind} {name}: too many conflicts")))
+    Err(ApiError::internal(format!(
+        "{kind} {name}: too many conflicts"
+    )))
 }
 
 /// Delete an object if it exists (as a controller: no admission hooks).
@@ -378,13 +454,22 @@ pub fn operator_version(deployment: &Value, env: &str) -> Option<String> {
 /// Is a Deployment Available (and not going away, nor its namespace)?
 pub fn deployment_available(cluster: &Cluster, deployment: &Value) -> bool {
     let ns = meta(deployment, "namespace");
-    let ns_terminating = get(cluster, "", "namespaces", "", ns).is_none_or(|n| is_deleting(&n.value));
-    let generation = deployment.pointer("/metadata/generation").and_then(Value::as_i64);
+    let ns_terminating =
+        get(cluster, "", "namespaces", "", ns).is_none_or(|n| is_deleting(&n.value));
+    let generation = deployment
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64);
     !is_deleting(deployment)
         && !ns_terminating
-        && deployment.pointer("/status/observedGeneration").and_then(Value::as_i64) == generation
+        && deployment
+            .pointer("/status/observedGeneration")
+            .and_then(Value::as_i64)
+            == generation
         && deployment
             .pointer("/status/conditions")
             .and_then(Value::as_array)
-            .is_some_and(|c| c.iter().any(|c| c["type"] == "Available" && c["status"] == "True"))
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Available" && c["status"] == "True")
+            })
 }

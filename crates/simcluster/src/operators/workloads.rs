@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use super::{
-    Controller, FAIL_ANNOTATION, FirstSeen, Key, Requeue, Timing, annotation, condition, is_deleting, meta,
-    owner_reference, set_status, short_hash,
+    Controller, FAIL_ANNOTATION, FirstSeen, Key, Requeue, Timing, annotation, condition,
+    is_deleting, meta, owner_reference, set_status, short_hash,
 };
 use crate::cluster::Cluster;
 use crate::objects::{DeleteOptions, WriteContext, now};
@@ -38,9 +38,12 @@ impl WorkloadController {
 }
 
 impl Controller for WorkloadController {
-    fn keys_for(&mut self, change: &Change) -> Vec<Key> {
+    fn keys_for(&mut self, _cluster: &Cluster, change: &Change) -> Vec<Key> {
         if change.gr.group == "apps"
-            && matches!(change.gr.resource.as_str(), "deployments" | "daemonsets" | "statefulsets")
+            && matches!(
+                change.gr.resource.as_str(),
+                "deployments" | "daemonsets" | "statefulsets"
+            )
         {
             if change.kind == EventType::Deleted {
                 self.first_seen.forget_prefix(change.object.uid());
@@ -63,7 +66,10 @@ impl Controller for WorkloadController {
             keys.extend(all.iter().map(|o| {
                 (
                     gr(resource),
-                    ObjectKey::new(o.meta_str("namespace").unwrap_or(""), o.meta_str("name").unwrap_or("")),
+                    ObjectKey::new(
+                        o.meta_str("namespace").unwrap_or(""),
+                        o.meta_str("name").unwrap_or(""),
+                    ),
                 )
             }));
         }
@@ -72,7 +78,13 @@ impl Controller for WorkloadController {
 }
 
 /// Reconcile one workload. Public so that seeding can settle workloads synchronously.
-pub fn reconcile(cluster: &Cluster, key: &Key, timing: Timing, first_seen: &mut FirstSeen, requeue: &Requeue) {
+pub fn reconcile(
+    cluster: &Cluster,
+    key: &Key,
+    timing: Timing,
+    first_seen: &mut FirstSeen,
+    requeue: &Requeue,
+) {
     let (workload_gr, object_key) = key;
     let Some(workload) = cluster.store().get(workload_gr, object_key) else {
         return;
@@ -84,7 +96,10 @@ pub fn reconcile(cluster: &Cluster, key: &Key, timing: Timing, first_seen: &mut 
         return;
     };
     let value = &workload.value;
-    let generation = value.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+    let generation = value
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
     let failure = annotation(value, FAIL_ANNOTATION).map(String::from);
     let kind = workload_gr.resource.as_str();
     // Who owns the pods, and which pods there should be (name, node).
@@ -94,7 +109,12 @@ pub fn reconcile(cluster: &Cluster, key: &Key, timing: Timing, first_seen: &mut 
             None => return,
         },
         _ => {
-            let hash = short_hash(&value.pointer("/spec/template").map(Value::to_string).unwrap_or_default());
+            let hash = short_hash(
+                &value
+                    .pointer("/spec/template")
+                    .map(Value::to_string)
+                    .unwrap_or_default(),
+            );
             (value.clone(), format!("{}-{hash}", meta(value, "name")))
         }
     };
@@ -107,13 +127,15 @@ pub fn reconcile(cluster: &Cluster, key: &Key, timing: Timing, first_seen: &mut 
         _ => (0..replicas(value)).map(|_| (None, None)).collect(),
     };
     let desired = wanted.len() as i64;
-    let pods = sync_pods(cluster, &pod_owner, &wanted, &nodes);
+    let pods = sync_pods(cluster, &pod_owner, &wanted, &nodes, &revision);
     let id = format!("{}/{generation}", workload.uid());
     let delay = timing.delay(workload.uid());
     let due = failure.is_none() && first_seen.elapsed(&id) >= delay;
     if failure.is_none() && !due {
         requeue.after(delay.saturating_sub(first_seen.elapsed(&id)), key.clone());
     }
+    // Pods become Running once the delay is over; pods already Running stay so (a restarted
+    // controller does not take ready workloads back).
     let mut ready = 0i64;
     for pod in &pods {
         let running = if due {
@@ -122,26 +144,23 @@ pub fn reconcile(cluster: &Cluster, key: &Key, timing: Timing, first_seen: &mut 
         } else {
             pod.value.pointer("/status/phase") == Some(&json!("Running"))
         };
-        if running {
+        if running && failure.is_none() {
             ready += 1;
         }
     }
-    if !due {
-        ready = 0;
-    }
-    if kind == "deployments" {
-        if let Some(rs_rt) = cluster.registry().any_version(&gr("replicasets")) {
-            let rs_key = ObjectKey::new(meta(&pod_owner, "namespace"), meta(&pod_owner, "name"));
-            set_status(cluster, &rs_rt, &rs_key, MANAGER, |rs| {
-                let mut status = json!({"replicas": desired, "fullyLabeledReplicas": desired,
-                    "observedGeneration": rs.pointer("/metadata/generation").cloned().unwrap_or(json!(1))});
-                if ready > 0 {
-                    status["readyReplicas"] = json!(ready);
-                    status["availableReplicas"] = json!(ready);
-                }
-                status
-            });
-        }
+    if kind == "deployments"
+        && let Some(rs_rt) = cluster.registry().any_version(&gr("replicasets"))
+    {
+        let rs_key = ObjectKey::new(meta(&pod_owner, "namespace"), meta(&pod_owner, "name"));
+        set_status(cluster, &rs_rt, &rs_key, MANAGER, |rs| {
+            let mut status = json!({"replicas": desired, "fullyLabeledReplicas": desired,
+                "observedGeneration": rs.pointer("/metadata/generation").cloned().unwrap_or(json!(1))});
+            if ready > 0 {
+                status["readyReplicas"] = json!(ready);
+                status["availableReplicas"] = json!(ready);
+            }
+            status
+        });
     }
     let counts = Counts {
         desired,
@@ -166,7 +185,11 @@ struct Counts<'a> {
 }
 
 fn replicas(workload: &Value) -> usize {
-    workload.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1).max(0) as usize
+    workload
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1)
+        .max(0) as usize
 }
 
 /// Ready nodes that match the pod template's nodeSelector.
@@ -189,9 +212,15 @@ fn schedulable_nodes(cluster: &Cluster, workload: &Value) -> Vec<String> {
 }
 
 /// The Deployment's current ReplicaSet (created if missing); older ones are deleted.
-fn ensure_replica_set(cluster: &Cluster, deployment: &Value) -> Option<std::sync::Arc<StoredObject>> {
+fn ensure_replica_set(
+    cluster: &Cluster,
+    deployment: &Value,
+) -> Option<std::sync::Arc<StoredObject>> {
     let rs_rt = cluster.registry().any_version(&gr("replicasets"))?;
-    let template = deployment.pointer("/spec/template").cloned().unwrap_or(json!({}));
+    let template = deployment
+        .pointer("/spec/template")
+        .cloned()
+        .unwrap_or(json!({}));
     let hash = short_hash(&template.to_string());
     let ns = meta(deployment, "namespace");
     let name = format!("{}-{hash}", meta(deployment, "name"));
@@ -218,11 +247,17 @@ fn ensure_replica_set(cluster: &Cluster, deployment: &Value) -> Option<std::sync
         });
         return cluster.store().get(&gr("replicasets"), &key);
     }
-    let mut labels = template.pointer("/metadata/labels").cloned().unwrap_or(json!({}));
+    let mut labels = template
+        .pointer("/metadata/labels")
+        .cloned()
+        .unwrap_or(json!({}));
     labels["pod-template-hash"] = json!(hash);
     let mut rs_template = template.clone();
     rs_template["metadata"]["labels"] = labels.clone();
-    let mut selector = deployment.pointer("/spec/selector").cloned().unwrap_or(json!({}));
+    let mut selector = deployment
+        .pointer("/spec/selector")
+        .cloned()
+        .unwrap_or(json!({}));
     selector["matchLabels"]["pod-template-hash"] = json!(hash);
     let rs = json!({
         "apiVersion": "apps/v1", "kind": "ReplicaSet",
@@ -232,7 +267,10 @@ fn ensure_replica_set(cluster: &Cluster, deployment: &Value) -> Option<std::sync
             "ownerReferences": [owner_reference(deployment)]},
         "spec": {"replicas": replicas(deployment), "selector": selector, "template": rs_template},
     });
-    match cluster.objects.create(&rs_rt, Some(ns), rs, &WriteContext::system(MANAGER)) {
+    match cluster
+        .objects
+        .create(&rs_rt, Some(ns), rs, &WriteContext::system(MANAGER))
+    {
         Ok(outcome) => match outcome.written {
             crate::store::Written::Stored(o) => Some(o),
             _ => None,
@@ -247,11 +285,12 @@ fn sync_pods(
     owner: &Value,
     wanted: &[(Option<String>, Option<String>)],
     nodes: &[String],
+    revision: &str,
 ) -> Vec<std::sync::Arc<StoredObject>> {
     let Some(pod_rt) = cluster.registry().any_version(&pods()) else {
         return Vec::new();
     };
-    let mut existing: Vec<std::sync::Arc<StoredObject>> = cluster
+    let existing: Vec<std::sync::Arc<StoredObject>> = cluster
         .store()
         .dependents_of(meta(owner, "uid"))
         .into_iter()
@@ -259,13 +298,20 @@ fn sync_pods(
         .filter_map(|(g, k)| cluster.store().get(&g, &k))
         .filter(|p| !is_deleting(&p.value))
         .collect();
+    // Pods of an older template revision are replaced.
+    let (current, outdated): (Vec<_>, Vec<_>) = existing.into_iter().partition(|p| {
+        super::label(&p.value, "controller-revision-hash").is_none_or(|r| r == revision)
+    });
+    let mut existing = current;
     existing.sort_by(|a, b| a.meta_str("name").cmp(&b.meta_str("name")));
     let mut kept = Vec::new();
     let mut missing = Vec::new();
     for (name, node) in wanted {
         let found = existing.iter().position(|p| match (name, node) {
             (Some(n), _) => p.meta_str("name") == Some(n),
-            (None, Some(node)) => p.value.pointer("/spec/nodeName").and_then(Value::as_str) == Some(node),
+            (None, Some(node)) => {
+                p.value.pointer("/spec/nodeName").and_then(Value::as_str) == Some(node)
+            }
             (None, None) => true,
         });
         match found {
@@ -273,7 +319,7 @@ fn sync_pods(
             None => missing.push((name.clone(), node.clone())),
         }
     }
-    for extra in existing {
+    for extra in existing.into_iter().chain(outdated) {
         let _ = cluster.objects.delete(
             &pod_rt,
             extra.meta_str("namespace").unwrap_or(""),
@@ -285,11 +331,16 @@ fn sync_pods(
     }
     let ns = meta(owner, "namespace");
     for (i, (name, node)) in missing.into_iter().enumerate() {
-        let node = node.or_else(|| {
-            (!nodes.is_empty()).then(|| nodes[(kept.len() + i) % nodes.len()].clone())
-        });
-        let pod = new_pod(owner, name, node);
-        if let Ok(outcome) = cluster.objects.create(&pod_rt, Some(ns), pod, &WriteContext::system(MANAGER))
+        let node = node
+            .or_else(|| (!nodes.is_empty()).then(|| nodes[(kept.len() + i) % nodes.len()].clone()));
+        let mut pod = new_pod(owner, name, node);
+        if owner["kind"] != "ReplicaSet" {
+            pod["metadata"]["labels"]["controller-revision-hash"] = json!(revision);
+        }
+        if let Ok(outcome) =
+            cluster
+                .objects
+                .create(&pod_rt, Some(ns), pod, &WriteContext::system(MANAGER))
             && let crate::store::Written::Stored(o) = outcome.written
         {
             kept.push(o);
@@ -299,7 +350,10 @@ fn sync_pods(
 }
 
 fn new_pod(owner: &Value, name: Option<String>, node: Option<String>) -> Value {
-    let template = owner.pointer("/spec/template").cloned().unwrap_or(json!({}));
+    let template = owner
+        .pointer("/spec/template")
+        .cloned()
+        .unwrap_or(json!({}));
     let mut metadata = template.get("metadata").cloned().unwrap_or(json!({}));
     if let Some(map) = metadata.as_object_mut() {
         map.remove("name");
@@ -340,7 +394,10 @@ fn mark_running(cluster: &Cluster, pod: &StoredObject) {
     let Some(rt) = cluster.registry().any_version(&pods()) else {
         return;
     };
-    let key = ObjectKey::new(pod.meta_str("namespace").unwrap_or(""), pod.meta_str("name").unwrap_or(""));
+    let key = ObjectKey::new(
+        pod.meta_str("namespace").unwrap_or(""),
+        pod.meta_str("name").unwrap_or(""),
+    );
     let _ = crate::controllers::modify(cluster, &rt, &key, MANAGER, Some("status"), |pod| {
         let now = now();
         let node_index = pod
@@ -349,7 +406,11 @@ fn mark_running(cluster: &Cluster, pod: &StoredObject) {
             .and_then(|n| n.rsplit('-').next()?.parse::<u32>().ok())
             .unwrap_or(1);
         let host = format!("172.18.0.{}", node_index + 1);
-        let pod_ip = format!("10.244.{}.{}", node_index - 1, 2 + u32::from(short_hash(meta(pod, "uid")).as_bytes()[0]) % 250);
+        let pod_ip = format!(
+            "10.244.{}.{}",
+            node_index - 1,
+            2 + u32::from(short_hash(meta(pod, "uid")).as_bytes()[0]) % 250
+        );
         let containers: Vec<Value> = pod["spec"]["containers"]
             .as_array()
             .map(|cs| {
@@ -375,15 +436,35 @@ fn deployment_status(old: Option<&Value>, c: &Counts) -> Value {
     let complete = c.ready >= c.desired;
     let rs = c.revision;
     let (available, available_reason, available_message) = if complete && c.failure.is_none() {
-        (true, "MinimumReplicasAvailable", "Deployment has minimum availability.".to_string())
+        (
+            true,
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.".to_string(),
+        )
     } else {
         let why = c.failure.map(|f| format!(" {f}")).unwrap_or_default();
-        (false, "MinimumReplicasUnavailable", format!("Deployment does not have minimum availability.{why}"))
+        (
+            false,
+            "MinimumReplicasUnavailable",
+            format!("Deployment does not have minimum availability.{why}"),
+        )
     };
     let (progressing, reason, message) = match c.failure {
-        Some(f) => (false, "ProgressDeadlineExceeded", format!("ReplicaSet \"{rs}\" has timed out progressing: {f}")),
-        None if complete => (true, "NewReplicaSetAvailable", format!("ReplicaSet \"{rs}\" has successfully progressed.")),
-        None => (true, "ReplicaSetUpdated", format!("ReplicaSet \"{rs}\" is progressing.")),
+        Some(f) => (
+            false,
+            "ProgressDeadlineExceeded",
+            format!("ReplicaSet \"{rs}\" has timed out progressing: {f}"),
+        ),
+        None if complete => (
+            true,
+            "NewReplicaSetAvailable",
+            format!("ReplicaSet \"{rs}\" has successfully progressed."),
+        ),
+        None => (
+            true,
+            "ReplicaSetUpdated",
+            format!("ReplicaSet \"{rs}\" is progressing."),
+        ),
     };
     let with_update = |mut cond: Value| {
         cond["lastUpdateTime"] = cond["lastTransitionTime"].clone();

@@ -1,0 +1,323 @@
+//! The VirtualMachine controller: creates and deletes each VM's VMI by its run strategy (or the
+//! deprecated `spec.running`) and its pending start/stop requests, and reports the VM's status.
+
+use serde_json::{Value, json};
+
+use super::{
+    Controller, GUEST_AGENT_ANNOTATION, Key, Requeue, annotation, is_deleting, meta,
+    owner_reference, set_status,
+};
+use crate::cluster::Cluster;
+use crate::objects::{DeleteOptions, WriteContext};
+use crate::resources::GroupResource;
+use crate::store::{Change, EventType, ObjectKey, StoredObject};
+
+const MANAGER: &str = "virt-controller";
+pub const VMI_FINALIZER: &str = "kubevirt.io/foregroundDeleteVirtualMachine";
+
+pub fn vms() -> GroupResource {
+    GroupResource::new("kubevirt.io", "virtualmachines")
+}
+
+pub fn vmis() -> GroupResource {
+    GroupResource::new("kubevirt.io", "virtualmachineinstances")
+}
+
+/// The VM's run strategy: `spec.runStrategy`, else from `spec.running`, else Halted.
+pub fn run_strategy(vm: &Value) -> String {
+    if let Some(s) = vm.pointer("/spec/runStrategy").and_then(Value::as_str) {
+        return s.to_string();
+    }
+    match vm.pointer("/spec/running").and_then(Value::as_bool) {
+        Some(true) => "Always".into(),
+        _ => "Halted".into(),
+    }
+}
+
+pub fn vmi_phase(vmi: &Value) -> &str {
+    vmi.pointer("/status/phase")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+pub fn finished(vmi: &Value) -> bool {
+    matches!(vmi_phase(vmi), "Succeeded" | "Failed")
+}
+
+pub fn has_condition(object: &Value, kind: &str) -> bool {
+    object
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.iter().any(|c| c["type"] == kind && c["status"] == "True"))
+}
+
+/// Keeps VMs and their VMIs in step.
+pub struct VmController;
+
+impl Controller for VmController {
+    fn keys_for(&mut self, _cluster: &Cluster, change: &Change) -> Vec<Key> {
+        if change.gr == vms() && change.kind != EventType::Deleted || change.gr == vmis() {
+            vec![(vms(), change.key.clone())]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn reconcile(&mut self, cluster: &Cluster, key: &Key, _requeue: &Requeue) {
+        reconcile(cluster, &key.1);
+    }
+
+    fn all_keys(&self, cluster: &Cluster) -> Vec<Key> {
+        let (all, _) = cluster.store().list(&vms(), None);
+        all.iter()
+            .map(|o| {
+                (
+                    vms(),
+                    ObjectKey::new(
+                        o.meta_str("namespace").unwrap_or(""),
+                        o.meta_str("name").unwrap_or(""),
+                    ),
+                )
+            })
+            .collect()
+    }
+}
+
+fn delete_vmi(cluster: &Cluster, key: &ObjectKey) {
+    if let Some(rt) = cluster.registry().any_version(&vmis()) {
+        let _ = cluster.objects.delete(
+            &rt,
+            &key.namespace,
+            &key.name,
+            &DeleteOptions::default(),
+            &WriteContext::system(MANAGER),
+            None,
+        );
+    }
+}
+
+/// The VMI a VM asks for: its template, owned by the VM.
+pub fn new_vmi(vm: &Value) -> Value {
+    let template = vm.pointer("/spec/template").cloned().unwrap_or(json!({}));
+    let mut metadata = template.get("metadata").cloned().unwrap_or(json!({}));
+    if !metadata.is_object() {
+        metadata = json!({});
+    }
+    if let Some(map) = metadata.as_object_mut() {
+        map.remove("creationTimestamp");
+    }
+    metadata["name"] = json!(meta(vm, "name"));
+    metadata["namespace"] = json!(meta(vm, "namespace"));
+    metadata["ownerReferences"] = json!([owner_reference(vm)]);
+    metadata["finalizers"] = json!([VMI_FINALIZER]);
+    if !metadata["labels"].is_object() {
+        metadata["labels"] = json!({});
+    }
+    metadata["labels"]["kubevirt.io/vm"] = json!(meta(vm, "name"));
+    if !metadata["annotations"].is_object() {
+        metadata["annotations"] = json!({});
+    }
+    metadata["annotations"]["kubevirt.io/vm-generation"] = json!(
+        vm.pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(1)
+            .to_string()
+    );
+    if let Some(agent) = annotation(vm, GUEST_AGENT_ANNOTATION) {
+        metadata["annotations"][GUEST_AGENT_ANNOTATION] = json!(agent);
+    }
+    json!({
+        "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
+        "metadata": metadata,
+        "spec": template.get("spec").cloned().unwrap_or(json!({})),
+        "status": {"phase": "Pending", "phaseTransitionTimestamps": [{"phase": "Pending", "phaseTransitionTimestamp": crate::objects::now()}]},
+    })
+}
+
+fn create_vmi(cluster: &Cluster, vm: &Value) {
+    if let Some(rt) = cluster.registry().any_version(&vmis()) {
+        let _ = cluster.objects.create(
+            &rt,
+            Some(meta(vm, "namespace")),
+            new_vmi(vm),
+            &WriteContext::system(MANAGER),
+        );
+    }
+}
+
+/// Reconcile one VM. Public so that seeding can settle VMs synchronously.
+pub fn reconcile(cluster: &Cluster, key: &ObjectKey) {
+    let Some(vm) = cluster.store().get(&vms(), key) else {
+        return;
+    };
+    let Some(vm_rt) = cluster.registry().any_version(&vms()) else {
+        return;
+    };
+    let vm = &vm.value;
+    let vmi = cluster.store().get(&vmis(), key);
+    let strategy = run_strategy(vm);
+    let mut requests: Vec<Value> = vm
+        .pointer("/status/stateChangeRequests")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let live = |vmi: &Option<std::sync::Arc<StoredObject>>| {
+        vmi.as_ref().filter(|v| !is_deleting(&v.value)).is_some()
+    };
+    if is_deleting(vm) {
+        if live(&vmi) {
+            delete_vmi(cluster, key);
+        }
+    } else if let Some(request) = requests.first().cloned() {
+        match request["action"].as_str() {
+            Some("Stop") => match &vmi {
+                Some(v) if !is_deleting(&v.value) => delete_vmi(cluster, key),
+                Some(_) => {}
+                None => {
+                    requests.remove(0);
+                }
+            },
+            Some("Start") => {
+                if vmi.is_none() {
+                    create_vmi(cluster, vm);
+                    requests.remove(0);
+                } else if vmi.as_ref().is_some_and(|v| finished(&v.value)) {
+                    delete_vmi(cluster, key);
+                }
+            }
+            _ => {
+                requests.remove(0);
+            }
+        }
+    } else {
+        match strategy.as_str() {
+            "Always" | "RerunOnFailure" => match &vmi {
+                None => create_vmi(cluster, vm),
+                Some(v) if !is_deleting(&v.value) => {
+                    let phase = vmi_phase(&v.value);
+                    if phase == "Failed" || (phase == "Succeeded" && strategy == "Always") {
+                        delete_vmi(cluster, key);
+                    }
+                }
+                Some(_) => {}
+            },
+            "Once" if vmi.is_none() && vm.pointer("/status/printableStatus").is_none() => {
+                create_vmi(cluster, vm)
+            }
+            "Halted" if live(&vmi) => delete_vmi(cluster, key),
+            _ => {}
+        }
+    }
+    let vmi = cluster.store().get(&vmis(), key);
+    let key = key.clone();
+    set_status(cluster, &vm_rt, &key, MANAGER, |current| {
+        vm_status(
+            current,
+            vmi.as_deref().map(|v| &v.value),
+            &strategy,
+            &requests,
+        )
+    });
+}
+
+/// What `kubectl get vm` shows in STATUS.
+pub fn printable_status(vm: &Value, vmi: Option<&Value>) -> &'static str {
+    if is_deleting(vm) {
+        return "Terminating";
+    }
+    let Some(vmi) = vmi else {
+        return "Stopped";
+    };
+    if is_deleting(vmi) {
+        return "Stopping";
+    }
+    match vmi_phase(vmi) {
+        "Running" if has_condition(vmi, "Paused") => "Paused",
+        "Running"
+            if vmi.pointer("/status/migrationState").is_some_and(|m| {
+                m.get("completed") != Some(&json!(true)) && m.get("failed") != Some(&json!(true))
+            }) =>
+        {
+            "Migrating"
+        }
+        "Running" => "Running",
+        "Succeeded" | "Failed" => "Stopped",
+        "Scheduling"
+            if vmi
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c["type"] == "PodScheduled" && c["status"] == "False")
+                }) =>
+        {
+            "ErrorUnschedulable"
+        }
+        _ => "Starting",
+    }
+}
+
+fn vm_status(vm: &Value, vmi: Option<&Value>, strategy: &str, requests: &[Value]) -> Value {
+    let old = vm.get("status");
+    let mut status = old.cloned().unwrap_or(json!({}));
+    let Some(map) = status.as_object_mut() else {
+        return json!({});
+    };
+    let running = vmi.is_some_and(|v| vmi_phase(v) == "Running" && !is_deleting(v));
+    let ready = running && vmi.is_some_and(|v| has_condition(v, "Ready"));
+    map.insert("printableStatus".into(), json!(printable_status(vm, vmi)));
+    map.insert("runStrategy".into(), json!(strategy));
+    map.insert("created".into(), json!(vmi.is_some()));
+    map.insert("ready".into(), json!(ready));
+    map.insert(
+        "desiredGeneration".into(),
+        vm.pointer("/metadata/generation")
+            .cloned()
+            .unwrap_or(json!(1)),
+    );
+    map.insert(
+        "observedGeneration".into(),
+        vm.pointer("/metadata/generation")
+            .cloned()
+            .unwrap_or(json!(1)),
+    );
+    if requests.is_empty() {
+        map.remove("stateChangeRequests");
+    } else {
+        map.insert("stateChangeRequests".into(), json!(requests));
+    }
+    if !map.contains_key("volumeSnapshotStatuses") {
+        let volumes: Vec<Value> = vm
+            .pointer("/spec/template/spec/volumes")
+            .and_then(Value::as_array)
+            .map(|vs| {
+                vs.iter()
+                    .map(|v| json!({"name": v["name"], "enabled": false,
+                        "reason": format!("Snapshot is not supported for this volumeSource type [{}]", v["name"].as_str().unwrap_or(""))}))
+                    .collect()
+            })
+            .unwrap_or_default();
+        map.insert("volumeSnapshotStatuses".into(), json!(volumes));
+    }
+    let mut conditions = vec![match vmi {
+        None => super::condition(old, "Ready", false, "VMINotExists", "VMI does not exist"),
+        Some(_) if ready => super::condition(old, "Ready", true, "", ""),
+        Some(_) => super::condition(old, "Ready", false, "PodNotReady", "VMI is not ready"),
+    }];
+    if let Some(vmi) = vmi {
+        for kind in ["Paused", "AgentConnected", "LiveMigratable"] {
+            if let Some(c) = vmi
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .and_then(|cs| cs.iter().find(|c| c["type"] == kind))
+            {
+                conditions.push(c.clone());
+            }
+        }
+    }
+    for c in &mut conditions {
+        c["lastProbeTime"] = Value::Null;
+    }
+    map.insert("conditions".into(), json!(conditions));
+    status
+}
