@@ -4,54 +4,9 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use support::Kubectl;
+
 use std::time::Duration;
-
-use tokio::process::Command;
-
-struct Kubectl {
-    binary: PathBuf,
-    kubeconfig: PathBuf,
-    home: tempfile::TempDir,
-}
-
-impl Kubectl {
-    fn new(kubeconfig: &Path) -> Self {
-        Self {
-            binary: support::kubectl(33),
-            kubeconfig: kubeconfig.to_path_buf(),
-            home: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    async fn run(&self, args: &[&str]) -> (bool, String, String) {
-        let output = tokio::time::timeout(
-            Duration::from_secs(90),
-            Command::new(&self.binary)
-                .args(args)
-                .env("KUBECONFIG", &self.kubeconfig)
-                .env("HOME", self.home.path())
-                .stdin(Stdio::null())
-                .kill_on_drop(true)
-                .output(),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("kubectl {args:?} timed out"))
-        .expect("kubectl runs");
-        (
-            output.status.success(),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        let (ok, stdout, stderr) = self.run(args).await;
-        assert!(ok, "kubectl {args:?} failed:\n{stdout}\n{stderr}");
-        stdout
-    }
-}
 
 fn manifest(relative: &str) -> String {
     support::upstream()
@@ -65,7 +20,7 @@ async fn start() -> (simcluster::SimCluster, tempfile::TempDir, Kubectl) {
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     cluster.write_kubeconfig(&kubeconfig).unwrap();
-    let k = Kubectl::new(&kubeconfig);
+    let k = Kubectl::new(33, &kubeconfig);
     (cluster, dir, k)
 }
 

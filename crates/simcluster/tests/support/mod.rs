@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
 
 use simcluster::{Options, SimCluster};
 
@@ -81,4 +83,56 @@ pub fn documents(text: &str) -> Vec<serde_json::Value> {
         .filter_map(|doc| serde_json::Value::deserialize(doc).ok())
         .filter(|v| v.is_object())
         .collect()
+}
+
+/// One kubectl binary bound to a kubeconfig and a throwaway HOME (its discovery cache).
+pub struct Kubectl {
+    pub binary: PathBuf,
+    pub kubeconfig: PathBuf,
+    home: tempfile::TempDir,
+}
+
+impl Kubectl {
+    pub fn new(minor: u32, kubeconfig: &Path) -> Self {
+        Self {
+            binary: kubectl(minor),
+            kubeconfig: kubeconfig.to_path_buf(),
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(&self.binary);
+        command
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.home.path())
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Run and return (success, stdout, stderr).
+    pub async fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let output = tokio::time::timeout(Duration::from_secs(90), self.command(args).output())
+            .await
+            .unwrap_or_else(|_| panic!("kubectl {args:?} timed out"))
+            .expect("kubectl runs");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// Run, assert success, return stdout.
+    pub async fn ok(&self, args: &[&str]) -> String {
+        let (ok, stdout, stderr) = self.run(args).await;
+        assert!(
+            ok,
+            "{} {args:?} failed:\n{stdout}\n{stderr}",
+            self.binary.display()
+        );
+        stdout
+    }
 }
