@@ -518,22 +518,24 @@ impl Objects {
         let mut warnings = Vec::new();
         let written = self
             .store
-            .write(&rt.group_resource(), &ObjectKey::new(namespace, name), ctx.dry_run, |current| {
-                let current = current.ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
-                if let Some(rv) = &sent_rv
-                    && *rv != current.rv.to_string()
-                {
-                    return Err(ApiError::conflict(
-                        &rt.group,
-                        &rt.plural,
-                        name,
-                        "the object has been modified; please apply your changes to the latest version and try again",
-                    ));
-                }
-                let (write, w) = self.finish_update(rt, &current.value, object, subresource, ctx, true)?;
-                warnings = w;
-                Ok(write)
-            })?
+            .write(
+                &rt.group_resource(),
+                &ObjectKey::new(namespace, name),
+                ctx.dry_run,
+                |current| {
+                    let current =
+                        current.ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
+                    if let Some(rv) = &sent_rv
+                        && *rv != current.rv.to_string()
+                    {
+                        return Err(ApiError::stale(&rt.group, &rt.plural, name));
+                    }
+                    let (write, w) =
+                        self.finish_update(rt, &current.value, object, subresource, ctx, true)?;
+                    warnings = w;
+                    Ok(write)
+                },
+            )?
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
         self.after_write(rt, &written);
         Ok(Outcome {
@@ -571,35 +573,61 @@ impl Objects {
                 let mut warnings = Vec::new();
                 let written = self
                     .store
-                    .write(&rt.group_resource(), &ObjectKey::new(ns, name), ctx.dry_run, |current| {
-                        let current = current.ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
-                        let mut patched = current.value.clone();
-                        match patch_type {
-                            PatchType::Json => {
-                                let ops: json_patch::Patch = serde_json::from_value(patch.clone())
-                                    .map_err(|e| ApiError::bad_request(format!("error decoding JSON patch: {e}")))?;
-                                json_patch::patch(&mut patched, &ops).map_err(|e| {
-                                    ApiError::invalid(&rt.group, &rt.kind, name, vec![Cause {
-                                        reason: "FieldValueInvalid",
-                                        message: format!("the JSON patch could not be applied: {e}"),
-                                        field: "patch".into(),
-                                    }])
-                                })?;
+                    .write(
+                        &rt.group_resource(),
+                        &ObjectKey::new(ns, name),
+                        ctx.dry_run,
+                        |current| {
+                            let current = current
+                                .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
+                            let mut patched = current.value.clone();
+                            match patch_type {
+                                PatchType::Json => {
+                                    let ops: json_patch::Patch =
+                                        serde_json::from_value(patch.clone()).map_err(|e| {
+                                            ApiError::bad_request(format!(
+                                                "error decoding JSON patch: {e}"
+                                            ))
+                                        })?;
+                                    json_patch::patch(&mut patched, &ops).map_err(|e| {
+                                        ApiError::invalid(
+                                            &rt.group,
+                                            &rt.kind,
+                                            name,
+                                            vec![Cause {
+                                                reason: "FieldValueInvalid",
+                                                message: format!(
+                                                    "the JSON patch could not be applied: {e}"
+                                                ),
+                                                field: "patch".into(),
+                                            }],
+                                        )
+                                    })?;
+                                }
+                                PatchType::Merge => json_patch::merge(&mut patched, &patch),
+                                PatchType::Strategic => {
+                                    merge::strategic_merge(&mut patched, &patch, semantics(rt))
+                                        .map_err(ApiError::bad_request)?
+                                }
+                                PatchType::Apply => unreachable!("handled above"),
                             }
-                            PatchType::Merge => json_patch::merge(&mut patched, &patch),
-                            PatchType::Strategic => merge::strategic_merge(&mut patched, &patch, semantics(rt))
-                                .map_err(ApiError::bad_request)?,
-                            PatchType::Apply => unreachable!("handled above"),
-                        }
-                        if let Some(rv) = meta_str(&patched, "resourceVersion")
-                            && rv != current.rv.to_string()
-                        {
-                            return Err(ApiError::conflict(&rt.group, &rt.plural, name, "the object has been modified; please apply your changes to the latest version and try again"));
-                        }
-                        let (write, w) = self.finish_update(rt, &current.value, patched, subresource, ctx, true)?;
-                        warnings = w;
-                        Ok(write)
-                    })?
+                            if let Some(rv) = meta_str(&patched, "resourceVersion")
+                                && rv != current.rv.to_string()
+                            {
+                                return Err(ApiError::stale(&rt.group, &rt.plural, name));
+                            }
+                            let (write, w) = self.finish_update(
+                                rt,
+                                &current.value,
+                                patched,
+                                subresource,
+                                ctx,
+                                true,
+                            )?;
+                            warnings = w;
+                            Ok(write)
+                        },
+                    )?
                     .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
                 self.after_write(rt, &written);
                 Ok(Outcome {

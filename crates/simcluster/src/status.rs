@@ -92,6 +92,16 @@ impl ApiError {
         .with_details(group, plural, name)
     }
 
+    /// An update or patch carried a resourceVersion that is no longer current.
+    pub fn stale(group: &str, plural: &str, name: &str) -> Self {
+        Self::conflict(
+            group,
+            plural,
+            name,
+            "the object has been modified; please apply your changes to the latest version and try again",
+        )
+    }
+
     /// Server-side apply conflicts: one cause per conflicting field.
     pub fn apply_conflicts(
         group: &str,
