@@ -190,7 +190,8 @@ impl App {
             .collect())
     }
 
-    /// Saves the chosen contexts (all or nothing).
+    /// Saves the chosen contexts (all or nothing). A taken name fails with `name_exists` naming
+    /// the cluster, unless `overwrite` is set or the name is in `replace`.
     pub async fn import_clusters(&self, input: ImportInput) -> Result<Vec<ClusterView>, UiError> {
         let vault = self.user_vault()?;
         let saved = blocking(move || {
@@ -206,7 +207,7 @@ impl App {
                     .collect(),
                 overwrite: input.overwrite,
             };
-            Ok::<_, UiError>(vault.import(&loaded, &request)?)
+            Ok::<_, UiError>(vault.import_replacing(&loaded, &request, &input.replace)?)
         })
         .await?;
         Ok(saved

@@ -11,6 +11,7 @@ pub mod pack_secrets;
 pub mod profile_draft;
 pub mod profile_files;
 pub mod requests;
+pub mod start_checks;
 pub mod typescript;
 pub mod ui_error;
 pub mod value_form;
@@ -25,6 +26,7 @@ pub use app_status::AppStatus;
 pub use demo::{DEMO_CLUSTER_NAME, DemoCluster, start_demo_cluster};
 pub use dispatch::{METHODS, dispatch};
 pub use requests::{ClusterRef, ContextChoice, ImportInput, KubeconfigSource, RenameInput};
+pub use start_checks::{RECENT_USE, check_at_start};
 pub use ui_error::UiError;
 pub use value_form::{FieldKind, FormField};
 pub use views::{

@@ -31,8 +31,12 @@ pub struct ImportInput {
     pub source: KubeconfigSource,
     /// Empty means the kubeconfig's current context.
     pub choices: Vec<ContextChoice>,
-    /// Replace clusters that already have the chosen names.
+    /// Replace every cluster that already has one of the chosen names.
     pub overwrite: bool,
+    /// Names whose existing clusters may be replaced (each one the user confirmed after a
+    /// `name_exists` answer); any other taken name is still refused.
+    #[serde(default)]
+    pub replace: Vec<String>,
 }
 
 /// Names one saved cluster.

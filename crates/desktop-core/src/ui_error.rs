@@ -15,6 +15,10 @@ pub struct UiError {
     pub message: String,
     /// The kubeconfig field at fault (e.g. `users[0].user.client-key-data`), when there is one.
     pub field: Option<String>,
+    /// The saved cluster the error is about, when there is one: the taken name of `name_exists`,
+    /// so the UI can ask "replace it?" without reading the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 impl UiError {
@@ -23,6 +27,7 @@ impl UiError {
             code: code.to_string(),
             message: message.into(),
             field: None,
+            cluster: None,
         }
     }
 
@@ -49,6 +54,7 @@ impl From<ImportError> for UiError {
             code: err.code().to_string(),
             field: err.field().map(str::to_string),
             message: err.to_string(),
+            cluster: None,
         }
     }
 }
@@ -63,6 +69,10 @@ impl From<VaultError> for UiError {
     fn from(err: VaultError) -> Self {
         match err {
             VaultError::Import(import) => import.into(),
+            VaultError::NameExists { ref name } => Self {
+                cluster: Some(name.clone()),
+                ..Self::new(err.code(), err.to_string())
+            },
             other => Self::new(other.code(), other.to_string()),
         }
     }

@@ -1,11 +1,14 @@
 //! What the UI shows: saved clusters, kubeconfig contexts and connection check results.
 
+use std::time::SystemTime;
+
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use vmdeck_vault::{
     AuthKind, CheckReport, ClusterWarning, ContextSummary, SavedCluster, StoreKind,
 };
 
+use crate::start_checks::check_at_start;
 use crate::ui_error::UiError;
 
 /// Where a cluster's secrets live.
@@ -87,10 +90,18 @@ pub struct ClusterView {
     pub added: String,
     /// RFC 3339 time of the last successful check.
     pub last_used: Option<String>,
+    /// Check the connection as soon as the app starts (the demo cluster, or used in the last
+    /// 7 days: `start_checks::RECENT_USE`); otherwise the UI waits for the user's "Check".
+    pub check_at_start: bool,
 }
 
 impl ClusterView {
     pub fn from_saved(saved: &SavedCluster, simulated: bool) -> Self {
+        Self::from_saved_at(saved, simulated, SystemTime::now())
+    }
+
+    /// The view as of `now` (which decides `check_at_start`).
+    pub fn from_saved_at(saved: &SavedCluster, simulated: bool, now: SystemTime) -> Self {
         Self {
             name: saved.name.clone(),
             server: saved.server.clone(),
@@ -101,6 +112,7 @@ impl ClusterView {
             simulated,
             added: saved.added.to_string(),
             last_used: saved.last_used.map(|t| t.to_string()),
+            check_at_start: check_at_start(saved.last_used.map(SystemTime::from), simulated, now),
         }
     }
 }
@@ -171,5 +183,44 @@ impl From<CheckReport> for CheckView {
             can_install: report.can_install,
             failure: report.failure.map(|f| UiError::new(&f.code, f.message)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// 2025-06-15T15:06:40Z.
+    fn now() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000)
+    }
+
+    /// A saved cluster as the index stores it, last used at `last_used` (RFC 3339) or never.
+    fn saved(last_used: Option<&str>) -> SavedCluster {
+        serde_json::from_value(serde_json::json!({
+            "name": "lab",
+            "id": "id-lab",
+            "server": "https://h:6443",
+            "context": "ctx",
+            "ca_fingerprint": null,
+            "auth": "token",
+            "secret_store": "session_only",
+            "added": "2025-01-01T00:00:00Z",
+            "last_used": last_used,
+        }))
+        .expect("a valid index entry")
+    }
+
+    #[test]
+    fn only_recently_used_clusters_are_checked_at_start() {
+        let yesterday = saved(Some("2025-06-14T15:06:40Z"));
+        let month_ago = saved(Some("2025-05-16T15:06:40Z"));
+        let never = saved(None);
+        assert!(ClusterView::from_saved_at(&yesterday, false, now()).check_at_start);
+        assert!(!ClusterView::from_saved_at(&month_ago, false, now()).check_at_start);
+        assert!(!ClusterView::from_saved_at(&never, false, now()).check_at_start);
+        assert!(ClusterView::from_saved_at(&never, true, now()).check_at_start);
     }
 }

@@ -52,12 +52,17 @@ async fn pasted_kubeconfig_is_imported_checked_renamed_and_removed() {
                 name: Some("lab".into()),
             }],
             overwrite: false,
+            replace: vec![],
         })
         .await
         .unwrap();
     assert_eq!(saved.len(), 1);
     assert_eq!(saved[0].name, "lab");
     assert!(!saved[0].simulated);
+    assert!(
+        !saved[0].check_at_start,
+        "never used yet: not checked at start"
+    );
 
     let check = app
         .check_cluster(ClusterRef { name: "lab".into() })
@@ -69,6 +74,12 @@ async fn pasted_kubeconfig_is_imported_checked_renamed_and_removed() {
         Some(simcluster::KUBERNETES_VERSION)
     );
     assert_eq!(check.node_count, Some(3));
+    let listed = app.list_clusters().await.unwrap();
+    assert!(listed[0].last_used.is_some(), "{listed:?}");
+    assert!(
+        listed[0].check_at_start,
+        "used just now: checked at the next start"
+    );
 
     let again = app
         .import_clusters(ImportInput {
@@ -78,10 +89,12 @@ async fn pasted_kubeconfig_is_imported_checked_renamed_and_removed() {
                 name: Some("lab".into()),
             }],
             overwrite: false,
+            replace: vec![],
         })
         .await
         .unwrap_err();
     assert_eq!(again.code, "name_exists");
+    assert_eq!(again.cluster.as_deref(), Some("lab"));
 
     let renamed = app
         .rename_cluster(RenameInput {
@@ -207,4 +220,100 @@ async fn dispatch_routes_by_name_and_reports_bad_requests_with_codes() {
         unreadable.code, "kubeconfig_unreadable",
         "the desktop app still reads chosen files"
     );
+}
+
+fn choice(context: &str, name: &str) -> ContextChoice {
+    ContextChoice {
+        context: context.into(),
+        name: Some(name.into()),
+    }
+}
+
+#[tokio::test]
+async fn re_import_replaces_only_the_names_the_user_confirmed() {
+    let sim = vmdeck_desktop_core::start_demo_cluster().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let app = session_app(&dir).await;
+    let import = |choices: Vec<ContextChoice>, replace: Vec<&str>| ImportInput {
+        source: text(sim.kubeconfig()),
+        choices,
+        overwrite: false,
+        replace: replace.into_iter().map(str::to_string).collect(),
+    };
+    app.import_clusters(import(
+        vec![choice("admin", "lab"), choice("admin", "other")],
+        vec![],
+    ))
+    .await
+    .unwrap();
+
+    // Both names are taken; confirming "lab" alone still refuses "other", and nothing changes.
+    let swapped = vec![choice("viewer", "lab"), choice("viewer", "other")];
+    let first = app
+        .import_clusters(import(swapped.clone(), vec![]))
+        .await
+        .unwrap_err();
+    assert_eq!(first.code, "name_exists");
+    assert_eq!(first.cluster.as_deref(), Some("lab"));
+    let second = app
+        .import_clusters(import(swapped.clone(), vec!["lab"]))
+        .await
+        .unwrap_err();
+    assert_eq!(second.code, "name_exists");
+    assert_eq!(second.cluster.as_deref(), Some("other"));
+    let contexts = |clusters: &[vmdeck_desktop_core::ClusterView]| {
+        clusters
+            .iter()
+            .map(|c| (c.name.clone(), c.context.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        contexts(&app.list_clusters().await.unwrap()),
+        [
+            ("lab".into(), "admin".into()),
+            ("other".into(), "admin".into())
+        ]
+    );
+
+    // A confirmed name is replaced; an unrelated cluster stays as it was.
+    let replaced = app
+        .import_clusters(import(vec![choice("viewer", "lab")], vec!["lab"]))
+        .await
+        .unwrap();
+    assert_eq!(contexts(&replaced), [("lab".into(), "viewer".into())]);
+    let mut listed = contexts(&app.list_clusters().await.unwrap());
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            ("lab".into(), "viewer".into()),
+            ("other".into(), "admin".into())
+        ]
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn name_exists_names_the_cluster_over_dispatch_too() {
+    let sim = vmdeck_desktop_core::start_demo_cluster().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let app = session_app(&dir).await;
+    let request = json!({
+        "source": {"kind": "text", "text": sim.kubeconfig()},
+        "choices": [{"context": "admin", "name": "lab"}],
+        "overwrite": false,
+    });
+    dispatch(&app, "import_clusters", request.clone())
+        .await
+        .unwrap();
+    let err = dispatch(&app, "import_clusters", request)
+        .await
+        .unwrap_err();
+    let wire = serde_json::to_value(&err).unwrap();
+    assert_eq!(wire["code"], "name_exists");
+    assert_eq!(wire["cluster"], "lab");
+    // Errors about no cluster leave the field out (the UI's literals omit it too).
+    let other = serde_json::to_value(vmdeck_desktop_core::UiError::new("x", "y")).unwrap();
+    assert!(other.get("cluster").is_none(), "{other}");
+    sim.shutdown().await;
 }

@@ -165,6 +165,17 @@ impl Vault {
         loaded: &LoadedKubeconfig,
         request: &ImportRequest,
     ) -> Result<Vec<SavedCluster>, VaultError> {
+        self.import_replacing(loaded, request, &[])
+    }
+
+    /// Like [`Vault::import`], and clusters named in `replace` are replaced even without
+    /// `overwrite` (the names the user confirmed one by one); any other existing name is refused.
+    pub fn import_replacing(
+        &self,
+        loaded: &LoadedKubeconfig,
+        request: &ImportRequest,
+        replace: &[String],
+    ) -> Result<Vec<SavedCluster>, VaultError> {
         let default_pick = [ContextPick::default()];
         let picks = if request.picks.is_empty() {
             &default_pick[..]
@@ -187,7 +198,7 @@ impl Vault {
         if !request.overwrite
             && let Some((name, _)) = resolved
                 .iter()
-                .find(|(n, _)| clusters.iter().any(|c| &c.name == n))
+                .find(|(n, _)| !replace.contains(n) && clusters.iter().any(|c| &c.name == n))
         {
             return Err(VaultError::NameExists { name: name.clone() });
         }

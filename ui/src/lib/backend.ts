@@ -69,12 +69,14 @@ export interface Backend {
 /** Any rejection turned into a `UiError`: the core's own, or a transport failure. */
 export function toUiError(reason: unknown): UiError {
   if (typeof reason === 'object' && reason !== null && 'code' in reason && 'message' in reason) {
-    const r = reason as { code: unknown; message: unknown; field?: unknown };
-    return {
+    const r = reason as { code: unknown; message: unknown; field?: unknown; cluster?: unknown };
+    const error: UiError = {
       code: String(r.code),
       message: String(r.message),
       field: typeof r.field === 'string' ? r.field : null,
     };
+    if (typeof r.cluster === 'string') error.cluster = r.cluster;
+    return error;
   }
   return { code: 'transport_failed', message: `the app's backend did not answer: ${String(reason)}`, field: null };
 }

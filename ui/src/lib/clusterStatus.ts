@@ -6,10 +6,12 @@ export type CheckState =
   | { state: 'done'; view: CheckView }
   | { state: 'failed'; error: UiError };
 
-export type Badge = 'connected' | 'unreachable' | 'checking';
+export type Badge = 'connected' | 'unreachable' | 'checking' | 'not_checked';
 
+/** No check yet (the core's `check_at_start` left it for the user's "Check") shows `not_checked`. */
 export function badgeOf(check: CheckState | undefined): Badge {
-  if (!check || check.state === 'checking') return 'checking';
+  if (!check) return 'not_checked';
+  if (check.state === 'checking') return 'checking';
   if (check.state === 'done' && check.view.reachable) return 'connected';
   return 'unreachable';
 }
@@ -18,6 +20,7 @@ export const badgeLabel: Record<Badge, string> = {
   connected: 'Connected',
   unreachable: 'Unreachable',
   checking: 'Checking…',
+  not_checked: 'Not checked yet',
 };
 
 /** Detail lines for a reachable cluster, in plain words. */

@@ -21,7 +21,8 @@ export class ClustersModel {
       this.loadError = error as UiError;
     }
     this.loaded = true;
-    for (const cluster of this.clusters) void this.check(cluster.name);
+    // The core decides which clusters are worth checking now (recently used, or the demo).
+    for (const cluster of this.clusters) if (cluster.check_at_start) void this.check(cluster.name);
   }
 
   async check(name: string): Promise<void> {

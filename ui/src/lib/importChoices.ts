@@ -17,10 +17,12 @@ export function rowsFor(contexts: ContextView[]): ContextRow[] {
   }));
 }
 
-export function importInputFrom(source: KubeconfigSource, rows: ContextRow[], overwrite: boolean): ImportInput {
+/** The import request; `replace` holds the taken names the user confirmed replacing. */
+export function importInputFrom(source: KubeconfigSource, rows: ContextRow[], replace: string[] = []): ImportInput {
   return {
     source,
-    overwrite,
+    overwrite: false,
+    replace: [...replace],
     choices: rows
       .filter((r) => r.selected)
       .map((r) => ({ context: r.context.name, name: r.name.trim() === '' ? null : r.name.trim() })),

@@ -84,4 +84,10 @@ describe('toUiError', () => {
     expect(toUiError({ code: 'x', message: 'm' })).toEqual({ code: 'x', message: 'm', field: null });
     expect(toUiError('boom')).toMatchObject({ code: 'transport_failed' });
   });
+
+  it('keeps the cluster a name_exists error is about', () => {
+    const taken = { code: 'name_exists', message: 'a cluster named "lab" already exists', field: null, cluster: 'lab' };
+    expect(toUiError(taken)).toEqual(taken);
+    expect(toUiError({ code: 'x', message: 'm', field: null, cluster: 7 })).not.toHaveProperty('cluster');
+  });
 });

@@ -16,7 +16,7 @@ const reachable: CheckView = {
 
 describe('badges', () => {
   it('follows the check state', () => {
-    expect(badgeOf(undefined)).toBe('checking');
+    expect(badgeOf(undefined)).toBe('not_checked');
     expect(badgeOf({ state: 'checking' })).toBe('checking');
     expect(badgeOf({ state: 'done', view: reachable })).toBe('connected');
     expect(badgeOf({ state: 'done', view: { ...reachable, reachable: false } })).toBe('unreachable');
@@ -51,11 +51,23 @@ describe('import choices', () => {
     rows[0]!.name = '  lab  ';
     rows[1]!.selected = true;
     rows[1]!.name = '';
-    const input = importInputFrom({ kind: 'discovered' }, rows, false);
+    const input = importInputFrom({ kind: 'discovered' }, rows);
     expect(input.choices).toEqual([
       { context: 'admin', name: 'lab' },
       { context: 'viewer', name: null },
     ]);
+    expect(input.overwrite).toBe(false);
+    expect(input.replace).toEqual([]);
+  });
+
+  it('replaces only the names the user confirmed, never all of them', () => {
+    const rows = rowsFor([ctx('admin', true)]);
+    const confirmed = ['admin'];
+    const input = importInputFrom({ kind: 'discovered' }, rows, confirmed);
+    expect(input.overwrite).toBe(false);
+    expect(input.replace).toEqual(['admin']);
+    confirmed.push('other');
+    expect(input.replace).toEqual(['admin']); // the request keeps its own copy
   });
 
   it('selects a lone context even when none is current', () => {

@@ -18,4 +18,9 @@ added: string,
 /**
  * RFC 3339 time of the last successful check.
  */
-last_used: string | null, };
+last_used: string | null, 
+/**
+ * Check the connection as soon as the app starts (the demo cluster, or used in the last
+ * 7 days: `start_checks::RECENT_USE`); otherwise the UI waits for the user's "Check".
+ */
+check_at_start: boolean, };

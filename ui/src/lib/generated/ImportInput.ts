@@ -11,6 +11,11 @@ export type ImportInput = { source: KubeconfigSource,
  */
 choices: Array<ContextChoice>, 
 /**
- * Replace clusters that already have the chosen names.
+ * Replace every cluster that already has one of the chosen names.
  */
-overwrite: boolean, };
+overwrite: boolean, 
+/**
+ * Names whose existing clusters may be replaced (each one the user confirmed after a
+ * `name_exists` answer); any other taken name is still refused.
+ */
+replace: Array<string>, };

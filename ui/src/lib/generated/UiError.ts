@@ -15,4 +15,9 @@ message: string,
 /**
  * The kubeconfig field at fault (e.g. `users[0].user.client-key-data`), when there is one.
  */
-field: string | null, };
+field: string | null, 
+/**
+ * The saved cluster the error is about, when there is one: the taken name of `name_exists`,
+ * so the UI can ask "replace it?" without reading the message.
+ */
+cluster?: string | null, };
