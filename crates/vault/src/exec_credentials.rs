@@ -167,13 +167,9 @@ impl ExecCredentialSource {
                     mode: "Always",
                 });
             }
-            InteractiveMode::IfAvailable if !self.environment.has_terminal => {
-                return Err(ExecError::InteractiveUnsupported {
-                    command,
-                    mode: "IfAvailable",
-                });
-            }
-            InteractiveMode::IfAvailable => true,
+            // As kubectl does: with no terminal an IfAvailable plugin runs non-interactively
+            // (stdin closed, `interactive: false`). GKE's gke-gcloud-auth-plugin is such a plugin.
+            InteractiveMode::IfAvailable => self.environment.has_terminal,
             InteractiveMode::Never => false,
         };
         let program = self.resolve_command()?;

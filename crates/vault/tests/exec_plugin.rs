@@ -148,12 +148,53 @@ async fn relative_command_resolves_against_the_kubeconfig_directory() {
 }
 
 #[tokio::test]
+async fn if_available_plugins_run_without_a_terminal_like_kubectl_runs_them() {
+    // GKE's gke-gcloud-auth-plugin kubeconfigs say interactiveMode: IfAvailable. A GUI has no
+    // terminal, so the plugin runs with stdin closed and `interactive: false`, as kubectl does.
+    let cluster = simcluster::SimCluster::start(simcluster::Options::default())
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let plugin = work.path().join("gke-style-auth");
+    write_script(
+        &plugin,
+        &format!(
+            "#!/bin/sh\ncase \"$KUBERNETES_EXEC_INFO\" in *'\"interactive\":false'*) ;; *) echo 'expected interactive false' >&2; exit 5;; esac\n[ -t 0 ] && {{ echo 'stdin must not be a terminal' >&2; exit 6; }}\ncat >/dev/null\nprintf '%s' '{{\"apiVersion\":\"{API}\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{}\"}}}}'\n",
+            cluster.admin_token()
+        ),
+    );
+    let config = exec_kubeconfig(
+        cluster.url(),
+        &cluster.cluster().pki.ca_cert_pem,
+        &plugin.to_string_lossy(),
+        "IfAvailable",
+    )
+    .replace(
+        "      env:\n      - name: PLUGIN_SECRET\n        value: env-secret-value\n",
+        "",
+    );
+    let vault = Vault::new(
+        &AppDirs::under(&work.path().join("app")),
+        Arc::new(SessionStore::new()),
+        ExecEnvironment::with_path("/usr/bin:/bin"),
+    );
+    vault
+        .import_from_text(&config, &ImportRequest::default())
+        .unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(20), vault.check("exec"))
+        .await
+        .expect("no hang")
+        .unwrap();
+    assert!(report.reachable, "{report:?}");
+}
+
+#[tokio::test]
 async fn interactive_plugins_get_a_clear_error_instead_of_a_hang() {
     let pki = pki();
     let work = tempfile::tempdir().unwrap();
     write_plugin(work.path(), &work.path().join("runs"), "exec-token-42");
     let command = work.path().join("vmdeck-test-auth");
-    for mode in ["Always", "IfAvailable"] {
+    for mode in ["Always"] {
         let vault = Vault::new(
             &AppDirs::under(&work.path().join(mode)),
             Arc::new(SessionStore::new()),
