@@ -75,6 +75,21 @@ fn subresource_names(rt: &ResourceType) -> Vec<&str> {
     names
 }
 
+/// The verbs of a subresource as the real servers list them: status and scale are read and
+/// written, a namespace's finalize is replaced, KubeVirt's streams are opened with GET and its
+/// actions are PUT.
+fn subresource_verbs(rt: &ResourceType, sub: &str) -> Value {
+    match sub {
+        "status" | "scale" => json!(["get", "patch", "update"]),
+        "finalize" => json!(["update"]),
+        "console" | "vnc" | "vnc/screenshot" | "usbredir" | "portforward" | "guestosinfo" => {
+            json!(["get"])
+        }
+        _ if rt.group == "subresources.kubevirt.io" => json!(["update"]),
+        _ => json!(["get", "patch", "update"]),
+    }
+}
+
 /// `APIResourceList` of one group/version, or None when nothing is served there.
 pub fn api_resource_list(registry: &Registry, group: &str, version: &str) -> Option<Value> {
     let types = registry.in_group_version(group, version);
@@ -108,7 +123,7 @@ pub fn api_resource_list(registry: &Registry, group: &str, version: &str) -> Opt
                 "singularName": "",
                 "namespaced": rt.namespaced,
                 "kind": kind,
-                "verbs": if sub == "finalize" { json!(["update"]) } else { json!(["get", "patch", "update"]) },
+                "verbs": subresource_verbs(rt, sub),
             });
             if !group.is_empty() {
                 sub_entry["group"] = json!(group);
@@ -164,7 +179,7 @@ pub fn aggregated(registry: &Registry, legacy: bool, version: &str) -> Value {
                                         json!({"group": "", "version": "", "kind": rt.kind})
                                     };
                                     json!({"subresource": sub, "responseKind": kind,
-                                        "verbs": if sub == "finalize" { json!(["update"]) } else { json!(["get", "patch", "update"]) }})
+                                        "verbs": subresource_verbs(rt, sub)})
                                 })
                                 .collect();
                             if !subs.is_empty() {
@@ -190,6 +205,7 @@ pub fn aggregated(registry: &Registry, legacy: bool, version: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn accept_headers_pick_the_aggregated_version() {
@@ -202,6 +218,37 @@ mod tests {
             Some("v2beta1")
         );
         assert_eq!(aggregated_version("application/json"), None);
+    }
+
+    #[test]
+    fn kubevirt_actions_are_put_and_streams_are_get() {
+        let registry = Registry::with_builtins();
+        let mut vm = crate::resources::builtins().remove(0);
+        vm.group = "subresources.kubevirt.io".into();
+        vm.plural = "virtualmachineinstances".into();
+        vm.status_subresource = false;
+        vm.extra_subresources = vec!["pause", "vnc"];
+        registry.serve(vm);
+        let list = api_resource_list(&registry, "subresources.kubevirt.io", "v1").unwrap();
+        let verbs = |name: &str| {
+            list["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["name"] == name)
+                .unwrap()["verbs"]
+                .clone()
+        };
+        assert_eq!(verbs("virtualmachineinstances/pause"), json!(["update"]));
+        assert_eq!(verbs("virtualmachineinstances/vnc"), json!(["get"]));
+        let namespaces = api_resource_list(&registry, "", "v1").unwrap();
+        let finalize = namespaces["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "namespaces/finalize")
+            .unwrap();
+        assert_eq!(finalize["verbs"], json!(["update"]));
     }
 
     #[test]
