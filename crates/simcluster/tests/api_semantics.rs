@@ -50,7 +50,8 @@ async fn raw(
 }
 
 async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    for _ in 0..100 {
+    // Up to 20 s: generous for a loaded 2-core CI machine; it returns as soon as the check holds.
+    for _ in 0..400 {
         if check().await {
             return;
         }
