@@ -172,15 +172,18 @@ pub fn ensure_label(object: &mut Value, key: &str, value: Value) {
     object["metadata"]["labels"][key] = value;
 }
 
-pub fn add_finalizer(object: &mut Value, finalizer: &str) {
+/// Add a finalizer unless it is there; returns whether the object changed.
+pub fn add_finalizer(object: &mut Value, finalizer: &str) -> bool {
     let list = &mut object["metadata"]["finalizers"];
     if !list.is_array() {
         *list = json!([]);
     }
     let items = list.as_array_mut().expect("made an array above");
-    if !items.iter().any(|f| f == finalizer) {
-        items.push(json!(finalizer));
+    if items.iter().any(|f| f == finalizer) {
+        return false;
     }
+    items.push(json!(finalizer));
+    true
 }
 
 pub fn remove_finalizer(object: &mut Value, finalizer: &str) -> bool {

@@ -788,8 +788,12 @@ impl Objects {
                 let mut object = current.value.clone();
                 let already = object.pointer("/metadata/deletionTimestamp").is_some();
                 match options.propagation {
-                    Propagation::Foreground if has_dependents => admission::add_finalizer(&mut object, "foregroundDeletion"),
-                    Propagation::Orphan if has_dependents => admission::add_finalizer(&mut object, "orphan"),
+                    Propagation::Foreground if has_dependents => {
+                        admission::add_finalizer(&mut object, "foregroundDeletion");
+                    }
+                    Propagation::Orphan if has_dependents => {
+                        admission::add_finalizer(&mut object, "orphan");
+                    }
                     _ => {}
                 }
                 if !admission::has_finalizers(&object) {

@@ -96,14 +96,7 @@ pub fn reconcile(cluster: &Cluster, key: &ObjectKey) {
         return;
     }
     let _ = modify(cluster, &rt, key, MANAGER, None, |cr| {
-        if cr["metadata"]["finalizers"]
-            .as_array()
-            .is_some_and(|f| f.iter().any(|x| x == FINALIZER))
-        {
-            return false;
-        }
-        add_finalizer(cr, FINALIZER);
-        true
+        add_finalizer(cr, FINALIZER)
     });
     install(cluster, &ns, &version, &registry);
     let ready = COMPONENTS.iter().all(|name| {

@@ -129,14 +129,7 @@ pub fn reconcile(cluster: &Cluster, key: &ObjectKey, webhooks: &KubeVirtWebhooks
         return;
     }
     let _ = modify(cluster, &kv_rt, key, MANAGER, None, |cr| {
-        if cr["metadata"]["finalizers"]
-            .as_array()
-            .is_some_and(|f| f.iter().any(|x| x == FINALIZER))
-        {
-            return false;
-        }
-        add_finalizer(cr, FINALIZER);
-        true
+        add_finalizer(cr, FINALIZER)
     });
     let ns = key.namespace.as_str();
     install(cluster, ns, &version, &registry);
