@@ -178,24 +178,26 @@ fn label_of(key: &str) -> String {
     label
 }
 
+/// The field at a dotted path (`server.address`) in a form, looking into nested groups.
+pub fn find_field<'f>(fields: &'f [FormField], path: &str) -> Option<&'f FormField> {
+    fields.iter().find_map(|f| {
+        if f.path == path {
+            Some(f)
+        } else if path.starts_with(&format!("{}.", f.path)) {
+            find_field(&f.fields, path)
+        } else {
+            None
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
     fn find<'f>(fields: &'f [FormField], path: &str) -> &'f FormField {
-        fields
-            .iter()
-            .find_map(|f| {
-                if f.path == path {
-                    Some(f)
-                } else if path.starts_with(&format!("{}.", f.path)) {
-                    Some(find(&f.fields, path))
-                } else {
-                    None
-                }
-            })
-            .unwrap_or_else(|| panic!("no field {path}"))
+        find_field(fields, path).unwrap_or_else(|| panic!("no field {path}"))
     }
 
     #[test]

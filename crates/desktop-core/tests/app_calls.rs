@@ -1,23 +1,14 @@
 //! The App service against a real simulated cluster: inspect, import, list, check, rename, remove, demo mode.
 
-use std::time::Duration;
+mod support;
+
+use support::session_app;
 
 use serde_json::json;
 use vmdeck_desktop_core::{
     App, AppConfig, ClusterRef, ContextChoice, ImportInput, KubeconfigSource, RenameInput,
     SecretsChoice, StoreMode, dispatch,
 };
-use vmdeck_vault::AppDirs;
-
-async fn session_app(dir: &tempfile::TempDir) -> App {
-    App::open(AppConfig {
-        dirs: Some(AppDirs::under(dir.path())),
-        secrets: SecretsChoice::SessionOnly,
-        demo: false,
-        check_timeout: Some(Duration::from_secs(5)),
-    })
-    .await
-}
 
 fn text(kubeconfig: &str) -> KubeconfigSource {
     KubeconfigSource::Text {

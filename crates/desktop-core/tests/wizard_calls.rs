@@ -1,39 +1,22 @@
 //! The install wizard's calls against the embedded catalog: cards and presets, resolution reasons, gate tables
 //! by version, draft checks naming fields, profile files saved atomically and loaded back, pack secrets.
 
+mod support;
+
+use support::session_app;
+
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde_json::json;
 use vmdeck_desktop_core::{
-    App, AppConfig, DraftPack, FieldKind, FormField, GateSetting, GateTableQuery, MaturityView,
+    App, DraftPack, FieldKind, FormField, GateSetting, GateTableQuery, MaturityView,
     PackSecretInput, PackSecretQuery, PackSelection, ProfileDraft, ProfileLocation,
-    SaveProfileInput, SecretsChoice, StoreMode, dispatch,
+    SaveProfileInput, StoreMode, dispatch,
 };
-use vmdeck_vault::{AppDirs, Sensitive};
-
-async fn session_app(dir: &tempfile::TempDir) -> App {
-    App::open(AppConfig {
-        dirs: Some(AppDirs::under(dir.path())),
-        secrets: SecretsChoice::SessionOnly,
-        demo: false,
-        check_timeout: Some(Duration::from_secs(5)),
-    })
-    .await
-}
+use vmdeck_vault::Sensitive;
 
 fn field<'f>(fields: &'f [FormField], path: &str) -> &'f FormField {
-    fields
-        .iter()
-        .find_map(|f| {
-            if f.path == path {
-                Some(f)
-            } else if path.starts_with(&format!("{}.", f.path)) {
-                Some(field(&f.fields, path))
-            } else {
-                None
-            }
-        })
+    vmdeck_desktop_core::value_form::find_field(fields, path)
         .unwrap_or_else(|| panic!("no field {path}"))
 }
 

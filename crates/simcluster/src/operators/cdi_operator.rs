@@ -77,12 +77,7 @@ pub fn reconcile(cluster: &Cluster, key: &ObjectKey) {
     let ns = meta(&operator.value, "namespace").to_string();
     let version =
         operator_version(&operator.value, "OPERATOR_VERSION").unwrap_or_else(|| "v1.64.0".into());
-    let registry = operator
-        .value
-        .pointer("/spec/template/spec/containers/0/image")
-        .and_then(Value::as_str)
-        .and_then(|i| i.rsplit_once('/').map(|(r, _)| r.to_string()))
-        .unwrap_or_else(|| "quay.io/kubevirt".into());
+    let registry = super::image_registry(&operator.value);
     if is_deleting(&cr.value) {
         set_status(cluster, &rt, key, MANAGER, |cr| {
             let mut status = cr.get("status").cloned().unwrap_or(json!({}));

@@ -433,6 +433,15 @@ pub fn owner_reference(owner: &Value) -> Value {
 }
 
 /// The version an operator Deployment deploys: its env var `env`, else its image tag.
+/// The image registry an operator Deployment pulls from (its operands come from the same one).
+pub fn image_registry(deployment: &Value) -> String {
+    deployment
+        .pointer("/spec/template/spec/containers/0/image")
+        .and_then(Value::as_str)
+        .and_then(|i| i.rsplit_once('/').map(|(r, _)| r.to_string()))
+        .unwrap_or_else(|| "quay.io/kubevirt".into())
+}
+
 pub fn operator_version(deployment: &Value, env: &str) -> Option<String> {
     let containers = deployment
         .pointer("/spec/template/spec/containers")

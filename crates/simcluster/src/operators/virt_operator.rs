@@ -118,12 +118,7 @@ pub fn reconcile(cluster: &Cluster, key: &ObjectKey, webhooks: &KubeVirtWebhooks
     let Some(kv_rt) = cluster.registry().any_version(&kubevirts()) else {
         return;
     };
-    let registry = operator
-        .value
-        .pointer("/spec/template/spec/containers/0/image")
-        .and_then(Value::as_str)
-        .and_then(|i| i.rsplit_once('/').map(|(r, _)| r.to_string()))
-        .unwrap_or_else(|| "quay.io/kubevirt".into());
+    let registry = super::image_registry(&operator.value);
     if is_deleting(&kv.value) {
         uninstall(cluster, &kv_rt, key);
         return;
