@@ -313,7 +313,7 @@ fn admin(
             cluster
                 .faults
                 .set(settings)
-                .map_err(ApiError::bad_request)?;
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
             Ok(value_response(
                 StatusCode::OK,
                 &serde_json::to_value(settings).unwrap_or_default(),

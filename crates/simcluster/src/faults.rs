@@ -17,6 +17,13 @@ pub struct FaultSettings {
     pub fault_rate: f64,
 }
 
+/// Settings that cannot be used (the message is the admin endpoint's answer).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FaultError {
+    #[error("faultRate must be between 0 and 1, got {0}")]
+    RateOutOfRange(f64),
+}
+
 /// What happens to one write.
 #[derive(Debug)]
 pub enum Fault {
@@ -43,12 +50,9 @@ impl Faults {
     }
 
     /// Change the settings; out-of-range rates are refused with the reason.
-    pub fn set(&self, settings: FaultSettings) -> Result<(), String> {
+    pub fn set(&self, settings: FaultSettings) -> Result<(), FaultError> {
         if !(0.0..=1.0).contains(&settings.fault_rate) {
-            return Err(format!(
-                "faultRate must be between 0 and 1, got {}",
-                settings.fault_rate
-            ));
+            return Err(FaultError::RateOutOfRange(settings.fault_rate));
         }
         *self.settings.lock() = settings;
         Ok(())
@@ -120,13 +124,14 @@ mod tests {
             },
             1,
         );
-        assert!(
-            faults
-                .set(FaultSettings {
-                    latency_ms: 0,
-                    fault_rate: 1.5
-                })
-                .is_err()
+        let refused = faults.set(FaultSettings {
+            latency_ms: 0,
+            fault_rate: 1.5,
+        });
+        assert_eq!(refused, Err(FaultError::RateOutOfRange(1.5)));
+        assert_eq!(
+            refused.unwrap_err().to_string(),
+            "faultRate must be between 0 and 1, got 1.5"
         );
         assert!(matches!(faults.draw(), Fault::None));
     }

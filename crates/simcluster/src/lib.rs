@@ -178,7 +178,7 @@ impl SimCluster {
             source,
         })?;
         let saved = match &options.state {
-            Some(path) => persist::load(path)?,
+            Some(path) => persist::load(path).await?,
             None => None,
         };
         let mut hosts = vec![
@@ -238,7 +238,7 @@ impl SimCluster {
             fresh,
         ));
         if let Some(path) = &options.state {
-            persist::save(path, &cluster)?;
+            persist::save(path, &cluster).await?;
             tasks.push(tokio::spawn(persist::run(
                 cluster.clone(),
                 path.clone(),

@@ -6,6 +6,17 @@ use serde_json::{Map, Value};
 
 use crate::list_types::{ListSemantics, ListType, item_key};
 
+/// What makes a strategic merge patch malformed (the messages are what the API server answers).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MergeError {
+    #[error("unknown patch type: {0} in map")]
+    UnknownPatchType(String),
+    #[error("{0} must be a list")]
+    NotAList(String),
+    #[error("map: {item} does not contain declared merge key: {}", keys.join(","))]
+    MissingMergeKey { item: Value, keys: Vec<String> },
+}
+
 fn as_refs(path: &[String]) -> Vec<&str> {
     path.iter().map(String::as_str).collect()
 }
@@ -86,7 +97,7 @@ pub fn strategic_merge(
     target: &mut Value,
     patch: &Value,
     semantics: ListSemantics<'_>,
-) -> Result<(), String> {
+) -> Result<(), MergeError> {
     smp_value(target, patch, semantics, &mut Vec::new())
 }
 
@@ -115,7 +126,7 @@ fn smp_value(
     patch: &Value,
     semantics: ListSemantics<'_>,
     path: &mut Vec<String>,
-) -> Result<(), String> {
+) -> Result<(), MergeError> {
     let Some(fields) = patch.as_object() else {
         *target = patch.clone();
         return Ok(());
@@ -130,7 +141,7 @@ fn smp_value(
             return Ok(());
         }
         Some("merge") | None => {}
-        Some(other) => return Err(format!("unknown patch type: {other} in map")),
+        Some(other) => return Err(MergeError::UnknownPatchType(other.to_string())),
     }
     if !target.is_object() {
         *target = Value::Object(Map::new());
@@ -140,7 +151,7 @@ fn smp_value(
         if let Some(field) = key.strip_prefix("$setElementOrder/") {
             let order = value
                 .as_array()
-                .ok_or_else(|| format!("{key} must be a list"))?
+                .ok_or_else(|| MergeError::NotAList(key.clone()))?
                 .clone();
             orders.push((field.to_string(), order));
             continue;
@@ -148,7 +159,7 @@ fn smp_value(
         if let Some(field) = key.strip_prefix("$deleteFromPrimitiveList/") {
             let doomed = value
                 .as_array()
-                .ok_or_else(|| format!("{key} must be a list"))?;
+                .ok_or_else(|| MergeError::NotAList(key.clone()))?;
             if let Some(list) = target.get_mut(field).and_then(Value::as_array_mut) {
                 list.retain(|v| !doomed.contains(v));
             }
@@ -179,7 +190,7 @@ fn smp_value(
     if let Some(retain) = fields.get("$retainKeys") {
         let keep: Vec<&str> = retain
             .as_array()
-            .ok_or("$retainKeys must be a list")?
+            .ok_or_else(|| MergeError::NotAList("$retainKeys".into()))?
             .iter()
             .filter_map(Value::as_str)
             .collect();
@@ -203,7 +214,7 @@ fn smp_list(
     items: &[Value],
     semantics: ListSemantics<'_>,
     path: &mut Vec<String>,
-) -> Result<(), String> {
+) -> Result<(), MergeError> {
     let live = target.as_array_mut().expect("checked by caller");
     match semantics.list_type(&as_refs(path)) {
         ListType::Atomic => *live = items.iter().map(without_directives).collect(),
@@ -227,11 +238,9 @@ fn smp_list(
                 return Ok(());
             }
             for item in items {
-                let key = item_key(item, &keys).ok_or_else(|| {
-                    format!(
-                        "map: {item} does not contain declared merge key: {}",
-                        keys.join(",")
-                    )
+                let key = item_key(item, &keys).ok_or_else(|| MergeError::MissingMergeKey {
+                    item: item.clone(),
+                    keys: keys.clone(),
                 })?;
                 let position = live
                     .iter()
@@ -313,7 +322,50 @@ mod tests {
             &json!({"spec": {"containers": [{"image": "x"}]}}),
             ListSemantics::builtin(),
         );
-        assert!(err.unwrap_err().contains("merge key"));
+        let err = err.unwrap_err();
+        assert_eq!(
+            err,
+            MergeError::MissingMergeKey {
+                item: json!({"image": "x"}),
+                keys: vec!["name".into()],
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            r#"map: {"image":"x"} does not contain declared merge key: name"#
+        );
+    }
+
+    #[test]
+    fn malformed_directives_are_named() {
+        let mut live = json!({"spec": {}});
+        let unknown = strategic_merge(
+            &mut live,
+            &json!({"spec": {"$patch": "frobnicate"}}),
+            ListSemantics::builtin(),
+        );
+        assert_eq!(
+            unknown.unwrap_err().to_string(),
+            "unknown patch type: frobnicate in map"
+        );
+        let order = strategic_merge(
+            &mut live,
+            &json!({"spec": {"$setElementOrder/containers": "a"}}),
+            ListSemantics::builtin(),
+        );
+        assert_eq!(
+            order.unwrap_err(),
+            MergeError::NotAList("$setElementOrder/containers".into())
+        );
+        let retain = strategic_merge(
+            &mut live,
+            &json!({"spec": {"$retainKeys": 1}}),
+            ListSemantics::builtin(),
+        );
+        assert_eq!(
+            retain.unwrap_err().to_string(),
+            "$retainKeys must be a list"
+        );
     }
 
     #[test]

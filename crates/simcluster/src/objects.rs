@@ -607,7 +607,7 @@ impl Objects {
                                 PatchType::Merge => json_patch::merge(&mut patched, &patch),
                                 PatchType::Strategic => {
                                     merge::strategic_merge(&mut patched, &patch, semantics(rt))
-                                        .map_err(ApiError::bad_request)?
+                                        .map_err(|e| ApiError::bad_request(e.to_string()))?
                                 }
                                 PatchType::Apply => unreachable!("handled above"),
                             }

@@ -1,5 +1,6 @@
 //! `--state PATH`: the store and credentials saved across restarts, written atomically
-//! (temp file, fsync, rename) shortly after changes and at shutdown.
+//! (temp file, fsync, rename) shortly after changes and at shutdown. Taking the snapshot,
+//! serialising it and writing it run on Tokio's blocking pool, never on an async worker.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,10 +26,20 @@ pub enum StateError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    #[error("serialising the state for {path}: {source}")]
+    Serialize {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error("writing state file {path}: {source}")]
     Write {
         path: PathBuf,
         source: std::io::Error,
+    },
+    #[error("state file {path}: the blocking task that handles it did not finish: {source}")]
+    Task {
+        path: PathBuf,
+        source: tokio::task::JoinError,
     },
 }
 
@@ -40,7 +51,19 @@ pub struct SavedState {
     pub store: Snapshot,
 }
 
-pub fn load(path: &Path) -> Result<Option<SavedState>, StateError> {
+/// Read the state file, if there is one (on the blocking pool).
+pub async fn load(path: &Path) -> Result<Option<SavedState>, StateError> {
+    let owned = path.to_path_buf();
+    tokio::task::spawn_blocking(move || load_blocking(&owned))
+        .await
+        .map_err(|source| StateError::Task {
+            path: path.into(),
+            source,
+        })?
+}
+
+/// Read the state file, if there is one (synchronously).
+pub fn load_blocking(path: &Path) -> Result<Option<SavedState>, StateError> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -59,15 +82,28 @@ pub fn load(path: &Path) -> Result<Option<SavedState>, StateError> {
         })
 }
 
-pub fn save(path: &Path, cluster: &Cluster) -> Result<(), StateError> {
+/// Snapshot, serialise and write the state atomically, on the blocking pool.
+pub async fn save(path: &Path, cluster: &Arc<Cluster>) -> Result<(), StateError> {
+    let owned = path.to_path_buf();
+    let cluster = cluster.clone();
+    tokio::task::spawn_blocking(move || save_blocking(&owned, &cluster))
+        .await
+        .map_err(|source| StateError::Task {
+            path: path.into(),
+            source,
+        })?
+}
+
+/// Snapshot, serialise and write the state atomically (synchronously: call it off async threads).
+pub fn save_blocking(path: &Path, cluster: &Cluster) -> Result<(), StateError> {
     let state = SavedState {
         version: 1,
         pki: cluster.pki.clone(),
         store: cluster.store().snapshot(),
     };
-    let bytes = serde_json::to_vec(&state).map_err(|e| StateError::Write {
+    let bytes = serde_json::to_vec(&state).map_err(|source| StateError::Serialize {
         path: path.into(),
-        source: e.into(),
+        source,
     })?;
     crate::write_private(path, &bytes).map_err(|source| StateError::Write {
         path: path.into(),
@@ -86,14 +122,14 @@ pub async fn run(
         tokio::select! {
             _ = cluster.store().committed.notified() => {
                 tokio::time::sleep(debounce).await;
-                if let Err(error) = save(&path, &cluster) {
+                if let Err(error) = save(&path, &cluster).await {
                     tracing::error!(%error, "could not save state");
                 }
             }
             _ = shutdown.changed() => break,
         }
     }
-    if let Err(error) = save(&path, &cluster) {
+    if let Err(error) = save(&path, &cluster).await {
         tracing::error!(%error, "could not save state at shutdown");
     }
 }
