@@ -56,6 +56,15 @@ impl SourceError {
     }
 }
 
+/// An HTTPS client verifying against the platform's roots, with rustls on ring.
+fn http_client() -> reqwest::Client {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race with another thread installing a provider is fine: one is installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    reqwest::Client::new()
+}
+
 /// Where sources come from and where they are kept.
 #[derive(Debug, Clone)]
 pub struct SourceStore {
@@ -70,7 +79,7 @@ impl SourceStore {
     /// A store with a lock file at `lock_path`, no cache, no mirror and no trust-on-first-use.
     pub fn new(lock_path: impl Into<PathBuf>) -> SourceStore {
         SourceStore {
-            client: reqwest::Client::new(),
+            client: http_client(),
             cache: None,
             mirror: None,
             lock: Lock::new(lock_path),
