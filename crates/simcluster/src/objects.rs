@@ -19,7 +19,9 @@ use crate::store::{ObjectKey, Store, StoredObject, Write, Written};
 
 /// The current time as Kubernetes writes it.
 pub fn now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// Who writes and how.

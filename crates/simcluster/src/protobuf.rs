@@ -242,9 +242,9 @@ fn decode_message(bytes: &[u8], fields: &[Field]) -> Result<Value, DecodeError> 
             (Kind::Time, Payload::Bytes(b)) => {
                 let time = decode_message(b, &[f(1, "seconds", Kind::I64)])?;
                 let seconds = time.get("seconds").and_then(Value::as_i64).unwrap_or(0);
-                let stamp = chrono::DateTime::from_timestamp(seconds, 0)
-                    .ok_or(DecodeError::Malformed("time out of range"))?;
-                json!(stamp.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                let stamp = jiff::Timestamp::from_second(seconds)
+                    .map_err(|_| DecodeError::Malformed("time out of range"))?;
+                json!(stamp.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
             }
             (Kind::MapStr | Kind::MapBytes, Payload::Bytes(b)) => {
                 let value_kind = if matches!(field.kind, Kind::MapStr) {

@@ -54,12 +54,10 @@ fn age_cell(v: &Value) -> Value {
 
 /// `kubectl`'s short human duration since a timestamp.
 pub fn age(timestamp: Option<&str>) -> String {
-    let Some(ts) = timestamp.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) else {
+    let Some(ts) = timestamp.and_then(|t| t.parse::<jiff::Timestamp>().ok()) else {
         return "<unknown>".into();
     };
-    let seconds = (chrono::Utc::now() - ts.with_timezone(&chrono::Utc))
-        .num_seconds()
-        .max(0);
+    let seconds = jiff::Timestamp::now().duration_since(ts).as_secs().max(0);
     match seconds {
         s if s < 120 => format!("{s}s"),
         s if s < 600 => format!("{}m{}s", s / 60, s % 60),
@@ -389,8 +387,12 @@ mod tests {
 
     #[test]
     fn ages_read_like_kubectl() {
-        let ts = (chrono::Utc::now() - chrono::Duration::seconds(3725)).to_rfc3339();
+        let ts = (jiff::Timestamp::now() - jiff::SignedDuration::from_secs(3725)).to_string();
         assert_eq!(age(Some(&ts)), "62m");
+        let now = crate::objects::now();
+        assert_eq!(now.len(), "2026-01-01T00:00:00Z".len(), "{now}");
+        assert!(matches!(age(Some(&now)).as_str(), "0s" | "1s"), "{now}");
+        assert_eq!(age(Some("yesterday")), "<unknown>");
         assert!(wants_table(
             "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
         ));
