@@ -398,3 +398,79 @@ fn user_packs_folder_is_listed() {
         .code(1)
         .stderr(predicate::str::contains("extra"));
 }
+
+#[test]
+fn upstream_version_tags_mean_the_same_version() {
+    let tagged = init(&[
+        "--preset",
+        "vm-dashboard-direct",
+        "--version",
+        "kubevirt=v1.8.4",
+        "--version",
+        "kubevirt-cdi=v1.64.0",
+    ]);
+    let bare = init(&[
+        "--preset",
+        "vm-dashboard-direct",
+        "--version",
+        "kubevirt=1.8.4",
+        "--version",
+        "kubevirt-cdi=1.64.0",
+    ]);
+    assert_eq!(tagged, bare, "v1.8.4 writes the same profile as 1.8.4");
+    assert!(bare.contains("version: 1.8.4"), "{bare}");
+    assert!(!bare.contains("version: v1.8.4"), "{bare}");
+
+    let gates = |version: &str| {
+        let output = vmdeckctl()
+            .args(["gates", "list", "--pack", "kubevirt", "--version", version])
+            .args(["-o", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    };
+    assert_eq!(gates("v1.8.4"), gates("1.8.4"));
+
+    // A profile written with upstream's tags validates and renders as the catalog's spelling does
+    // (multus's image tag is built as "v" ~ pack.version: no "vv").
+    let dir = tempfile::tempdir().unwrap();
+    let bare_file = dir.path().join("bare.yaml");
+    let tagged_file = dir.path().join("tagged.yaml");
+    std::fs::write(&bare_file, &bare).unwrap();
+    let tagged_text = bare
+        .replace("version: 1.8.4", "version: v1.8.4")
+        .replace("version: 1.64.0", "version: v1.64.0")
+        .replace("version: 4.3.0", "version: v4.3.0");
+    assert_ne!(tagged_text, bare);
+    std::fs::write(&tagged_file, &tagged_text).unwrap();
+    vmdeckctl()
+        .args(["profile", "validate"])
+        .arg(&tagged_file)
+        .assert()
+        .success();
+    let render = |file: &PathBuf| {
+        let output = vmdeckctl()
+            .args(["profile", "render"])
+            .arg(file)
+            .args(["--mirror", &mirror(), "--cache-dir"])
+            .arg(dir.path().join("cache"))
+            .args(["-o", "yaml"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let rendered = render(&tagged_file);
+    assert_eq!(rendered, render(&bare_file));
+    assert!(rendered.contains("multus-cni:v4.3.0"), "multus image tag");
+    assert!(!rendered.contains(":vv"), "no doubled v");
+}

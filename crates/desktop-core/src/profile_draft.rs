@@ -12,6 +12,14 @@ use crate::wizard_views::ProfileIssueView;
 /// The issue code for a secret value found in a profile.
 pub const SECRET_IN_PROFILE: &str = "secret_in_profile";
 
+/// The catalog's spelling of a pack version (`v1.8.4` -> `1.8.4`), so the UI's choices match.
+fn version_spelling(catalog: &Catalog, pack: &str, version: &str) -> String {
+    catalog
+        .get(pack)
+        .map_or(version, |p| p.manifest.spelling(version))
+        .to_string()
+}
+
 /// The profile file for a draft. Values equal to the pack's defaults are left out.
 pub fn profile_from_draft(catalog: &Catalog, draft: &ProfileDraft) -> Profile {
     Profile {
@@ -32,7 +40,7 @@ pub fn profile_from_draft(catalog: &Catalog, draft: &ProfileDraft) -> Profile {
             .iter()
             .map(|entry| ProfilePack {
                 name: entry.name.clone(),
-                version: entry.version.clone(),
+                version: version_spelling(catalog, &entry.name, &entry.version),
                 values: match catalog.get(&entry.name) {
                     Some(pack) => overrides(&pack.default_values, &entry.values),
                     None => entry.values.clone(),
@@ -64,7 +72,7 @@ pub fn draft_from_profile(catalog: &Catalog, profile: &Profile) -> ProfileDraft 
             .iter()
             .map(|entry| DraftPack {
                 name: entry.name.clone(),
-                version: entry.version.clone(),
+                version: version_spelling(catalog, &entry.name, &entry.version),
                 values: match catalog.get(&entry.name) {
                     Some(pack) => merge(&pack.default_values, &entry.values),
                     None => entry.values.clone(),

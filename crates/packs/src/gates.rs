@@ -219,7 +219,7 @@ impl GateCatalog {
     fn line(&self, version: &str) -> Result<&str, GateError> {
         self.versions
             .iter()
-            .find(|v| v.version == version)
+            .find(|v| crate::version_name::same(&v.version, version))
             .map(|v| v.line.as_str())
             .ok_or_else(|| GateError::UnsupportedVersion {
                 component: self.component.clone(),

@@ -16,6 +16,7 @@ pub mod render;
 pub mod resolve;
 mod templating;
 pub mod values;
+pub mod version_name;
 pub mod yaml_locate;
 
 pub use catalog::{Catalog, CatalogError, Pack, PackFiles, PackOrigin, PackSummary, Preset};

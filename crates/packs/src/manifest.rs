@@ -213,9 +213,17 @@ pub enum UninstallStep {
 }
 
 impl PackManifest {
-    /// The entry for `version`, if the pack offers it.
+    /// The entry for `version` (`1.8.4` or upstream's tag `v1.8.4`), if the pack offers it.
     pub fn version(&self, version: &str) -> Option<&PackVersion> {
-        self.versions.iter().find(|v| v.version == version)
+        self.versions
+            .iter()
+            .find(|v| crate::version_name::same(&v.version, version))
+    }
+
+    /// `version` as the pack spells it (`v1.8.4` -> `1.8.4`), or as given when the pack does not offer it.
+    pub fn spelling<'a>(&'a self, version: &'a str) -> &'a str {
+        self.version(version)
+            .map_or(version, |v| v.version.as_str())
     }
 
     pub fn patch(&self, name: &str) -> Option<&Patch> {

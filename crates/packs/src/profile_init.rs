@@ -105,10 +105,13 @@ pub fn profile_from_preset(
         .iter()
         .filter_map(|r| catalog.get(&r.name))
         .map(|pack| {
+            // The catalog's spelling, whichever one was asked for (`v1.8.4` is written as `1.8.4`).
             let version = request
                 .versions
                 .get(&pack.manifest.name)
-                .unwrap_or(&pack.manifest.default_version);
+                .map_or(pack.manifest.default_version.as_str(), |asked| {
+                    pack.manifest.spelling(asked)
+                });
             let mut entry = ProfilePack::new(&pack.manifest.name, version);
             if let Some(gates) = &pack.gates {
                 entry.gates = gates.profile_defaults(version).unwrap_or_default();

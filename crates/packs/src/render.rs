@@ -144,6 +144,8 @@ impl RenderedObject {
 struct PreparedPack<'c> {
     pack: &'c Pack,
     entry: &'c ProfilePack,
+    /// The entry's version as the catalog spells it (a profile may say `v1.8.4` for `1.8.4`).
+    version: &'c str,
     ctx: minijinja::Value,
     warnings: Vec<String>,
 }
@@ -190,14 +192,16 @@ fn prepare<'c>(
             .map_err(|issues| ProfileError { issues })?;
         let gates = profile_check::pack_gates(pack, entry, index)
             .map_err(|issues| ProfileError { issues })?;
+        let version = pack.manifest.spelling(&entry.version);
         let ctx = templating::context(
             &values,
-            &serde_json::json!({"name": entry.name, "version": entry.version}),
+            &serde_json::json!({"name": entry.name, "version": version}),
             &serde_json::json!({"enabled": gates.enabled, "disabled": gates.disabled}),
         );
         prepared.push(PreparedPack {
             pack,
             entry,
+            version,
             ctx,
             warnings: gates.warnings,
         });
@@ -290,7 +294,7 @@ pub fn render(
     };
     for prepared in prepare(catalog, profile, Some(secrets))? {
         let name = prepared.entry.name.as_str();
-        let version = prepared.entry.version.as_str();
+        let version = prepared.version;
         let manifest = &prepared.pack.manifest;
         for source in active_sources(&prepared)? {
             let bytes = fetched
