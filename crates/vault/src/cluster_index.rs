@@ -1,5 +1,10 @@
-//! The non-secret cluster index (`clusters.json` in the config dir), written atomically.
+//! The non-secret cluster index (`clusters.json` in the config dir, mode 0600), written atomically.
+//!
+//! Besides the clusters it records the secret-store ids the index no longer lists but whose
+//! entries may still exist (a removal or an import interrupted between its steps): the OS
+//! keyring cannot be listed, so this record is what lets a later start find and delete them.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -37,33 +42,61 @@ impl SavedCluster {
     }
 }
 
+/// Everything the index file holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexContents {
+    pub clusters: Vec<SavedCluster>,
+    /// Keys of the extra secrets each cluster owns (by cluster id), e.g. pack secrets; their
+    /// entries are deleted with the cluster.
+    pub extra_secrets: BTreeMap<String, BTreeSet<String>>,
+    /// Secret-store ids that no listed cluster owns but that may still exist: deleted by the
+    /// next sweep.
+    pub unlisted_secrets: BTreeSet<String>,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct IndexFile {
     version: u32,
     clusters: Vec<SavedCluster>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    extra_secrets: BTreeMap<String, BTreeSet<String>>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    unlisted_secrets: BTreeSet<String>,
 }
 
+/// Why the index could not be read, parsed or saved.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
-    #[error("cannot read the cluster list {}: {reason}; check its permissions", .path.display())]
-    Read { path: PathBuf, reason: String },
-    #[error("the cluster list {} is damaged ({reason}); move it aside and re-import your clusters", .path.display())]
-    Corrupt { path: PathBuf, reason: String },
-    #[error("cannot save the cluster list {}: {reason}; check free space and permissions", .path.display())]
-    Write { path: PathBuf, reason: String },
+    #[error("cannot read the cluster list {}: {source}; check its permissions", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the cluster list {} is damaged ({source}); move it aside and re-import your clusters", .path.display())]
+    Corrupt {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("the cluster list {} has version {found}, which this VMDeck does not support (expected {INDEX_VERSION}); update VMDeck", .path.display())]
+    Version { path: PathBuf, found: u32 },
+    #[error("cannot save the cluster list {}: {source}; check free space and permissions", .path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl IndexError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Read { .. } => "index_unreadable",
-            Self::Corrupt { .. } => "index_corrupt",
+            Self::Corrupt { .. } | Self::Version { .. } => "index_corrupt",
             Self::Write { .. } => "index_write_failed",
         }
     }
 }
 
-/// The index file in a config directory.
+/// The index file in a config directory. Its methods do blocking file I/O.
 #[derive(Debug, Clone)]
 pub struct ClusterIndex {
     path: PathBuf,
@@ -82,56 +115,76 @@ impl ClusterIndex {
 
     /// All saved clusters (empty when the file does not exist yet).
     pub fn load(&self) -> Result<Vec<SavedCluster>, IndexError> {
+        Ok(self.load_contents()?.clusters)
+    }
+
+    /// The whole index (empty when the file does not exist yet).
+    pub fn load_contents(&self) -> Result<IndexContents, IndexError> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(IndexContents::default());
+            }
+            Err(source) => {
                 return Err(IndexError::Read {
                     path: self.path.clone(),
-                    reason: e.to_string(),
+                    source,
                 });
             }
         };
-        let file: IndexFile = serde_json::from_str(&text).map_err(|e| IndexError::Corrupt {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })?;
-        if file.version != INDEX_VERSION {
-            return Err(IndexError::Corrupt {
+        let file: IndexFile =
+            serde_json::from_str(&text).map_err(|source| IndexError::Corrupt {
                 path: self.path.clone(),
-                reason: format!(
-                    "version {} is not supported (expected {INDEX_VERSION})",
-                    file.version
-                ),
+                source,
+            })?;
+        if file.version != INDEX_VERSION {
+            return Err(IndexError::Version {
+                path: self.path.clone(),
+                found: file.version,
             });
         }
-        Ok(file.clusters)
+        Ok(IndexContents {
+            clusters: file.clusters,
+            extra_secrets: file.extra_secrets,
+            unlisted_secrets: file.unlisted_secrets,
+        })
     }
 
-    /// Replaces the file: temp file in the same directory, fsync, rename.
-    pub fn save(&self, clusters: &[SavedCluster]) -> Result<(), IndexError> {
-        let write_err = |reason: String| IndexError::Write {
+    /// Replaces the file atomically (temp file in the same directory, fsync, rename, fsync of
+    /// the directory), readable by the user only.
+    pub fn save(&self, contents: &IndexContents) -> Result<(), IndexError> {
+        let write_err = |source: std::io::Error| IndexError::Write {
             path: self.path.clone(),
-            reason,
+            source,
         };
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| write_err(e.to_string()))?;
         let body = serde_json::to_vec_pretty(&IndexFile {
             version: INDEX_VERSION,
-            clusters: clusters.to_vec(),
+            clusters: contents.clusters.clone(),
+            extra_secrets: contents.extra_secrets.clone(),
+            unlisted_secrets: contents.unlisted_secrets.clone(),
         })
-        .map_err(|e| write_err(e.to_string()))?;
-        let mut temp =
-            tempfile::NamedTempFile::new_in(dir).map_err(|e| write_err(e.to_string()))?;
-        temp.write_all(&body)
-            .map_err(|e| write_err(e.to_string()))?;
-        temp.as_file()
-            .sync_all()
-            .map_err(|e| write_err(e.to_string()))?;
-        temp.persist(&self.path)
-            .map_err(|e| write_err(e.error.to_string()))?;
-        Ok(())
+        .map_err(|e| write_err(e.into()))?;
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(write_err)?;
+        }
+        let mut file = private_file_options().open(&self.path).map_err(write_err)?;
+        file.write_all(&body).map_err(write_err)?;
+        file.commit().map_err(write_err)
     }
+}
+
+/// Atomic-write options for a file only its owner may read: mode 0600 on Unix, whatever mode
+/// an earlier version of the file had.
+fn private_file_options() -> atomic_write_file::OpenOptions {
+    #[allow(unused_mut)]
+    let mut options = atomic_write_file::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use atomic_write_file::unix::OpenOptionsExt as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600).preserve_mode(false);
+    }
+    options
 }
 
 #[cfg(test)]
@@ -153,13 +206,30 @@ mod tests {
         }
     }
 
+    fn listing(clusters: Vec<SavedCluster>) -> IndexContents {
+        IndexContents {
+            clusters,
+            ..IndexContents::default()
+        }
+    }
+
     #[test]
     fn save_then_load_round_trips_and_leaves_no_temp_files() {
         let dir = tempfile::tempdir().unwrap();
         let index = ClusterIndex::in_dir(&dir.path().join("nested"));
         assert!(index.load().unwrap().is_empty());
-        index.save(&[sample("a"), sample("b")]).unwrap();
-        index.save(&[sample("b")]).unwrap();
+        index
+            .save(&listing(vec![sample("a"), sample("b")]))
+            .unwrap();
+        let mut contents = listing(vec![sample("b")]);
+        contents.unlisted_secrets.insert("id-a".into());
+        contents
+            .extra_secrets
+            .entry("id-b".into())
+            .or_default()
+            .insert("pack:p:token".into());
+        index.save(&contents).unwrap();
+        assert_eq!(index.load_contents().unwrap(), contents);
         assert_eq!(index.load().unwrap(), vec![sample("b")]);
         let names: Vec<_> = std::fs::read_dir(dir.path().join("nested"))
             .unwrap()
@@ -168,11 +238,39 @@ mod tests {
         assert_eq!(names, vec![std::ffi::OsString::from("clusters.json")]);
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn the_file_is_readable_by_its_owner_only_even_if_it_was_not() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let index = ClusterIndex::in_dir(dir.path());
+        std::fs::write(index.path(), r#"{"version":1,"clusters":[]}"#).unwrap();
+        std::fs::set_permissions(index.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+        index.save(&listing(vec![sample("a")])).unwrap();
+        let mode = std::fs::metadata(index.path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_file_without_the_newer_fields_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = ClusterIndex::in_dir(dir.path());
+        std::fs::write(index.path(), r#"{"version":1,"clusters":[]}"#).unwrap();
+        assert_eq!(index.load_contents().unwrap(), IndexContents::default());
+    }
+
     #[test]
     fn damaged_file_is_reported_with_a_code() {
         let dir = tempfile::tempdir().unwrap();
         let index = ClusterIndex::in_dir(dir.path());
         std::fs::write(index.path(), "{not json").unwrap();
         assert_eq!(index.load().unwrap_err().code(), "index_corrupt");
+        std::fs::write(index.path(), r#"{"version":7,"clusters":[]}"#).unwrap();
+        let newer = index.load().unwrap_err();
+        assert_eq!(newer.code(), "index_corrupt");
+        assert!(newer.to_string().contains("version 7"), "{newer}");
     }
 }

@@ -1,4 +1,13 @@
 //! The vault: import, list, rename and remove saved clusters; clients and connection checks for them.
+//!
+//! Its synchronous methods do blocking I/O (the index file and its fsyncs, the keyring over
+//! D-Bus): async callers run them on the blocking pool (`tokio::task::spawn_blocking`). The async
+//! methods ([`Vault::client`], [`Vault::check`]) offload their own blocking parts.
+//!
+//! Integrity: the index never lists a cluster whose secret is missing. Secrets are written
+//! before the index lists them and deleted only after it stopped listing them; ids that may be
+//! left behind by an interrupted step are recorded in the index first and deleted by the next
+//! [`Vault::sweep_orphans`] (or the next import or removal).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,7 +18,7 @@ use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
 use crate::app_dirs::AppDirs;
-use crate::cluster_index::{ClusterIndex, IndexError, SavedCluster};
+use crate::cluster_index::{ClusterIndex, IndexContents, IndexError, SavedCluster};
 use crate::connection::ClusterConnection;
 use crate::connection_check::{CheckFailure, CheckReport, DEFAULT_CHECK_TIMEOUT, check_cluster};
 use crate::exec_credentials::ExecCredentialSource;
@@ -66,6 +75,13 @@ pub enum VaultError {
     SecretMissing { name: String },
     #[error("the saved secrets of cluster \"{name}\" are damaged; re-import it")]
     SecretCorrupt { name: String },
+    #[error("the connection of cluster \"{name}\" could not be encoded: {source}")]
+    Encode {
+        name: String,
+        source: serde_json::Error,
+    },
+    #[error("a background task of the vault failed: {source}")]
+    Task { source: tokio::task::JoinError },
 }
 
 impl VaultError {
@@ -81,6 +97,7 @@ impl VaultError {
             Self::NotFound { .. } => "cluster_not_found",
             Self::SecretMissing { .. } => "secret_missing",
             Self::SecretCorrupt { .. } => "secret_corrupt",
+            Self::Encode { .. } | Self::Task { .. } => "internal",
         }
     }
 }
@@ -93,7 +110,7 @@ pub struct Vault {
     check_timeout: Duration,
     exec_sources: Mutex<HashMap<String, Arc<ExecCredentialSource>>>,
     /// Serialises read-modify-write cycles of the index within this process.
-    index_lock: Mutex<()>,
+    index_lock: Arc<Mutex<()>>,
 }
 
 impl Vault {
@@ -108,7 +125,7 @@ impl Vault {
             exec_environment,
             check_timeout: DEFAULT_CHECK_TIMEOUT,
             exec_sources: Mutex::new(HashMap::new()),
-            index_lock: Mutex::new(()),
+            index_lock: Arc::new(Mutex::new(())),
         }
     }
 
@@ -127,12 +144,7 @@ impl Vault {
     }
 
     pub fn get(&self, name: &str) -> Result<SavedCluster, VaultError> {
-        self.list()?
-            .into_iter()
-            .find(|c| c.name == name)
-            .ok_or_else(|| VaultError::NotFound {
-                name: name.to_string(),
-            })
+        Ok(find_cluster(&self.list()?, name)?.clone())
     }
 
     pub fn import_from_path(
@@ -193,33 +205,28 @@ impl Vault {
             resolved.push((name, context));
         }
 
-        let _guard = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut clusters = self.index.load()?;
+        let _guard = self.lock_index();
+        let mut contents = self.index.load_contents()?;
         if !request.overwrite
-            && let Some((name, _)) = resolved
-                .iter()
-                .find(|(n, _)| !replace.contains(n) && clusters.iter().any(|c| &c.name == n))
+            && let Some((name, _)) = resolved.iter().find(|(n, _)| {
+                !replace.contains(n) && contents.clusters.iter().any(|c| &c.name == n)
+            })
         {
             return Err(VaultError::NameExists { name: name.clone() });
         }
 
         let now = Timestamp::now();
         let mut saved = Vec::new();
-        let mut written_ids: Vec<String> = Vec::new();
+        let mut blobs = Vec::new();
         for (name, context) in &resolved {
             let id = new_id(name);
             let blob = serde_json::to_string(&context.connection)
                 .map(Sensitive::new)
-                .map_err(|_| SecretStoreError::Failed {
-                    detail: "the connection could not be encoded".into(),
+                .map_err(|source| VaultError::Encode {
+                    name: name.clone(),
+                    source,
                 })?;
-            if let Err(err) = self.store.put(&id, &blob) {
-                for written in &written_ids {
-                    let _ = self.store.delete(written);
-                }
-                return Err(err.into());
-            }
-            written_ids.push(id.clone());
+            blobs.push(blob);
             saved.push(SavedCluster {
                 name: name.clone(),
                 id,
@@ -234,30 +241,38 @@ impl Vault {
             });
         }
 
-        let mut replaced_ids = Vec::new();
-        clusters.retain(|c| {
-            let replaced = saved.iter().any(|s| s.name == c.name);
-            if replaced {
-                replaced_ids.push(c.id.clone());
+        // Record the new ids as unlisted before writing their secrets: if this stops half-way,
+        // the next sweep finds and deletes what was written.
+        let mut intent = contents.clone();
+        intent
+            .unlisted_secrets
+            .extend(saved.iter().map(|c| c.id.clone()));
+        self.index.save(&intent)?;
+        for (cluster, blob) in saved.iter().zip(&blobs) {
+            if let Err(err) = self.store.put(&cluster.id, blob) {
+                self.settle(&mut intent);
+                return Err(err.into());
             }
-            !replaced
+        }
+
+        let mut replaced = Vec::new();
+        contents.clusters.retain(|c| {
+            let is_replaced = saved.iter().any(|s| s.name == c.name);
+            if is_replaced {
+                replaced.push(c.id.clone());
+            }
+            !is_replaced
         });
-        clusters.extend(saved.iter().cloned());
-        if let Err(err) = self.index.save(&clusters) {
-            for written in &written_ids {
-                let _ = self.store.delete(written);
-            }
+        for id in &replaced {
+            self.forget_exec_source(id);
+            unlist_cluster_secrets(&mut contents, id);
+        }
+        contents.clusters.extend(saved.iter().cloned());
+        if let Err(err) = self.index.save(&contents) {
+            self.settle(&mut intent);
             return Err(err.into());
         }
-        for id in replaced_ids {
-            self.forget_exec_source(&id);
-            if let Err(err) = self.store.delete(&id) {
-                tracing::warn!(
-                    code = err.code(),
-                    "could not delete the replaced cluster's keyring entry"
-                );
-            }
-        }
+        self.settle(&mut contents);
         for cluster in &saved {
             tracing::info!(cluster = %cluster.name, server = %cluster.server, "cluster imported");
         }
@@ -266,59 +281,114 @@ impl Vault {
 
     pub fn rename(&self, old: &str, new: &str) -> Result<SavedCluster, VaultError> {
         let new = check_name(new)?;
-        let _guard = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut clusters = self.index.load()?;
-        if old != new && clusters.iter().any(|c| c.name == new) {
+        let _guard = self.lock_index();
+        let mut contents = self.index.load_contents()?;
+        if old != new && contents.clusters.iter().any(|c| c.name == new) {
             return Err(VaultError::NameExists { name: new });
         }
-        let cluster =
-            clusters
-                .iter_mut()
-                .find(|c| c.name == old)
-                .ok_or_else(|| VaultError::NotFound {
-                    name: old.to_string(),
-                })?;
+        let cluster = contents
+            .clusters
+            .iter_mut()
+            .find(|c| c.name == old)
+            .ok_or_else(|| VaultError::NotFound {
+                name: old.to_string(),
+            })?;
         cluster.name = new;
         let renamed = cluster.clone();
-        self.index.save(&clusters)?;
+        self.index.save(&contents)?;
         Ok(renamed)
     }
 
-    /// Removes the cluster and its secret store entry.
+    /// Removes the cluster, then its secrets (the connection and every cluster secret). The
+    /// index is saved first; a secret that cannot be deleted now is deleted by a later sweep.
     pub fn remove(&self, name: &str) -> Result<(), VaultError> {
-        let _guard = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut clusters = self.index.load()?;
-        let position = clusters
+        let _guard = self.lock_index();
+        let mut contents = self.index.load_contents()?;
+        let position = contents
+            .clusters
             .iter()
             .position(|c| c.name == name)
             .ok_or_else(|| VaultError::NotFound {
                 name: name.to_string(),
             })?;
-        let removed = clusters.remove(position);
-        self.store.delete(&removed.id)?;
+        let removed = contents.clusters.remove(position);
+        unlist_cluster_secrets(&mut contents, &removed.id);
+        self.index.save(&contents)?;
         self.forget_exec_source(&removed.id);
-        self.index.save(&clusters)?;
+        self.settle(&mut contents);
         Ok(())
+    }
+
+    /// Deletes the secrets that no listed cluster owns any more (left by a removal or import
+    /// that was interrupted); returns how many were deleted. Run it at start. Entries that
+    /// cannot be deleted now stay recorded for the next sweep.
+    pub fn sweep_orphans(&self) -> Result<usize, VaultError> {
+        let _guard = self.lock_index();
+        let mut contents = self.index.load_contents()?;
+        Ok(self.settle(&mut contents))
+    }
+
+    /// Secret-store ids recorded as unlisted, waiting for a sweep (nothing secret).
+    pub fn unlisted_secrets(&self) -> Result<Vec<String>, VaultError> {
+        Ok(self
+            .index
+            .load_contents()?
+            .unlisted_secrets
+            .into_iter()
+            .collect())
+    }
+
+    /// Stores a secret that belongs to a saved cluster besides its connection (for example a
+    /// pack's token) under `key`. It follows the cluster through renames and is deleted with it.
+    pub fn put_cluster_secret(
+        &self,
+        cluster: &str,
+        key: &str,
+        blob: &Sensitive<String>,
+    ) -> Result<(), VaultError> {
+        let _guard = self.lock_index();
+        let mut contents = self.index.load_contents()?;
+        let id = find_cluster(&contents.clusters, cluster)?.id.clone();
+        // Recorded before it is written, so the removal of the cluster always finds it.
+        if contents
+            .extra_secrets
+            .entry(id.clone())
+            .or_default()
+            .insert(key.to_string())
+        {
+            self.index.save(&contents)?;
+        }
+        Ok(self.store.put(&cluster_secret_id(&id, key), blob)?)
+    }
+
+    /// A secret stored with [`Vault::put_cluster_secret`]; `Ok(None)` when there is none.
+    pub fn cluster_secret(
+        &self,
+        cluster: &str,
+        key: &str,
+    ) -> Result<Option<Sensitive<String>>, VaultError> {
+        let contents = self.index.load_contents()?;
+        let id = &find_cluster(&contents.clusters, cluster)?.id;
+        let recorded = contents
+            .extra_secrets
+            .get(id)
+            .is_some_and(|keys| keys.contains(key));
+        if !recorded {
+            return Ok(None);
+        }
+        Ok(self.store.get(&cluster_secret_id(id, key))?)
     }
 
     /// The stored connection of a saved cluster (secrets included; keep it in memory only).
     pub fn connection(&self, name: &str) -> Result<ClusterConnection, VaultError> {
-        let cluster = self.get(name)?;
-        let blob = self
-            .store
-            .get(&cluster.id)?
-            .ok_or_else(|| VaultError::SecretMissing {
-                name: name.to_string(),
-            })?;
-        serde_json::from_str(blob.expose()).map_err(|_| VaultError::SecretCorrupt {
-            name: name.to_string(),
-        })
+        Ok(load_connection(&self.index, self.store.as_ref(), name)?.1)
     }
 
     /// A kube client for a saved cluster; exec plugins run with the login PATH.
     pub async fn client(&self, name: &str) -> Result<kube::Client, VaultError> {
-        let cluster = self.get(name)?;
-        let connection = self.connection(name)?;
+        let (index, store, owned) = (self.index.clone(), self.store.clone(), name.to_string());
+        let (cluster, connection) =
+            offload(move || load_connection(&index, store.as_ref(), &owned)).await?;
         let source = connection
             .credentials
             .exec
@@ -338,19 +408,44 @@ impl Vault {
         };
         let report = check_cluster(name, &client, self.check_timeout).await;
         if report.reachable {
-            self.touch(name)?;
+            let (index, lock, owned) = (
+                self.index.clone(),
+                self.index_lock.clone(),
+                name.to_string(),
+            );
+            offload(move || touch(&index, &lock, &owned)).await?;
         }
         Ok(report)
     }
 
-    fn touch(&self, name: &str) -> Result<(), VaultError> {
-        let _guard = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut clusters = self.index.load()?;
-        if let Some(cluster) = clusters.iter_mut().find(|c| c.name == name) {
-            cluster.last_used = Some(Timestamp::now());
-            self.index.save(&clusters)?;
+    fn lock_index(&self) -> std::sync::MutexGuard<'_, ()> {
+        // The guarded data is the file: a panic half-way leaves nothing in memory to distrust.
+        self.index_lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Deletes the unlisted secrets it can and saves what is left; failures are logged (the next
+    /// sweep tries again). Returns how many were deleted.
+    fn settle(&self, contents: &mut IndexContents) -> usize {
+        let before = contents.unlisted_secrets.len();
+        contents
+            .unlisted_secrets
+            .retain(|id| match self.store.delete(id) {
+                Ok(()) => false,
+                Err(err) => {
+                    tracing::warn!(code = err.code(), "could not delete an unlisted secret yet");
+                    true
+                }
+            });
+        let deleted = before - contents.unlisted_secrets.len();
+        if deleted > 0
+            && let Err(err) = self.index.save(contents)
+        {
+            tracing::warn!(
+                code = err.code(),
+                "could not record the deleted secrets: {err}"
+            );
         }
-        Ok(())
+        deleted
     }
 
     fn exec_source(
@@ -379,6 +474,72 @@ impl Vault {
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
     }
+}
+
+/// The store id of a cluster secret besides the connection.
+fn cluster_secret_id(cluster_id: &str, key: &str) -> String {
+    format!("{cluster_id}/{key}")
+}
+
+/// Moves a cluster's secrets (its connection and cluster secrets) to the unlisted ones.
+fn unlist_cluster_secrets(contents: &mut IndexContents, cluster_id: &str) {
+    let extra = contents
+        .extra_secrets
+        .remove(cluster_id)
+        .unwrap_or_default();
+    contents.unlisted_secrets.insert(cluster_id.to_string());
+    contents
+        .unlisted_secrets
+        .extend(extra.iter().map(|key| cluster_secret_id(cluster_id, key)));
+}
+
+fn find_cluster<'a>(
+    clusters: &'a [SavedCluster],
+    name: &str,
+) -> Result<&'a SavedCluster, VaultError> {
+    clusters
+        .iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| VaultError::NotFound {
+            name: name.to_string(),
+        })
+}
+
+fn load_connection(
+    index: &ClusterIndex,
+    store: &dyn SecretStore,
+    name: &str,
+) -> Result<(SavedCluster, ClusterConnection), VaultError> {
+    let cluster = find_cluster(&index.load()?, name)?.clone();
+    let blob = store
+        .get(&cluster.id)?
+        .ok_or_else(|| VaultError::SecretMissing {
+            name: name.to_string(),
+        })?;
+    let connection =
+        serde_json::from_str(blob.expose()).map_err(|_| VaultError::SecretCorrupt {
+            name: name.to_string(),
+        })?;
+    Ok((cluster, connection))
+}
+
+fn touch(index: &ClusterIndex, lock: &Mutex<()>, name: &str) -> Result<(), VaultError> {
+    let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+    let mut contents = index.load_contents()?;
+    if let Some(cluster) = contents.clusters.iter_mut().find(|c| c.name == name) {
+        cluster.last_used = Some(Timestamp::now());
+        index.save(&contents)?;
+    }
+    Ok(())
+}
+
+/// Runs blocking vault work on Tokio's blocking pool.
+async fn offload<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, VaultError> + Send + 'static,
+) -> Result<T, VaultError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|source| VaultError::Task { source })?
 }
 
 fn check_name(name: &str) -> Result<String, VaultError> {
