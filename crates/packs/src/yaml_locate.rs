@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::Marker;
+// serde-saphyr's parser (kube brings it): events with source spans.
+use granit_parser::{Event, Parser, Span, SpannedEventReceiver};
 
 /// Lines of every key and value in the first document of a YAML text.
 #[derive(Debug, Clone, Default)]
@@ -58,21 +58,21 @@ impl Collector {
     }
 }
 
-impl MarkedEventReceiver for Collector {
-    fn on_event(&mut self, event: Event, mark: Marker) {
+impl<'input> SpannedEventReceiver<'input> for Collector {
+    fn on_event(&mut self, event: Event<'input>, span: Span) {
         if self.documents > 1 {
             return;
         }
-        let line = mark.line();
+        let line = span.start.line();
         match event {
-            Event::DocumentStart => self.documents += 1,
+            Event::DocumentStart(..) => self.documents += 1,
             Event::Scalar(text, ..) if self.expecting_key() => {
                 if let Some(Frame::Map { path, key }) = self.stack.last_mut() {
                     self.lines.entry(join_key(path, &text)).or_insert(line);
-                    *key = Some(text);
+                    *key = Some(text.into_owned());
                 }
             }
-            Event::Scalar(..) | Event::Alias(..) => {
+            Event::Scalar(..) | Event::Alias(..) | Event::UnresolvedAlias(..) => {
                 let path = self.next_path();
                 self.lines.entry(path).or_insert(line);
             }
@@ -123,5 +123,43 @@ impl LineIndex {
             let cut = current.rfind(['.', '['])?;
             current.truncate(cut);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "\
+apiVersion: vmdeck.io/v1
+packs:
+  - name: kubevirt
+    values:
+      server: {address: x, port: 7000}
+  - name: multus
+    gates:
+      Snapshot: on
+---
+other: 1
+";
+
+    #[test]
+    fn keys_values_and_items_have_their_one_based_lines() {
+        let index = LineIndex::new(TEXT);
+        assert_eq!(index.line_of("apiVersion"), Some(1));
+        assert_eq!(index.line_of("packs"), Some(2));
+        assert_eq!(index.line_of("packs[0]"), Some(3));
+        assert_eq!(index.line_of("packs[0].name"), Some(3));
+        assert_eq!(index.line_of("packs[0].values.server.port"), Some(5));
+        assert_eq!(index.line_of("packs[1].gates.Snapshot"), Some(8));
+    }
+
+    #[test]
+    fn missing_paths_fall_back_to_the_nearest_ancestor_and_later_documents_are_ignored() {
+        let index = LineIndex::new(TEXT);
+        assert_eq!(index.line_of("packs[1].values.server"), Some(6));
+        assert_eq!(index.line_of("packs[7]"), Some(2));
+        assert_eq!(index.line_of("other"), None);
+        assert_eq!(LineIndex::new("a: [unclosed").line_of("b"), None);
     }
 }
