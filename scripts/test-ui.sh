@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the UI, the dev server and the real app, then runs vitest, Playwright (dev server +
-# Chromium) and the WebDriver test of the real app in demo mode under Xvfb. Exits non-zero on
+# Builds the UI, the dev server and the real app, then runs vitest, Playwright (tests/e2e: dev
+# server + Chromium) and the WebDriver test of the real app in demo mode under Xvfb. Exits non-zero on
 # any failure and closes with "ui: N passed, N failed".
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,6 +21,7 @@ if ! scripts/ui-deps.sh; then failed=1; finish; fi
 
 build() {
   (cd ui && npm run --silent check && npm run --silent build) || return 1
+  (cd tests/e2e && npm run --silent check) || return 1
   # scripts/test builds the whole workspace first (same features); building again per package
   # would compile shared dependencies a second time with other feature sets.
   [ "${VMDECK_PREBUILT:-0}" = 1 ] && return 0
@@ -32,7 +33,7 @@ echo "== ui: build"
 if ! build; then echo "== ui: build FAILED"; failed=$((failed + 1)); finish; fi
 
 step vitest bash -c 'cd ui && npx vitest run'
-step playwright bash -c 'cd ui && npx playwright test'
+step playwright bash -c 'cd tests/e2e && npx playwright test'
 step webdriver xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
-  python3 scripts/webdriver-demo.py "$CARGO_TARGET_DIR/debug/vmdeck" test-artifacts/webdriver-demo.png
+  python3 tests/webdriver/demo.py "$CARGO_TARGET_DIR/debug/vmdeck" test-artifacts/webdriver-demo.png
 finish

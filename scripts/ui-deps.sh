@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the desktop app and its UI tests need, only when missing (idempotent):
-# Debian packages (checked with dpkg -s) and ui/node_modules (npm ci when absent or stale).
+# Debian packages (checked with dpkg -s) and the node modules of ui/ and tests/e2e/ (when absent or stale).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -26,9 +26,11 @@ fi
 # Install ui/node_modules when missing or older than package-lock.json. `npm install` (with the
 # committed lock) rather than `npm ci`: the registry reachable here does not serve the optional
 # platform packages of other systems, which `npm ci` insists on seeing in the lock.
-stamp="$root/ui/node_modules/.package-lock.json"
-if [ ! -f "$stamp" ] || [ "$root/ui/package-lock.json" -nt "$stamp" ]; then
-  echo "ui-deps: npm install in ui/"
-  (cd "$root/ui" && npm install --no-audit --no-fund --loglevel=error)
-fi
+for dir in ui tests/e2e; do
+  stamp="$root/$dir/node_modules/.package-lock.json"
+  if [ ! -f "$stamp" ] || [ "$root/$dir/package-lock.json" -nt "$stamp" ]; then
+    echo "ui-deps: npm install in $dir/"
+    (cd "$root/$dir" && npm install --no-audit --no-fund --loglevel=error)
+  fi
+done
 echo "ui-deps: ready"

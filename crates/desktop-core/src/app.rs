@@ -11,9 +11,13 @@ use vmdeck_vault::{
 
 use crate::app_status::AppStatus;
 use crate::demo::DemoCluster;
-use crate::requests::{ClusterRef, ImportInput, KubeconfigSource, RenameInput};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+
+use crate::calls::Events;
+use crate::requests::{ClusterNames, ClusterRef, ImportInput, KubeconfigSource, RenameInput};
 use crate::ui_error::UiError;
-use crate::views::{CheckView, ClusterView, ContextView, StoreMode};
+use crate::views::{CheckView, ClusterCheckEvent, ClusterView, ContextView, StoreMode};
 use crate::wizard::Wizard;
 
 /// How long finding the login shell's PATH (for exec plugins) may take at start.
@@ -75,19 +79,18 @@ pub struct App {
 impl App {
     /// Opens the app. Never fails: problems (keyring, demo cluster) show in [`App::status`].
     pub async fn open(config: AppConfig) -> Self {
-        let throwaway = if config.demo {
-            tempfile::Builder::new()
-                .prefix("vmdeck-demo-")
-                .tempdir()
-                .ok()
-        } else {
-            None
-        };
-        let dirs = match (&throwaway, config.dirs) {
-            (Some(dir), _) => Ok(AppDirs::under(dir.path())),
-            (None, Some(dirs)) => Ok(dirs),
-            (None, None) => AppDirs::from_env_or_system()
-                .map_err(|err| UiError::new(err.code(), err.to_string())),
+        // Demo mode never falls back to the user's folders: without its temp dir it reports why.
+        let (throwaway, dirs) = match (config.demo, config.dirs) {
+            (true, _) => match crate::demo::throwaway_dirs(&std::env::temp_dir()) {
+                Ok((dir, dirs)) => (Some(dir), Ok(dirs)),
+                Err(problem) => (None, Err(problem)),
+            },
+            (false, Some(dirs)) => (None, Ok(dirs)),
+            (false, None) => (
+                None,
+                AppDirs::from_env_or_system()
+                    .map_err(|err| UiError::new(err.code(), err.to_string())),
+            ),
         };
         let secrets = if config.demo {
             SecretsChoice::SessionOnly
@@ -105,7 +108,10 @@ impl App {
         let user = match store
             .and_then(|store| build_vault(&dirs, store, &exec_environment, config.check_timeout))
         {
-            Ok(vault) => UserVault::Ready(vault),
+            Ok(vault) => {
+                sweep_orphans(&vault).await;
+                UserVault::Ready(vault)
+            }
             Err(problem) => UserVault::Unavailable(problem),
         };
         let app = Self {
@@ -119,7 +125,9 @@ impl App {
             wizard: OnceLock::new(),
             _throwaway: throwaway,
         };
-        if config.demo
+        if let (true, Err(problem)) = (config.demo, &app.dirs) {
+            *app.demo_problem.write().unwrap_or_else(|p| p.into_inner()) = Some(problem.clone());
+        } else if config.demo
             && let Err(problem) = app.start_demo().await
         {
             *app.demo_problem.write().unwrap_or_else(|p| p.into_inner()) = Some(problem);
@@ -239,6 +247,30 @@ impl App {
         Ok(vault.check(&cluster.name).await?.into())
     }
 
+    /// Checks the named clusters concurrently and reports each one as soon as it is done.
+    pub async fn check_clusters(
+        &self,
+        names: ClusterNames,
+        events: Events<ClusterCheckEvent>,
+    ) -> Result<(), UiError> {
+        let mut checks: FuturesUnordered<_> = names
+            .names
+            .into_iter()
+            .map(|name| async move {
+                let outcome = self.check_cluster(ClusterRef { name: name.clone() }).await;
+                ClusterCheckEvent {
+                    cluster: name,
+                    check: outcome.as_ref().ok().cloned(),
+                    error: outcome.err(),
+                }
+            })
+            .collect();
+        while let Some(event) = checks.next().await {
+            events.send(event).await?;
+        }
+        Ok(())
+    }
+
     /// Starts the embedded simulated cluster (once) and lists it as the Demo cluster.
     pub async fn start_demo(&self) -> Result<ClusterView, UiError> {
         let mut demo = self.demo.lock().await;
@@ -290,6 +322,16 @@ fn build_vault(
         vault = vault.with_check_timeout(timeout);
     }
     Ok(Arc::new(vault))
+}
+
+/// Deletes secrets left behind by an interrupted removal or import (logged, never fatal).
+async fn sweep_orphans(vault: &Arc<Vault>) {
+    let vault = vault.clone();
+    match blocking(move || vault.sweep_orphans()).await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "deleted secrets of clusters no longer listed"),
+        Err(err) => tracing::warn!(code = %err.code, "could not sweep unlisted secrets yet"),
+    }
 }
 
 fn open_store(secrets: SecretsChoice) -> Result<Arc<dyn SecretStore>, UiError> {

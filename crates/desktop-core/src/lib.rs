@@ -4,8 +4,10 @@
 
 pub mod app;
 pub mod app_status;
+pub mod call_table;
+pub mod calls;
 pub mod demo;
-pub mod dispatch;
+pub mod devserver;
 pub mod logging;
 pub mod pack_secrets;
 pub mod profile_draft;
@@ -23,14 +25,18 @@ pub mod wizard_views;
 
 pub use app::{App, AppConfig, SecretsChoice};
 pub use app_status::AppStatus;
+pub use call_table::{CALL_NAMES, call, call_specs, kind_of, stream};
+pub use calls::{CallKind, CallSpec, EventSender, Events, Via, event_queue};
 pub use demo::{DEMO_CLUSTER_NAME, DemoCluster, start_demo_cluster};
-pub use dispatch::{METHODS, dispatch};
-pub use requests::{ClusterRef, ContextChoice, ImportInput, KubeconfigSource, RenameInput};
+pub use requests::{
+    ClusterNames, ClusterRef, ContextChoice, ImportInput, KubeconfigSource, RenameInput,
+};
 pub use start_checks::{RECENT_USE, check_at_start};
 pub use ui_error::UiError;
 pub use value_form::{FieldKind, FormField};
 pub use views::{
-    AuthMethod, CheckView, ClusterView, ContextView, KubevirtView, StoreMode, WarningView,
+    AuthMethod, CheckView, ClusterCheckEvent, ClusterView, ContextView, KubevirtView, StoreMode,
+    WarningView,
 };
 pub use wizard::Wizard;
 pub use wizard_requests::{

@@ -53,3 +53,22 @@ pub struct RenameInput {
     pub from: String,
     pub to: String,
 }
+
+/// Names several saved clusters (for example the ones to check at start).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export_to = "ClusterNames.ts")]
+pub struct ClusterNames {
+    pub names: Vec<String>,
+}
+
+impl crate::calls::NamesLocalPath for KubeconfigSource {
+    fn names_local_path(&self) -> bool {
+        matches!(self, Self::Path { .. })
+    }
+}
+
+impl crate::calls::NamesLocalPath for ImportInput {
+    fn names_local_path(&self) -> bool {
+        self.source.names_local_path()
+    }
+}

@@ -167,6 +167,15 @@ pub struct CheckView {
     pub failure: Option<UiError>,
 }
 
+/// One cluster's result in a `check_clusters` stream: its check, or why it could not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export_to = "ClusterCheckEvent.ts")]
+pub struct ClusterCheckEvent {
+    pub cluster: String,
+    pub check: Option<CheckView>,
+    pub error: Option<UiError>,
+}
+
 impl From<CheckReport> for CheckView {
     fn from(report: CheckReport) -> Self {
         Self {

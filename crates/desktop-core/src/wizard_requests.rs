@@ -97,3 +97,15 @@ pub struct PackSecretQuery {
     pub cluster: Option<String>,
     pub packs: Vec<String>,
 }
+
+impl crate::calls::NamesLocalPath for ProfileLocation {
+    fn names_local_path(&self) -> bool {
+        matches!(self, Self::Path { .. })
+    }
+}
+
+impl crate::calls::NamesLocalPath for SaveProfileInput {
+    fn names_local_path(&self) -> bool {
+        self.location.names_local_path()
+    }
+}

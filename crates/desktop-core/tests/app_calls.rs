@@ -7,7 +7,7 @@ use support::session_app;
 use serde_json::json;
 use vmdeck_desktop_core::{
     App, AppConfig, ClusterRef, ContextChoice, ImportInput, KubeconfigSource, RenameInput,
-    SecretsChoice, StoreMode, dispatch,
+    SecretsChoice, StoreMode, Via, call,
 };
 
 fn text(kubeconfig: &str) -> KubeconfigSource {
@@ -167,34 +167,38 @@ async fn demo_mode_lists_a_simulated_connected_cluster_kept_in_session_memory() 
 }
 
 #[tokio::test]
-async fn dispatch_routes_by_name_and_reports_bad_requests_with_codes() {
+async fn calls_route_by_name_and_reports_bad_requests_with_codes() {
     let dir = tempfile::tempdir().unwrap();
     let app = session_app(&dir).await;
-    let listed = dispatch(&app, "list_clusters", json!(null)).await.unwrap();
+    let listed = call(&app, Via::Http, "list_clusters", json!(null))
+        .await
+        .unwrap();
     assert_eq!(listed, json!([]));
-    let unknown = dispatch(&app, "format_disk", json!(null))
+    let unknown = call(&app, Via::Http, "format_disk", json!(null))
         .await
         .unwrap_err();
     assert_eq!(unknown.code, "unknown_method");
-    let bad = dispatch(&app, "check_cluster", json!({"nom": "x"}))
+    let bad = call(&app, Via::Http, "check_cluster", json!({"nom": "x"}))
         .await
         .unwrap_err();
     assert_eq!(bad.code, "bad_request");
-    let missing = dispatch(&app, "check_cluster", json!({"name": "nope"}))
+    let missing = call(&app, Via::Http, "check_cluster", json!({"name": "nope"}))
         .await
         .unwrap_err();
     assert_eq!(missing.code, "cluster_not_found");
     // Over HTTP no call reads or writes a file by path (the browser build pastes and names).
-    let by_path = dispatch(
+    let by_path = call(
         &app,
+        Via::Http,
         "inspect_kubeconfig",
         json!({"kind": "path", "path": "/etc/passwd"}),
     )
     .await
     .unwrap_err();
     assert_eq!(by_path.code, "path_not_allowed");
-    let load = dispatch(
+    let load = call(
         &app,
+        Via::Http,
         "load_profile",
         json!({"kind": "path", "path": "/etc/passwd"}),
     )
@@ -285,7 +289,7 @@ async fn re_import_replaces_only_the_names_the_user_confirmed() {
 }
 
 #[tokio::test]
-async fn name_exists_names_the_cluster_over_dispatch_too() {
+async fn name_exists_names_the_cluster_over_the_call_table_too() {
     let sim = vmdeck_desktop_core::start_demo_cluster().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let app = session_app(&dir).await;
@@ -294,10 +298,10 @@ async fn name_exists_names_the_cluster_over_dispatch_too() {
         "choices": [{"context": "admin", "name": "lab"}],
         "overwrite": false,
     });
-    dispatch(&app, "import_clusters", request.clone())
+    call(&app, Via::Http, "import_clusters", request.clone())
         .await
         .unwrap();
-    let err = dispatch(&app, "import_clusters", request)
+    let err = call(&app, Via::Http, "import_clusters", request)
         .await
         .unwrap_err();
     let wire = serde_json::to_value(&err).unwrap();

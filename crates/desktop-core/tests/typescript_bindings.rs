@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use vmdeck_desktop_core::typescript::{GENERATED_DIR, bindings, index_text};
+use vmdeck_desktop_core::typescript::{
+    CLIENT_FILE, GENERATED_DIR, bindings, client_text, index_text,
+};
 
 #[test]
 fn committed_typescript_matches_the_rust_types() {
@@ -20,6 +22,10 @@ fn committed_typescript_matches_the_rust_types() {
     let index = std::fs::read_to_string(dir.join("index.ts")).unwrap_or_default();
     if index != index_text(&bindings) {
         stale.push("index.ts".into());
+    }
+    let client = std::fs::read_to_string(dir.join(CLIENT_FILE)).unwrap_or_default();
+    if client != client_text() {
+        stale.push(CLIENT_FILE.into());
     }
     assert!(
         stale.is_empty(),

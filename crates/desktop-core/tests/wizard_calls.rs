@@ -11,7 +11,7 @@ use serde_json::json;
 use vmdeck_desktop_core::{
     App, DraftPack, FieldKind, FormField, GateSetting, GateTableQuery, MaturityView,
     PackSecretInput, PackSecretQuery, PackSelection, ProfileDraft, ProfileLocation,
-    SaveProfileInput, StoreMode, dispatch,
+    SaveProfileInput, StoreMode, Via, call,
 };
 use vmdeck_vault::Sensitive;
 
@@ -422,19 +422,21 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 #[tokio::test]
-async fn wizard_methods_are_routed_by_dispatch() {
+async fn wizard_calls_are_routed_by_the_call_table() {
     let dir = tempfile::tempdir().unwrap();
     let app = session_app(&dir).await;
-    let table = dispatch(
+    let table = call(
         &app,
+        Via::Http,
         "gate_table",
         json!({"pack": "kubevirt", "version": "1.9.0"}),
     )
     .await
     .unwrap();
     assert_eq!(table["component"], "KubeVirt");
-    let bad_name = dispatch(
+    let bad_name = call(
         &app,
+        Via::Http,
         "save_profile",
         json!({"draft": {"name": "x", "description": null, "preset": null, "packs": []},
                "location": {"kind": "named", "name": "../escape"}}),
@@ -443,6 +445,8 @@ async fn wizard_methods_are_routed_by_dispatch() {
     .unwrap_err();
     assert_eq!(bad_name.code, "profile_file_name_invalid");
     assert_eq!(bad_name.field.as_deref(), Some("file_name"));
-    let listed = dispatch(&app, "list_profiles", json!(null)).await.unwrap();
+    let listed = call(&app, Via::Http, "list_profiles", json!(null))
+        .await
+        .unwrap();
     assert_eq!(listed, json!([]));
 }

@@ -1,63 +1,17 @@
-// The one interface the UI reaches the Rust core through, and the choice of implementation.
-import type {
-  AppStatus,
-  CheckView,
-  ClusterRef,
-  ClusterView,
-  ContextView,
-  DraftCheckView,
-  GateTableQuery,
-  GateTableView,
-  ImportInput,
-  KubeconfigSource,
-  LoadedProfileView,
-  PackSecretInput,
-  PackSecretQuery,
-  PackSecretView,
-  PackSelection,
-  ProfileDraft,
-  ProfileFileView,
-  ProfileLocation,
-  RenameInput,
-  SaveProfileInput,
-  SavedProfileView,
-  SelectionView,
-  UiError,
-  WizardCatalogView,
-} from './generated';
-import { httpTransport } from './httpBackend';
+// The one interface the UI reaches the Rust core through: the client generated from the core's
+// call table, over Tauri IPC (the app) or HTTP and websockets (the dev server), plus the native
+// dialogs only the app has.
+import type { KubeconfigSource, ProfileLocation, UiError } from './generated';
+import { coreClient, type CoreClient, type CoreTransport } from './generated/calls';
+import { devServerToken, httpTransport } from './httpBackend';
 import { tauriTransport, pickKubeconfigPath, pickProfileOpenPath, pickProfileSavePath } from './tauriBackend';
 
-/** Calls one core method by name; rejects with a `UiError`. */
-export type Transport = (method: string, request?: unknown) => Promise<unknown>;
-
-export interface Backend {
+export interface Backend extends CoreClient {
   readonly kind: 'tauri' | 'http';
   /** True when files are chosen through a native dialog (Tauri); else the UI shows a file input. */
   readonly nativeFileDialog: boolean;
-  appStatus(): Promise<AppStatus>;
-  useSessionOnly(): Promise<AppStatus>;
-  listClusters(): Promise<ClusterView[]>;
-  inspectKubeconfig(source: KubeconfigSource): Promise<ContextView[]>;
-  importClusters(input: ImportInput): Promise<ClusterView[]>;
-  renameCluster(input: RenameInput): Promise<ClusterView>;
-  removeCluster(ref: ClusterRef): Promise<void>;
-  checkCluster(ref: ClusterRef): Promise<CheckView>;
-  startDemo(): Promise<ClusterView>;
   /** Native open-file dialog; `null` when cancelled. */
   pickKubeconfigFile(): Promise<KubeconfigSource | null>;
-  /** The install wizard: pack cards and presets, resolution, gate tables, the draft's check. */
-  wizardCatalog(): Promise<WizardCatalogView>;
-  resolvePacks(selection: PackSelection): Promise<SelectionView>;
-  gateTable(query: GateTableQuery): Promise<GateTableView>;
-  validateProfile(draft: ProfileDraft): Promise<DraftCheckView>;
-  /** Profile files: written atomically by the core; `named` files live in the app's profiles folder. */
-  saveProfile(input: SaveProfileInput): Promise<SavedProfileView>;
-  loadProfile(location: ProfileLocation): Promise<LoadedProfileView>;
-  listProfiles(): Promise<ProfileFileView[]>;
-  /** Pack secrets go to the secret store (OS keyring or session memory), never into a profile. */
-  storePackSecret(input: PackSecretInput): Promise<PackSecretView>;
-  packSecretStatus(query: PackSecretQuery): Promise<PackSecretView[]>;
   /** Native save dialog for a profile (Tauri); `null` when cancelled or in the browser. */
   pickProfileSaveLocation(suggestedName: string): Promise<ProfileLocation | null>;
   /** Native open dialog for a profile (Tauri); `null` when cancelled or in the browser. */
@@ -81,6 +35,15 @@ export function toUiError(reason: unknown): UiError {
   return { code: 'transport_failed', message: `the app's backend did not answer: ${String(reason)}`, field: null };
 }
 
+/** A transport whose every rejection is a `UiError`. */
+export function rejectingWithUiErrors(transport: CoreTransport): CoreTransport {
+  return {
+    call: (name, request) => transport.call(name, request).catch((reason: unknown) => Promise.reject(toUiError(reason))),
+    stream: (name, request, onEvent) =>
+      transport.stream(name, request, onEvent).catch((reason: unknown) => Promise.reject(toUiError(reason))),
+  };
+}
+
 /** Native dialogs for profile files; the browser has none (it names files in the app's profiles folder). */
 export interface ProfileDialogs {
   save(suggestedName: string): Promise<ProfileLocation | null>;
@@ -89,57 +52,42 @@ export interface ProfileDialogs {
 
 const noProfileDialogs: ProfileDialogs = { save: async () => null, open: async () => null };
 
-/** A backend over any transport: the method names are the core's (`dispatch::METHODS`). */
+/** A backend over any transport. */
 export function backendOver(
-  transport: Transport,
+  transport: CoreTransport,
   kind: Backend['kind'],
   pickFile: () => Promise<KubeconfigSource | null>,
   profileDialogs: ProfileDialogs = noProfileDialogs,
+  uiReady: () => Promise<void> = async () => {},
 ): Backend {
-  const call = async <T>(method: string, request?: unknown): Promise<T> => {
-    try {
-      return (await transport(method, request)) as T;
-    } catch (reason) {
-      throw toUiError(reason);
-    }
-  };
   return {
+    ...coreClient(rejectingWithUiErrors(transport)),
     kind,
     nativeFileDialog: kind === 'tauri',
-    appStatus: () => call('app_status'),
-    useSessionOnly: () => call('use_session_only'),
-    listClusters: () => call('list_clusters'),
-    inspectKubeconfig: (source) => call('inspect_kubeconfig', source),
-    importClusters: (input) => call('import_clusters', input),
-    renameCluster: (input) => call('rename_cluster', input),
-    removeCluster: (ref) => call('remove_cluster', ref),
-    checkCluster: (ref) => call('check_cluster', ref),
-    startDemo: () => call('start_demo'),
     pickKubeconfigFile: pickFile,
-    wizardCatalog: () => call('wizard_catalog'),
-    resolvePacks: (selection) => call('resolve_packs', selection),
-    gateTable: (query) => call('gate_table', query),
-    validateProfile: (draft) => call('validate_profile', draft),
-    saveProfile: (input) => call('save_profile', input),
-    loadProfile: (location) => call('load_profile', location),
-    listProfiles: () => call('list_profiles'),
-    storePackSecret: (input) => call('store_pack_secret', input),
-    packSecretStatus: (query) => call('pack_secret_status', query),
     pickProfileSaveLocation: (suggestedName) => profileDialogs.save(suggestedName),
     pickProfileOpenLocation: () => profileDialogs.open(),
-    uiReady: async () => {
-      if (kind === 'tauri') await call('ui_ready');
-    },
+    uiReady: () => uiReady().catch(() => undefined),
   };
 }
 
 /** Tauri IPC inside the desktop app, else HTTP to the dev server that served this page. */
 export function detectBackend(): Backend {
   if (typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window) {
-    return backendOver(tauriTransport, 'tauri', pickKubeconfigPath, {
-      save: pickProfileSavePath,
-      open: pickProfileOpenPath,
-    });
+    return backendOver(
+      tauriTransport,
+      'tauri',
+      pickKubeconfigPath,
+      { save: pickProfileSavePath, open: pickProfileOpenPath },
+      async () => {
+        const { invoke } = await import('@tauri-apps/api/core');
+        await invoke('ui_ready');
+      },
+    );
   }
-  return backendOver(httpTransport(fetch.bind(globalThis), ''), 'http', async () => null);
+  return backendOver(
+    httpTransport(fetch.bind(globalThis), window.location.origin, devServerToken(window), (url, protocols) => new WebSocket(url, protocols)),
+    'http',
+    async () => null,
+  );
 }

@@ -21,8 +21,25 @@ export class ClustersModel {
       this.loadError = error as UiError;
     }
     this.loaded = true;
-    // The core decides which clusters are worth checking now (recently used, or the demo).
-    for (const cluster of this.clusters) if (cluster.check_at_start) void this.check(cluster.name);
+    // The core decides which clusters are worth checking now (recently used, or the demo); it
+    // checks them all at once and each result shows as soon as it is known.
+    void this.checkAll(this.clusters.filter((c) => c.check_at_start).map((c) => c.name));
+  }
+
+  async checkAll(names: string[]): Promise<void> {
+    if (names.length === 0) return;
+    for (const name of names) this.checks[name] = { state: 'checking' };
+    try {
+      await this.backend.checkClusters({ names }, (event) => {
+        this.checks[event.cluster] = event.check
+          ? { state: 'done', view: event.check }
+          : { state: 'failed', error: event.error ?? { code: 'internal', message: 'the check gave no result', field: null } };
+      });
+    } catch (error) {
+      for (const name of names) {
+        if (this.checks[name]?.state === 'checking') this.checks[name] = { state: 'failed', error: error as UiError };
+      }
+    }
   }
 
   async check(name: string): Promise<void> {

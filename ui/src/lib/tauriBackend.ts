@@ -1,11 +1,18 @@
-// Tauri IPC transport: each core method is a `#[tauri::command]` taking one `request` argument.
-import { invoke } from '@tauri-apps/api/core';
+// Tauri IPC transport: every core call is a Tauri command of the same name taking `{request}`;
+// a stream also takes `{onEvent}`, a Channel its events arrive through.
+import { Channel, invoke } from '@tauri-apps/api/core';
 import { open, save } from '@tauri-apps/plugin-dialog';
 import type { KubeconfigSource, ProfileLocation } from './generated';
+import type { CoreTransport } from './generated/calls';
 
-export function tauriTransport(method: string, request?: unknown): Promise<unknown> {
-  return invoke(method, request === undefined ? {} : { request });
-}
+export const tauriTransport: CoreTransport = {
+  call: (name, request) => invoke(name, { request }),
+  stream: (name, request, onEvent) => {
+    const channel = new Channel<Parameters<typeof onEvent>[0]>();
+    channel.onmessage = onEvent;
+    return invoke(name, { request, onEvent: channel });
+  },
+};
 
 /** The native open-file dialog; the core reads the file itself (relative paths keep working). */
 export async function pickKubeconfigPath(): Promise<KubeconfigSource | null> {

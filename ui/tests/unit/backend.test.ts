@@ -1,7 +1,9 @@
-// The backend interface over HTTP: method names, request bodies, and errors kept as UiError codes.
+// The backend over its transports: call names and bodies from the generated table, the token,
+// streams over a websocket, and errors kept as UiError codes.
 import { describe, expect, it } from 'vitest';
 import { backendOver, toUiError } from '../../src/lib/backend';
-import { httpTransport } from '../../src/lib/httpBackend';
+import { callNames, coreClient, streamNames, type CoreTransport } from '../../src/lib/generated/calls';
+import { httpTransport, type SocketLike } from '../../src/lib/httpBackend';
 
 type Call = { url: string; init: RequestInit };
 
@@ -12,44 +14,122 @@ function fakeFetch(status: number, body: unknown, calls: Call[]) {
   };
 }
 
+const noSockets = () => {
+  throw new Error('no websocket in this test');
+};
+
+function http(status: number, body: unknown, calls: Call[], origin = '') {
+  return backendOver(httpTransport(fakeFetch(status, body, calls), origin, 'tok', noSockets), 'http', async () => null);
+}
+
+/** A websocket double that answers like the dev server: events, then the answer. */
+class FakeSocket implements SocketLike {
+  onopen: ((ev: Event) => void) | null = null;
+  onmessage: ((ev: MessageEvent) => void) | null = null;
+  onclose: ((ev: CloseEvent) => void) | null = null;
+  onerror: ((ev: Event) => void) | null = null;
+  sent: string[] = [];
+  constructor(
+    readonly url: string,
+    readonly protocols: string[],
+    private readonly frames: unknown[],
+  ) {
+    queueMicrotask(() => this.onopen?.({} as Event));
+  }
+  send(data: string) {
+    this.sent.push(data);
+    for (const frame of this.frames) this.onmessage?.({ data: JSON.stringify(frame) } as MessageEvent);
+    this.onclose?.({ code: 1000, reason: '' } as CloseEvent);
+  }
+  close() {}
+}
+
+describe('generated client', () => {
+  it('has one method per declared call and sends each under its declared name', async () => {
+    const seen: string[] = [];
+    const recording: CoreTransport = {
+      call: async (name) => {
+        seen.push(name);
+        return null as never;
+      },
+      stream: async (name) => {
+        seen.push(name);
+        return null as never;
+      },
+    };
+    const client = coreClient(recording) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    expect(Object.keys(client)).toHaveLength(callNames.length + streamNames.length);
+    for (const method of Object.values(client)) await method({}, () => {});
+    expect(seen).toEqual([...callNames, ...streamNames]);
+  });
+});
+
 describe('http backend', () => {
-  it('posts the request as JSON to /api/<method>', async () => {
+  it('posts the request as JSON to /api/<name> with the token', async () => {
     const calls: Call[] = [];
-    const backend = backendOver(httpTransport(fakeFetch(200, { cluster: 'a', reachable: true }, calls), 'http://x'), 'http', async () => null);
-    const view = await backend.checkCluster({ name: 'a' });
+    const view = await http(200, { cluster: 'a', reachable: true }, calls, 'http://x').checkCluster({ name: 'a' });
     expect(view.reachable).toBe(true);
     expect(calls[0]?.url).toBe('http://x/api/check_cluster');
     expect(calls[0]?.init.method).toBe('POST');
     expect(JSON.parse(String(calls[0]?.init.body))).toEqual({ name: 'a' });
-    expect((calls[0]?.init.headers as Record<string, string>)['content-type']).toBe('application/json');
+    const headers = calls[0]?.init.headers as Record<string, string>;
+    expect(headers['content-type']).toBe('application/json');
+    expect(headers['x-vmdeck-token']).toBe('tok');
   });
 
-  it('sends null for methods without a request', async () => {
+  it('sends null for calls without a request', async () => {
     const calls: Call[] = [];
-    const backend = backendOver(httpTransport(fakeFetch(200, [], calls), ''), 'http', async () => null);
-    expect(await backend.listClusters()).toEqual([]);
+    expect(await http(200, [], calls).listClusters()).toEqual([]);
     expect(calls[0]?.init.body).toBe('null');
   });
 
   it('rejects with the core error, code and field intact', async () => {
     const error = { code: 'kubeconfig_invalid_field', message: 'users[0].user.token: empty', field: 'users[0].user.token' };
-    const backend = backendOver(httpTransport(fakeFetch(422, error, []), ''), 'http', async () => null);
-    await expect(backend.inspectKubeconfig({ kind: 'text', text: 'x' })).rejects.toEqual(error);
+    await expect(http(422, error, []).inspectKubeconfig({ kind: 'text', text: 'x' })).rejects.toEqual(error);
   });
 
   it('turns a dead server into backend_unreachable', async () => {
     const failing = async () => {
       throw new TypeError('fetch failed');
     };
-    const backend = backendOver(httpTransport(failing, ''), 'http', async () => null);
+    const backend = backendOver(httpTransport(failing, '', 'tok', noSockets), 'http', async () => null);
     await expect(backend.listClusters()).rejects.toMatchObject({ code: 'backend_unreachable' });
+  });
+
+  it('runs a stream over a websocket: token as subprotocol, request first, events, then the answer', async () => {
+    const sockets: FakeSocket[] = [];
+    const event = { cluster: 'a', check: null, error: { code: 'x', message: 'm', field: null } };
+    const open = (url: string, protocols: string[]) => {
+      const socket = new FakeSocket(url, protocols, [{ event }, { answer: null }]);
+      sockets.push(socket);
+      return socket;
+    };
+    const backend = backendOver(httpTransport(fakeFetch(200, {}, []), 'http://127.0.0.1:9', 'tok', open), 'http', async () => null);
+    const events: unknown[] = [];
+    await expect(backend.checkClusters({ names: ['a'] }, (e) => events.push(e))).resolves.toBeNull();
+    expect(events).toEqual([event]);
+    expect(sockets[0]?.url).toBe('ws://127.0.0.1:9/api/stream/check_clusters');
+    expect(sockets[0]?.protocols).toEqual(['vmdeck-token.tok']);
+    expect(JSON.parse(sockets[0]?.sent[0] ?? '')).toEqual({ names: ['a'] });
+  });
+
+  it('rejects a stream with its error, or when the socket closes before the answer', async () => {
+    const error = { code: 'token_required', message: 'm', field: null };
+    const failing = backendOver(
+      httpTransport(fakeFetch(200, {}, []), '', 'tok', (u, p) => new FakeSocket(u, p, [{ error }])),
+      'http',
+      async () => null,
+    );
+    await expect(failing.checkClusters({ names: [] }, () => {})).rejects.toEqual(error);
+    const cut = backendOver(httpTransport(fakeFetch(200, {}, []), '', 'tok', (u, p) => new FakeSocket(u, p, [])), 'http', async () => null);
+    await expect(cut.checkClusters({ names: [] }, () => {})).rejects.toMatchObject({ code: 'backend_unreachable' });
   });
 });
 
 describe('wizard calls', () => {
-  it('use the core method names and send the request as is', async () => {
+  it('use the core call names and send the request as is', async () => {
     const calls: Call[] = [];
-    const backend = backendOver(httpTransport(fakeFetch(200, {}, calls), ''), 'http', async () => null);
+    const backend = http(200, {}, calls);
     await backend.wizardCatalog();
     await backend.resolvePacks({ packs: ['vm-dashboard'] });
     await backend.gateTable({ pack: 'kubevirt', version: '1.9.0' });
@@ -67,10 +147,11 @@ describe('wizard calls', () => {
   });
 
   it('have no native profile dialogs in the browser, and use the given ones otherwise', async () => {
-    const browser = backendOver(httpTransport(fakeFetch(200, {}, []), ''), 'http', async () => null);
+    const browser = http(200, {}, []);
     expect(await browser.pickProfileSaveLocation('p.yaml')).toBeNull();
     expect(await browser.pickProfileOpenLocation()).toBeNull();
-    const native = backendOver(async () => null, 'tauri', async () => null, {
+    const nothing: CoreTransport = { call: async () => null as never, stream: async () => null as never };
+    const native = backendOver(nothing, 'tauri', async () => null, {
       save: async (name) => ({ kind: 'path', path: `/home/me/${name}` }),
       open: async () => ({ kind: 'path', path: '/home/me/x.yaml' }),
     });

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use vmdeck_desktop_core::typescript::{GENERATED_DIR, bindings, index_text};
+use vmdeck_desktop_core::typescript::{
+    CLIENT_FILE, GENERATED_DIR, bindings, client_text, index_text,
+};
 
 fn main() -> anyhow::Result<()> {
     let dir = std::env::args_os()
@@ -16,8 +18,9 @@ fn main() -> anyhow::Result<()> {
         });
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let bindings = bindings();
-    let mut wanted = vec![PathBuf::from("index.ts")];
+    let mut wanted = vec![PathBuf::from("index.ts"), PathBuf::from(CLIENT_FILE)];
     write_atomic(&dir.join("index.ts"), &index_text(&bindings))?;
+    write_atomic(&dir.join(CLIENT_FILE), &client_text())?;
     for binding in &bindings {
         write_atomic(&dir.join(&binding.file), &binding.text)?;
         wanted.push(binding.file.clone());
@@ -37,10 +40,9 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
-    let dir = path.parent().context("generated file has a folder")?;
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut file, text.as_bytes())?;
-    file.persist(path)
+    let mut file = atomic_write_file::AtomicWriteFile::open(path)
         .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .and_then(|()| file.commit())
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Drives the real VMDeck app through WebKitWebDriver: starts it with --demo, waits for the
 Demo cluster to show Connected and Simulated, saves a screenshot. Run under a display
-(scripts/test-ui.sh wraps it in xvfb-run + dbus-run-session). Usage: webdriver-demo.py BINARY OUT.png"""
+(scripts/test-ui.sh wraps it in xvfb-run + dbus-run-session). Usage: demo.py BINARY OUT.png
+Every check raises CheckFailed (never a bare assert, which `python3 -O` would skip)."""
 
 import base64
 import json
@@ -16,6 +17,15 @@ import urllib.request
 DEMO_CARD = '[data-cluster="Demo cluster"]'
 CONNECTED = DEMO_CARD + ' [data-status="connected"]'
 SIMULATED = DEMO_CARD + ' .badge.simulated'
+
+
+class CheckFailed(Exception):
+    """A check of what the app shows did not hold."""
+
+
+def check(condition, message):
+    if not condition:
+        raise CheckFailed(message)
 
 
 def free_port():
@@ -91,9 +101,9 @@ def main():
         driver.wait_for(CONNECTED, 60)
         card = driver.find(DEMO_CARD)
         text = driver.s("GET", f"/element/{card}/text")
-        assert driver.find(SIMULATED), "the Demo cluster is not marked Simulated"
-        assert "Kubernetes v1.34.1" in text, f"no Kubernetes version in the card: {text!r}"
-        assert driver.find('[data-testid="demo-banner"]'), "no demo-mode banner"
+        check(driver.find(SIMULATED), "the Demo cluster is not marked Simulated")
+        check("Kubernetes v1.34.1" in text, f"no Kubernetes version in the card: {text!r}")
+        check(driver.find('[data-testid="demo-banner"]'), "no demo-mode banner")
         # A screenshot right after a DOM change may show the previous frame: wait two frames.
         driver.s("POST", "/execute/async", {"script": "const done = arguments[0];"
                  "requestAnimationFrame(() => requestAnimationFrame(() => done(true)));", "args": []})
@@ -113,4 +123,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (CheckFailed, TimeoutError, RuntimeError) as err:
+        print(f"webdriver: FAILED: {err}", file=sys.stderr)
+        sys.exit(1)

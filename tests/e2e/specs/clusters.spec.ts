@@ -1,44 +1,26 @@
 // Browser end-to-end: paste or drop a simulated cluster's kubeconfig, see it Connected; a broken one names the field;
-// a re-import asks before replacing; clusters not used recently wait for "Check".
-import { test, expect, type Page } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+// a re-import asks before replacing; clusters not used recently wait for "Check". Each test has its own dev server.
+import type { Page } from '@playwright/test';
+import { expect, test, type DevServer } from '../fixtures';
 
-const target = process.env.CARGO_TARGET_DIR ?? '/root/.cache/vmdeck/target';
-// The tests share one dev server and build on each other's clusters.
-test.describe.configure({ mode: 'serial' });
-
-let sim: ChildProcess;
-let kubeconfig = '';
-
-test.beforeAll(async () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'vmdeck-sim-')), 'kubeconfig');
-  sim = spawn(`${target}/debug/simcluster`, ['serve', '--kubeconfig', path], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const firstLine = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: sim.stdout! });
-    lines.once('line', resolve);
-    sim.once('exit', (code) => reject(new Error(`simcluster exited with ${code}`)));
+/** Saves the kubeconfig's admin context through the core (set-up, not the flow under test). */
+async function saveAdmin(app: DevServer, kubeconfig: string, check = false) {
+  await app.call('import_clusters', {
+    source: { kind: 'text', text: kubeconfig },
+    choices: [{ context: 'admin', name: null }],
+    overwrite: false,
+    replace: [],
   });
-  expect(firstLine).toContain('https://127.0.0.1:');
-  // simcluster prints its URL, then writes the kubeconfig.
-  for (let i = 0; i < 100 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 100));
-  kubeconfig = readFileSync(path, 'utf8');
-});
+  if (check) await app.call('check_cluster', { name: 'admin' });
+}
 
-test.afterAll(() => {
-  sim?.kill();
-});
-
-test('empty state, then a pasted kubeconfig shows the cluster Connected', async ({ page }) => {
-  await page.goto('/');
+test('empty state, then a pasted kubeconfig shows the cluster Connected', async ({ page, app, sim }) => {
+  await app.open(page);
   await expect(page.getByTestId('empty-state')).toContainText('No clusters yet');
 
   await page.getByRole('button', { name: 'Add cluster' }).first().click();
   const dialog = page.getByRole('dialog', { name: 'Add a cluster' });
-  await dialog.getByRole('textbox', { name: 'Kubeconfig' }).fill(kubeconfig);
+  await dialog.getByRole('textbox', { name: 'Kubeconfig' }).fill(sim.kubeconfig);
   await dialog.getByRole('button', { name: 'Next' }).click();
   await expect(dialog.locator('[data-context="admin"]')).toBeVisible();
   await expect(dialog.locator('[data-context="viewer"]')).toBeVisible();
@@ -53,10 +35,10 @@ test('empty state, then a pasted kubeconfig shows the cluster Connected', async 
   await expect(card).toContainText('3 nodes');
 });
 
-test('a broken kubeconfig names the field at fault', async ({ page }) => {
-  const broken = kubeconfig.replace('client-key-data: ', 'client-key-data: not*base64');
-  expect(broken).not.toEqual(kubeconfig);
-  await page.goto('/');
+test('a broken kubeconfig names the field at fault', async ({ page, app, sim }) => {
+  const broken = sim.kubeconfig.replace('client-key-data: ', 'client-key-data: not*base64');
+  expect(broken).not.toEqual(sim.kubeconfig);
+  await app.open(page);
   await page.getByRole('button', { name: 'Add cluster' }).first().click();
   const dialog = page.getByRole('dialog', { name: 'Add a cluster' });
   await dialog.getByRole('textbox', { name: 'Kubeconfig' }).fill(broken);
@@ -68,8 +50,9 @@ test('a broken kubeconfig names the field at fault', async ({ page }) => {
   await expect(dialog).toBeHidden();
 });
 
-test('rename and remove with keyboard-driven dialogs', async ({ page }) => {
-  await page.goto('/');
+test('rename and remove with keyboard-driven dialogs', async ({ page, app, sim }) => {
+  await saveAdmin(app, sim.kubeconfig);
+  await app.open(page);
   const card = page.locator('[data-cluster="admin"]');
   await expect(card).toBeVisible();
   await card.getByRole('button', { name: 'Rename' }).click();
@@ -104,10 +87,10 @@ async function fileDrag(page: Page, text: string, name = 'kubeconfig.yaml') {
   );
 }
 
-test('a kubeconfig file dropped on the Clusters screen opens the wizard with its contexts', async ({ page }) => {
-  await page.goto('/');
+test('a kubeconfig file dropped on the Clusters screen opens the wizard with its contexts', async ({ page, app, sim }) => {
+  await app.open(page);
   await expect(page.getByTestId('empty-state')).toBeVisible();
-  const dataTransfer = await fileDrag(page, kubeconfig);
+  const dataTransfer = await fileDrag(page, sim.kubeconfig);
   const screen = page.locator('section[aria-labelledby="clusters-title"]');
 
   // While a file is dragged over the window the drop target shows; leaving hides it.
@@ -129,13 +112,13 @@ test('a kubeconfig file dropped on the Clusters screen opens the wizard with its
   await expect(page.locator('[data-cluster="admin"] [data-status="connected"]')).toBeVisible();
 });
 
-test('importing the same kubeconfig again asks before replacing the cluster', async ({ page }) => {
-  await page.goto('/');
+test('importing the same kubeconfig again asks before replacing the cluster', async ({ page, app, sim }) => {
+  await app.open(page);
   await expect(page.locator('[data-cluster="admin"]')).toBeVisible();
   await page.getByRole('button', { name: 'Add cluster' }).click();
   const wizard = page.getByRole('dialog', { name: 'Add a cluster' });
   // This time the file is dropped onto the wizard's source step.
-  const dataTransfer = await fileDrag(page, kubeconfig);
+  const dataTransfer = await fileDrag(page, sim.kubeconfig);
   const zone = wizard.getByTestId('wizard-drop-zone');
   await zone.dispatchEvent('dragenter', { dataTransfer });
   await expect(zone).toHaveClass(/over/);
@@ -163,11 +146,13 @@ test('importing the same kubeconfig again asks before replacing the cluster', as
   await expect(page.locator('[data-cluster="admin"] [data-status="connected"]')).toBeVisible();
 });
 
-test('only recently used clusters are checked at start; the rest wait for Check', async ({ page }) => {
+test('only recently used clusters are checked at start; the rest wait for Check', async ({ page, app, sim }) => {
   // A cluster whose server never answers is saved but never used, so it is not checked at start.
-  const dead = kubeconfig.replace(/server: https:\/\/127\.0\.0\.1:\d+/g, 'server: https://127.0.0.1:1');
-  expect(dead).not.toEqual(kubeconfig);
-  await page.goto('/');
+  const dead = sim.kubeconfig.replace(/server: https:\/\/127\.0\.0\.1:\d+/g, 'server: https://127.0.0.1:1');
+  expect(dead).not.toEqual(sim.kubeconfig);
+  // "admin" was checked successfully a moment ago: recently used.
+  await saveAdmin(app, sim.kubeconfig, true);
+  await app.open(page);
   await page.getByRole('button', { name: 'Add cluster' }).click();
   const wizard = page.getByRole('dialog', { name: 'Add a cluster' });
   await wizard.getByRole('textbox', { name: 'Kubeconfig' }).fill(dead);

@@ -1,15 +1,12 @@
 // Browser end-to-end of the install wizard's first steps: preset, a Beta gate turned off in KubeVirt 1.9.0,
 // the proxy server filled in, the profile saved and loaded back with the same choices; a broken file's issues.
-import { test, expect, type Page } from '@playwright/test';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import type { Page } from '@playwright/test';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test, type DevServer } from '../fixtures';
 
-test.describe.configure({ mode: 'serial' });
-
-let savedPath = '';
-
-async function openWizard(page: Page) {
-  await page.goto('/');
+async function openWizard(page: Page, app: DevServer) {
+  await app.open(page);
   await page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name: 'Install packs' }).click();
   await expect(page.getByRole('heading', { name: 'Install packs' })).toBeVisible();
 }
@@ -19,8 +16,8 @@ async function next(page: Page, label: string) {
   await expect(page.getByRole('heading', { name: new RegExp(`: ${label}$`) })).toBeFocused();
 }
 
-test('preset, a Beta gate off, proxy values, saved and loaded back with the same choices', async ({ page }) => {
-  await openWizard(page);
+test('preset, a Beta gate off, proxy values, saved and loaded back with the same choices', async ({ page, app }) => {
+  await openWizard(page, app);
   await expect(page.getByTestId('no-packs')).toBeVisible();
   await expect(page.getByTestId('no-profiles')).toBeVisible();
 
@@ -67,7 +64,8 @@ test('preset, a Beta gate off, proxy values, saved and loaded back with the same
   const saved = page.getByTestId('saved');
   await expect(saved).toContainText('lab-profile.yaml');
   await expect(page.getByText('Installing comes next')).toBeVisible();
-  savedPath = (await saved.locator('code').textContent()) ?? '';
+  const savedPath = (await saved.locator('code').textContent()) ?? '';
+  expect(savedPath.startsWith(app.profiles)).toBe(true);
   const text = readFileSync(savedPath, 'utf8');
   expect(text).toMatch(/^apiVersion: vmdeck\.io\/v1alpha1\nkind: Profile\n/);
   expect(text).toContain('preset: vm-dashboard-proxied');
@@ -77,7 +75,7 @@ test('preset, a Beta gate off, proxy values, saved and loaded back with the same
 
   // Load it back in a fresh page: the same preset, version, gate and value.
   await page.reload();
-  await openWizard(page);
+  await openWizard(page, app);
   await page.getByLabel('Saved profile').selectOption('lab-profile.yaml');
   await page.getByRole('button', { name: 'Load', exact: true }).click();
   await expect(page.getByTestId('loaded-from')).toContainText('Loaded lab-profile.yaml');
@@ -92,13 +90,13 @@ test('preset, a Beta gate off, proxy values, saved and loaded back with the same
   await expect(page.locator('[data-field="spectro-proxy:token"]').getByLabel('Token')).toHaveValue('');
 });
 
-test('loading a broken profile shows each issue with its path and line', async ({ page }) => {
-  expect(savedPath).not.toBe('');
+test('loading a broken profile shows each issue with its path and line', async ({ page, app }) => {
+  mkdirSync(app.profiles, { recursive: true });
   writeFileSync(
-    join(dirname(savedPath), 'broken.yaml'),
+    join(app.profiles, 'broken.yaml'),
     'apiVersion: vmdeck.io/v1alpha1\nkind: Profile\nmetadata:\n  name: broken\npacks:\n  - name: multus\n    version: 4.3.0\n    values:\n      flavor: thin\n      resources:\n        requestsMemory: lots\n',
   );
-  await openWizard(page);
+  await openWizard(page, app);
   await page.getByLabel('Saved profile').selectOption('broken.yaml');
   await page.getByRole('button', { name: 'Load', exact: true }).click();
   const issues = page.getByTestId('profile-issues');

@@ -1,0 +1,61 @@
+//! The one declaration of every call the UI makes: name, request, answer (and events for a
+//! stream), and the `App` method that runs it. Tauri IPC, the dev server's HTTP and websocket
+//! routes and the TypeScript client are all generated from this table.
+
+use crate::app_status::AppStatus;
+use crate::calls::{core_calls, refuse_paths_over_http};
+use crate::requests::{ClusterNames, ClusterRef, ImportInput, KubeconfigSource, RenameInput};
+use crate::views::{CheckView, ClusterCheckEvent, ClusterView, ContextView};
+use crate::wizard_requests::{
+    GateTableQuery, PackSecretInput, PackSecretQuery, PackSelection, ProfileDraft, ProfileLocation,
+    SaveProfileInput,
+};
+use crate::wizard_views::{
+    DraftCheckView, GateTableView, LoadedProfileView, PackSecretView, ProfileFileView,
+    SavedProfileView, SelectionView, WizardCatalogView,
+};
+
+core_calls! {
+    calls {
+        /// Demo mode, where secrets are kept, and what keeps the keyring or the demo from working.
+        app_status(()) -> AppStatus = |app, ()| Ok(app.status());
+        /// The user's opt-in when the keyring is unavailable: secrets in memory until exit.
+        use_session_only(()) -> AppStatus = |app, ()| app.use_session_only().await;
+        /// The demo cluster (if running) first, then the saved clusters.
+        list_clusters(()) -> Vec<ClusterView> = |app, ()| app.list_clusters().await;
+        /// The contexts of a kubeconfig, for the user to choose from.
+        inspect_kubeconfig(KubeconfigSource) -> Vec<ContextView> [refuse_paths_over_http]
+            = |app, source| app.inspect_kubeconfig(source).await;
+        /// Saves the chosen contexts (all or nothing).
+        import_clusters(ImportInput) -> Vec<ClusterView> [refuse_paths_over_http]
+            = |app, input| app.import_clusters(input).await;
+        rename_cluster(RenameInput) -> ClusterView = |app, input| app.rename_cluster(input).await;
+        /// Removes a saved cluster with its secrets.
+        remove_cluster(ClusterRef) -> () = |app, cluster| app.remove_cluster(cluster).await;
+        /// Connects to a saved cluster: version, nodes, KubeVirt, install permission.
+        check_cluster(ClusterRef) -> CheckView = |app, cluster| app.check_cluster(cluster).await;
+        /// Starts the embedded simulated cluster (once).
+        start_demo(()) -> ClusterView = |app, ()| app.start_demo().await;
+        /// Pack cards with their values forms, and the presets.
+        wizard_catalog(()) -> WizardCatalogView = |app, ()| app.wizard_catalog();
+        resolve_packs(PackSelection) -> SelectionView = |app, selection| app.resolve_packs(selection);
+        gate_table(GateTableQuery) -> GateTableView = |app, query| app.gate_table(query);
+        validate_profile(ProfileDraft) -> DraftCheckView = |app, draft| app.validate_profile(draft);
+        /// Writes a profile file atomically.
+        save_profile(SaveProfileInput) -> SavedProfileView [refuse_paths_over_http]
+            = |app, input| app.save_profile(input).await;
+        load_profile(ProfileLocation) -> LoadedProfileView [refuse_paths_over_http]
+            = |app, location| app.load_profile(location).await;
+        list_profiles(()) -> Vec<ProfileFileView> = |app, ()| app.list_profiles().await;
+        /// Keeps a pack secret in the secret store, never in a profile.
+        store_pack_secret(PackSecretInput) -> PackSecretView
+            = |app, input| app.store_pack_secret(input).await;
+        pack_secret_status(PackSecretQuery) -> Vec<PackSecretView>
+            = |app, query| app.pack_secret_status(query).await;
+    }
+    streams {
+        /// Checks several saved clusters at once; each result is an event as soon as it is known.
+        check_clusters(ClusterNames) => ClusterCheckEvent, -> ()
+            = |app, names, events| app.check_clusters(names, events).await;
+    }
+}
