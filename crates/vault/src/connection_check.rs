@@ -168,7 +168,8 @@ async fn may_create_crds(client: &kube::Client, timeout: Duration) -> Option<boo
     answer.status.map(|s| s.allowed)
 }
 
-/// Puts a kube error into plain words with a fix and a stable code.
+/// Puts a kube error into plain words with a fix and a stable code, by the error's types (status
+/// code, TLS error, I/O error kind, timeout) found along its `source()` chain, never by its text.
 pub fn classify_kube_error(err: &kube::Error, timeout: Duration) -> CheckFailure {
     let failure = |code: &str, message: String| CheckFailure {
         code: code.to_string(),
@@ -187,55 +188,181 @@ pub fn classify_kube_error(err: &kube::Error, timeout: Duration) -> CheckFailure
             code => failure("api_error", format!("the cluster answered with an error ({code}): {}", status.message)),
         };
     }
-    let mut chain = format!("{err} {err:?}");
-    let mut source = err.source();
-    while let Some(inner) = source {
-        chain.push_str(&format!(" | {inner} {inner:?}"));
-        source = inner.source();
+    for cause in causes(err) {
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return classify_tls(tls);
+        }
     }
-    let lower = chain.to_lowercase();
-    if lower.contains("unknownissuer")
-        || lower.contains("unknown issuer")
-        || lower.contains("invalid peer certificate: badsignature")
-    {
-        failure(
+    for cause in causes(err) {
+        let timed_out = cause.is::<tokio::time::error::Elapsed>()
+            || cause
+                .downcast_ref::<hyper::Error>()
+                .is_some_and(hyper::Error::is_timeout)
+            || cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
+        if timed_out {
+            return timeout_failure(timeout);
+        }
+    }
+    for cause in causes(err) {
+        let Some(io) = cause.downcast_ref::<std::io::Error>() else {
+            continue;
+        };
+        match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => {
+                return failure(
+                    "connection_refused",
+                    "nothing is listening at the server address; check the address and port, and that the cluster is running".into(),
+                );
+            }
+            std::io::ErrorKind::HostUnreachable | std::io::ErrorKind::NetworkUnreachable => {
+                return failure(
+                    "unreachable",
+                    format!(
+                        "the server's network cannot be reached ({io}); check your network or VPN"
+                    ),
+                );
+            }
+            _ if is_lookup_failure(io) => {
+                return failure(
+                    "dns_failure",
+                    "the server's host name could not be resolved (DNS); check the server address and your network or VPN".into(),
+                );
+            }
+            _ => {}
+        }
+    }
+    failure(
+        "unreachable",
+        format!("the cluster could not be reached: {err}; check the server address and network"),
+    )
+}
+
+/// The error and its causes, looking inside `io::Error`s (whose `source()` skips the error they
+/// wrap, such as a `rustls::Error` from the TLS handshake).
+fn causes<'a>(err: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static)> {
+    let mut out: Vec<&'a (dyn StdError + 'static)> = Vec::new();
+    let mut next = Some(err);
+    while let Some(cause) = next {
+        out.push(cause);
+        next = match cause.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+            None => cause.source(),
+        };
+    }
+    out
+}
+
+/// A failed host name lookup: the standard library reports `getaddrinfo` failures with this
+/// fixed text (there is no `ErrorKind` for them), which never contains the host name.
+fn is_lookup_failure(io: &std::io::Error) -> bool {
+    io.to_string()
+        .starts_with("failed to lookup address information")
+}
+
+fn classify_tls(err: &rustls::Error) -> CheckFailure {
+    use rustls::CertificateError as Cert;
+    let failure = |code: &str, message: &str| CheckFailure {
+        code: code.to_string(),
+        message: message.to_string(),
+    };
+    match err {
+        rustls::Error::InvalidCertificate(Cert::UnknownIssuer | Cert::BadSignature) => failure(
             "untrusted_certificate",
-            "the server's certificate is not signed by the certificate authority saved for this cluster; if the cluster's CA changed, re-import its kubeconfig".into(),
-        )
-    } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
-        failure(
+            "the server's certificate is not signed by the certificate authority saved for this cluster; if the cluster's CA changed, re-import its kubeconfig",
+        ),
+        rustls::Error::InvalidCertificate(
+            Cert::NotValidForName | Cert::NotValidForNameContext { .. },
+        ) => failure(
             "certificate_name_mismatch",
-            "the server's certificate does not match its address; set tls-server-name in the kubeconfig to the name in the certificate and re-import".into(),
-        )
-    } else if lower.contains("invalid peer certificate") || lower.contains("expired") {
-        failure(
+            "the server's certificate does not match its address; set tls-server-name in the kubeconfig to the name in the certificate and re-import",
+        ),
+        rustls::Error::InvalidCertificate(_) => failure(
             "invalid_certificate",
-            "the server's certificate is invalid (expired or malformed); ask the cluster admin to renew it".into(),
-        )
-    } else if lower.contains("dns error")
-        || lower.contains("failed to lookup address")
-        || lower.contains("name or service not known")
-    {
-        failure(
-            "dns_failure",
-            "the server's host name could not be resolved (DNS); check the server address and your network or VPN".into(),
-        )
-    } else if lower.contains("timed out") || lower.contains("elapsed") || lower.contains("timeout")
-    {
-        timeout_failure(timeout)
-    } else if lower.contains("connection refused") {
-        failure(
-            "connection_refused",
-            "nothing is listening at the server address; check the address and port, and that the cluster is running".into(),
-        )
-    } else if lower.contains("unauthorized") || lower.contains("401") {
-        failure("unauthorized", "the cluster rejected your credentials (401 Unauthorized); re-import with fresh credentials".into())
-    } else {
-        failure(
-            "unreachable",
-            format!(
-                "the cluster could not be reached: {err}; check the server address and network"
+            "the server's certificate is invalid (expired or malformed); ask the cluster admin to renew it",
+        ),
+        other => CheckFailure {
+            code: "unreachable".into(),
+            message: format!(
+                "the TLS handshake with the server failed ({other}); check that the address points at the cluster's API server"
             ),
-        )
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+
+    const T: Duration = Duration::from_secs(3);
+
+    fn service(err: impl StdError + Send + Sync + 'static) -> kube::Error {
+        kube::Error::Service(Box::new(err))
+    }
+
+    fn code(err: &kube::Error) -> String {
+        classify_kube_error(err, T).code
+    }
+
+    #[test]
+    fn tls_errors_inside_io_errors_are_found() {
+        let tls = |cert| {
+            service(io::Error::new(
+                io::ErrorKind::InvalidData,
+                rustls::Error::InvalidCertificate(cert),
+            ))
+        };
+        assert_eq!(
+            code(&tls(rustls::CertificateError::UnknownIssuer)),
+            "untrusted_certificate"
+        );
+        assert_eq!(
+            code(&tls(rustls::CertificateError::NotValidForName)),
+            "certificate_name_mismatch"
+        );
+        assert_eq!(
+            code(&tls(rustls::CertificateError::Expired)),
+            "invalid_certificate"
+        );
+    }
+
+    #[test]
+    fn io_kinds_and_timeouts_decide_not_words_in_messages() {
+        let io = |kind, text: &str| service(io::Error::new(kind, text.to_string()));
+        assert_eq!(
+            code(&io(io::ErrorKind::ConnectionRefused, "401 expired")),
+            "connection_refused"
+        );
+        assert_eq!(code(&io(io::ErrorKind::TimedOut, "401")), "timeout");
+        // Words that used to decide: now only the types do.
+        assert_eq!(
+            code(&io(
+                io::ErrorKind::Other,
+                "unauthorized 401 expired timeout"
+            )),
+            "unreachable"
+        );
+        assert_eq!(
+            code(&io(
+                io::ErrorKind::Other,
+                "failed to lookup address information: Name or service not known"
+            )),
+            "dns_failure"
+        );
+    }
+
+    #[test]
+    fn status_codes_decide_api_errors() {
+        let status = |code: u16| {
+            kube::Error::Api(Box::new(
+                kube::core::Status::failure("401 timeout", "x").with_code(code),
+            ))
+        };
+        assert_eq!(code(&status(401)), "unauthorized");
+        assert_eq!(code(&status(403)), "forbidden");
+        assert_eq!(code(&status(500)), "api_error");
     }
 }
