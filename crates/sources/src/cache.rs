@@ -1,4 +1,5 @@
 //! The download cache: files stored under `<cache dir>/sha256/<digest>`, checked again on every read.
+//! Blocking file I/O: async callers run it on the blocking pool.
 
 use std::path::{Path, PathBuf};
 

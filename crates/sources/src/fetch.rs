@@ -1,5 +1,6 @@
 //! Fetching upstream sources: cache first, then the mirror (folder or URL) or the official URL, with progress
 //! callbacks, a size limit and a hard sha256 check; unpinned sources need trust-on-first-use and are then locked.
+//! File work (lock file, cache, mirror folder) runs on Tokio's blocking pool, never on an async worker.
 
 use std::path::PathBuf;
 
@@ -7,7 +8,7 @@ use futures::StreamExt;
 use vmdeck_packs::{DigestMismatch, FetchedSources, SourceRequest, UpstreamSource, digest};
 
 use crate::cache::Cache;
-use crate::lock::Lock;
+use crate::lock::{Lock, LockError};
 use crate::mirror::Mirror;
 
 /// Upstream files are manifests; anything larger is refused.
@@ -30,16 +31,24 @@ pub enum SourceError {
     },
     #[error("{url} has no sha256 pin; confirm trust-on-first-use to download and pin it in {lock}")]
     Unpinned { url: String, lock: String },
-    #[error("downloading {url} failed: {message}")]
-    Http { url: String, message: String },
-    #[error("reading {path} failed: {message}")]
-    Read { path: String, message: String },
+    #[error("downloading {url} failed: {source}")]
+    Http { url: String, source: reqwest::Error },
+    #[error("reading {path} failed: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{url} is larger than {MAX_SOURCE_BYTES} bytes; refusing it")]
     TooLarge { url: String },
-    #[error("lock file {path}: {message}")]
-    Lock { path: String, message: String },
-    #[error("cache {path}: {message}")]
-    Cache { path: String, message: String },
+    #[error("lock file {path}: {source}")]
+    Lock { path: String, source: LockError },
+    #[error("cache {path}: {source}")]
+    Cache {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("a background file task failed: {source}")]
+    Task { source: tokio::task::JoinError },
 }
 
 impl SourceError {
@@ -52,6 +61,7 @@ impl SourceError {
             SourceError::TooLarge { .. } => "source_too_large",
             SourceError::Lock { .. } => "lock_file_failed",
             SourceError::Cache { .. } => "cache_failed",
+            SourceError::Task { .. } => "internal",
         }
     }
 }
@@ -63,6 +73,15 @@ fn http_client() -> reqwest::Client {
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
     reqwest::Client::new()
+}
+
+/// Runs blocking file work on Tokio's blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, SourceError> + Send + 'static,
+) -> Result<T, SourceError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|source| SourceError::Task { source })?
 }
 
 /// Where sources come from and where they are kept.
@@ -109,24 +128,28 @@ impl SourceStore {
         source: &UpstreamSource,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<Vec<u8>, SourceError> {
-        let lock_error = |message: String| SourceError::Lock {
-            path: self.lock.path().display().to_string(),
-            message,
+        let lock_error = |lock: &Lock, source: LockError| SourceError::Lock {
+            path: lock.path().display().to_string(),
+            source,
         };
         let pin = match &source.sha256 {
             Some(pin) => Some(pin.clone()),
-            None => self.lock.pin(&source.url).map_err(lock_error)?,
+            None => {
+                let (lock, url) = (self.lock.clone(), source.url.clone());
+                blocking(move || lock.pin(&url).map_err(|e| lock_error(&lock, e))).await?
+            }
         };
-        if let (Some(pin), Some(cache)) = (&pin, &self.cache)
-            && let Some(bytes) = cache.get(pin)
-        {
-            let len = bytes.len() as u64;
-            progress(Progress {
-                url: source.url.clone(),
-                done: len,
-                total: Some(len),
-            });
-            return Ok(bytes);
+        if let (Some(pin), Some(cache)) = (&pin, &self.cache) {
+            let (cache, pin) = (cache.clone(), pin.clone());
+            if let Some(bytes) = blocking(move || Ok(cache.get(&pin))).await? {
+                let len = bytes.len() as u64;
+                progress(Progress {
+                    url: source.url.clone(),
+                    done: len,
+                    total: Some(len),
+                });
+                return Ok(bytes);
+            }
         }
         if pin.is_none() && !self.trust_on_first_use {
             return Err(SourceError::Unpinned {
@@ -137,10 +160,16 @@ impl SourceStore {
         let (bytes, from) = match &self.mirror {
             Some(Mirror::Dir(dir)) => {
                 let path = dir.join(&source.mirror);
-                let bytes = std::fs::read(&path).map_err(|e| SourceError::Read {
-                    path: path.display().to_string(),
-                    message: e.to_string(),
-                })?;
+                let bytes = {
+                    let path = path.clone();
+                    blocking(move || {
+                        std::fs::read(&path).map_err(|source| SourceError::Read {
+                            path: path.display().to_string(),
+                            source,
+                        })
+                    })
+                    .await?
+                };
                 if bytes.len() as u64 > MAX_SOURCE_BYTES {
                     return Err(SourceError::TooLarge {
                         url: source.url.clone(),
@@ -171,18 +200,29 @@ impl SourceStore {
                 digest::verify(&source.url, pin, &bytes)
                     .map_err(|mismatch| SourceError::Digest { mismatch, from })?;
             }
-            None => self
-                .lock
-                .record(&source.url, &digest::sha256_hex(&bytes))
-                .map_err(lock_error)?,
+            None => {
+                let (lock, url) = (self.lock.clone(), source.url.clone());
+                let digest = digest::sha256_hex(&bytes);
+                blocking(move || lock.record(&url, &digest).map_err(|e| lock_error(&lock, e)))
+                    .await?;
+            }
         }
-        if let Some(cache) = &self.cache {
-            cache.put(&bytes).map_err(|e| SourceError::Cache {
-                path: cache.root().display().to_string(),
-                message: e.to_string(),
-            })?;
+        match &self.cache {
+            Some(cache) => {
+                let cache = cache.clone();
+                blocking(move || {
+                    cache
+                        .put(&bytes)
+                        .map(|_| bytes)
+                        .map_err(|source| SourceError::Cache {
+                            path: cache.root().display().to_string(),
+                            source,
+                        })
+                })
+                .await
+            }
+            None => Ok(bytes),
         }
-        Ok(bytes)
     }
 
     /// Fetch every planned source (sequentially, in plan order).
@@ -209,9 +249,9 @@ impl SourceStore {
         location: &str,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<Vec<u8>, SourceError> {
-        let http_error = |e: reqwest::Error| SourceError::Http {
+        let http_error = |source: reqwest::Error| SourceError::Http {
             url: location.to_string(),
-            message: e.to_string(),
+            source,
         };
         let response = self
             .client

@@ -1,4 +1,5 @@
 //! Reads a user folder of extra packs (one sub-folder per pack) into the file maps the packs crate takes.
+//! Blocking file I/O: async callers run it on the blocking pool.
 
 use std::collections::BTreeMap;
 use std::path::Path;
