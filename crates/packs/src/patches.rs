@@ -4,7 +4,7 @@ use minijinja::Value as Context;
 use serde_yaml_ng::Value;
 
 use crate::manifest::{Patch, PatchOperation};
-use crate::templating;
+use crate::templating::{self, TemplateError};
 
 /// Whether `patch` targets this object.
 pub fn targets(patch: &Patch, object: &Value) -> bool {
@@ -38,8 +38,21 @@ fn containers_mut(object: &mut Value) -> Vec<&mut Value> {
     out
 }
 
+/// Why a patch could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum PatchError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("no container uses image {image} (has the upstream manifest changed?)")]
+    NoSuchImage { image: String },
+    #[error("no container named {container}")]
+    NoSuchContainer { container: String },
+    #[error("{what} is not a mapping")]
+    NotAMapping { what: &'static str },
+}
+
 /// Apply one patch to an object it targets.
-pub fn apply(patch: &Patch, object: &mut Value, ctx: &Context) -> Result<(), String> {
+pub fn apply(patch: &Patch, object: &mut Value, ctx: &Context) -> Result<(), PatchError> {
     match &patch.operation {
         PatchOperation::ReplaceImage { from, to } => {
             let from = templating::eval_string(from, ctx)?;
@@ -54,9 +67,7 @@ pub fn apply(patch: &Patch, object: &mut Value, ctx: &Context) -> Result<(), Str
                 }
             }
             if replaced == 0 {
-                return Err(format!(
-                    "no container uses image {from} (has the upstream manifest changed?)"
-                ));
+                return Err(PatchError::NoSuchImage { image: from });
             }
             Ok(())
         }
@@ -68,10 +79,12 @@ pub fn apply(patch: &Patch, object: &mut Value, ctx: &Context) -> Result<(), Str
             let target = containers_mut(object)
                 .into_iter()
                 .find(|c| c.get("name").and_then(Value::as_str) == Some(container.as_str()))
-                .ok_or_else(|| format!("no container named {container}"))?;
+                .ok_or_else(|| PatchError::NoSuchContainer {
+                    container: container.clone(),
+                })?;
             let map = target
                 .as_mapping_mut()
-                .ok_or("container is not a mapping")?;
+                .ok_or(PatchError::NotAMapping { what: "container" })?;
             let resources = map
                 .entry("resources".into())
                 .or_insert_with(|| Value::Mapping(Default::default()));
@@ -81,13 +94,13 @@ pub fn apply(patch: &Patch, object: &mut Value, ctx: &Context) -> Result<(), Str
                 }
                 let resources = resources
                     .as_mapping_mut()
-                    .ok_or("resources is not a mapping")?;
+                    .ok_or(PatchError::NotAMapping { what: "resources" })?;
                 let section = resources
                     .entry(section.into())
                     .or_insert_with(|| Value::Mapping(Default::default()));
-                let section = section
-                    .as_mapping_mut()
-                    .ok_or("resources section is not a mapping")?;
+                let section = section.as_mapping_mut().ok_or(PatchError::NotAMapping {
+                    what: "resources section",
+                })?;
                 for (resource, expr) in entries {
                     section.insert(
                         resource.as_str().into(),

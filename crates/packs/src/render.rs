@@ -150,11 +150,11 @@ struct PreparedPack<'c> {
     warnings: Vec<String>,
 }
 
-fn pack_error(pack: &str, what: impl Into<String>, message: impl Into<String>) -> RenderError {
+fn pack_error(pack: &str, what: impl Into<String>, message: impl std::fmt::Display) -> RenderError {
     RenderError::Pack {
         pack: pack.to_string(),
         what: what.into(),
-        message: message.into(),
+        message: message.to_string(),
     }
 }
 

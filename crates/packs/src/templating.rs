@@ -3,6 +3,23 @@
 use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
+/// Why a template or expression failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// minijinja refused it (syntax, undefined value, filter error); shown with minijinja's
+    /// whole chain of causes.
+    #[error("{}", describe(.0))]
+    Jinja(minijinja::Error),
+    #[error("`{expr}` gave {value}, expected a string")]
+    NotAString { expr: String, value: String },
+}
+
+impl From<minijinja::Error> for TemplateError {
+    fn from(error: minijinja::Error) -> Self {
+        Self::Jinja(error)
+    }
+}
+
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -36,25 +53,20 @@ pub fn context(
 }
 
 /// Render one template.
-pub fn render(name: &str, source: &str, ctx: &Value) -> Result<String, String> {
+pub fn render(name: &str, source: &str, ctx: &Value) -> Result<String, TemplateError> {
     let mut env = environment();
-    env.add_template_owned(name.to_string(), source.to_string())
-        .map_err(describe)?;
-    env.get_template(name)
-        .and_then(|t| t.render(ctx))
-        .map_err(describe)
+    env.add_template_owned(name.to_string(), source.to_string())?;
+    Ok(env.get_template(name).and_then(|t| t.render(ctx))?)
 }
 
 /// Evaluate an expression to a value.
-pub fn eval(expr: &str, ctx: &Value) -> Result<Value, String> {
+pub fn eval(expr: &str, ctx: &Value) -> Result<Value, TemplateError> {
     let env = environment();
-    env.compile_expression(expr)
-        .and_then(|e| e.eval(ctx))
-        .map_err(describe)
+    Ok(env.compile_expression(expr).and_then(|e| e.eval(ctx))?)
 }
 
 /// Evaluate a `when` condition.
-pub fn condition(expr: Option<&str>, ctx: &Value) -> Result<bool, String> {
+pub fn condition(expr: Option<&str>, ctx: &Value) -> Result<bool, TemplateError> {
     match expr {
         None => Ok(true),
         Some(expr) => eval(expr, ctx).map(|v| v.is_true()),
@@ -62,25 +74,28 @@ pub fn condition(expr: Option<&str>, ctx: &Value) -> Result<bool, String> {
 }
 
 /// Evaluate an expression that must give a string.
-pub fn eval_string(expr: &str, ctx: &Value) -> Result<String, String> {
+pub fn eval_string(expr: &str, ctx: &Value) -> Result<String, TemplateError> {
     let value = eval(expr, ctx)?;
     value
         .as_str()
         .map(str::to_string)
-        .ok_or_else(|| format!("`{expr}` gave {value}, expected a string"))
+        .ok_or_else(|| TemplateError::NotAString {
+            expr: expr.to_string(),
+            value: value.to_string(),
+        })
 }
 
 /// Render a `{{ }}` string (readiness targets).
-pub fn render_str(text: &str, ctx: &Value) -> Result<String, String> {
+pub fn render_str(text: &str, ctx: &Value) -> Result<String, TemplateError> {
     if !text.contains("{{") {
         return Ok(text.to_string());
     }
-    environment().render_str(text, ctx).map_err(describe)
+    Ok(environment().render_str(text, ctx)?)
 }
 
-fn describe(error: minijinja::Error) -> String {
+fn describe(error: &minijinja::Error) -> String {
     let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
+    let mut source = std::error::Error::source(error);
     while let Some(inner) = source {
         text.push_str(&format!(": {inner}"));
         source = inner.source();
