@@ -102,7 +102,15 @@ fn open_store(args: &StoreArgs) -> Result<Arc<dyn SecretStore>> {
 
 fn open_vault(store: Arc<dyn SecretStore>, exec: ExecEnvironment) -> Result<Vault> {
     let dirs = AppDirs::from_env_or_system().map_err(|e| anyhow!("[{}] {e}", e.code()))?;
-    Ok(Vault::new(&dirs, store, exec))
+    let vault = Vault::new(&dirs, store, exec);
+    // Secrets left by an interrupted removal or import; a failure here only delays it.
+    if let Err(err) = vault.sweep_orphans() {
+        eprintln!(
+            "warning: [{}] secrets of removed clusters could not be deleted yet: {err}",
+            err.code()
+        );
+    }
+    Ok(vault)
 }
 
 /// Runs a clusters subcommand on its own tokio runtime (for the synchronous `main`).
