@@ -1,5 +1,6 @@
 //! The demo cluster: an embedded simulated cluster saved in its own session-only vault (never the keyring).
 
+use std::path::Path;
 use std::sync::Arc;
 
 use simcluster::{SimCluster, StartError};
@@ -17,6 +18,26 @@ const DEMO_CONTEXT: &str = "admin";
 /// not installed yet, 12 VMs that appear once it is). The one place that chooses its options.
 pub async fn start_demo_cluster() -> Result<SimCluster, StartError> {
     SimCluster::start(simcluster::Options::demo()).await
+}
+
+/// Demo mode's throwaway app directories: a fresh `vmdeck-demo-*` folder under `parent`
+/// (removed when the returned `TempDir` drops). Failing to make it is an error, never a reason to
+/// use the user's own folders.
+pub fn throwaway_dirs(parent: &Path) -> Result<(tempfile::TempDir, AppDirs), UiError> {
+    let dir = tempfile::Builder::new()
+        .prefix("vmdeck-demo-")
+        .tempdir_in(parent)
+        .map_err(|err| {
+            UiError::new(
+                "demo_temp_dir_failed",
+                format!(
+                    "demo mode could not create its temporary folder in {}: {err}; check free space and permissions there (or set TMPDIR)",
+                    parent.display()
+                ),
+            )
+        })?;
+    let dirs = AppDirs::under(dir.path());
+    Ok((dir, dirs))
 }
 
 /// A running demo cluster and the throwaway vault that holds it.
@@ -61,5 +82,29 @@ impl DemoCluster {
             vault: Arc::new(vault),
             _dir: dir,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throwaway_dirs_live_in_a_fresh_folder_under_the_parent() {
+        let parent = tempfile::tempdir().unwrap();
+        let (dir, dirs) = throwaway_dirs(parent.path()).unwrap();
+        assert_eq!(dir.path().parent(), Some(parent.path()));
+        assert!(dirs.config.starts_with(dir.path()));
+        assert!(dirs.data.starts_with(dir.path()));
+    }
+
+    #[test]
+    fn a_temp_folder_that_cannot_be_made_is_an_error_not_a_fallback() {
+        let parent = tempfile::tempdir().unwrap();
+        let not_a_dir = parent.path().join("file");
+        std::fs::write(&not_a_dir, "x").unwrap();
+        let err = throwaway_dirs(&not_a_dir).unwrap_err();
+        assert_eq!(err.code, "demo_temp_dir_failed");
+        assert!(err.message.contains("temporary folder"), "{}", err.message);
     }
 }

@@ -139,7 +139,8 @@ fn unreadable(path: &Path, err: impl std::fmt::Display) -> ProfileFileError {
     }
 }
 
-/// Writes `text` to a temporary file beside `path`, then renames it over `path`: never a half-written file.
+/// Writes `text` atomically (temporary file beside `path`, fsync, rename, fsync of the folder):
+/// never a half-written file. The file is readable by the user only (mode 0600 on Unix).
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), ProfileFileError> {
     let unwritable = |err: &dyn std::fmt::Display| ProfileFileError::Unwritable {
         path: path.display().to_string(),
@@ -149,15 +150,17 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), ProfileFileError> {
         .parent()
         .ok_or_else(|| unwritable(&"it has no folder"))?;
     std::fs::create_dir_all(dir).map_err(|e| unwritable(&e))?;
-    let mut file = tempfile::Builder::new()
-        .prefix(".vmdeck-profile-")
-        .tempfile_in(dir)
-        .map_err(|e| unwritable(&e))?;
+    let mut options = atomic_write_file::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use atomic_write_file::unix::OpenOptionsExt as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600).preserve_mode(false);
+    }
+    let mut file = options.open(path).map_err(|e| unwritable(&e))?;
     file.write_all(text.as_bytes())
-        .and_then(|()| file.as_file().sync_all())
-        .map_err(|e| unwritable(&e))?;
-    file.persist(path).map_err(|e| unwritable(&e.error))?;
-    Ok(())
+        .and_then(|()| file.commit())
+        .map_err(|e| unwritable(&e))
 }
 
 /// Reads a profile file, refusing anything over [`MAX_PROFILE_BYTES`] or not UTF-8.
@@ -222,6 +225,12 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("p.yaml")]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 
     #[test]

@@ -142,7 +142,7 @@ impl App {
             Some(cluster) => self.vault_for(cluster).await?.0,
             None => self.user_vault()?,
         };
-        blocking(move || store_secret(vault.store(), wizard.catalog(), &input)).await
+        blocking(move || store_secret(&vault, wizard.catalog(), &input)).await
     }
 
     /// Which secret fields of the packs are already stored.
@@ -155,7 +155,7 @@ impl App {
             Some(cluster) => self.vault_for(cluster).await?.0,
             None => self.user_vault()?,
         };
-        blocking(move || secret_status(vault.store(), wizard.catalog(), &query)).await
+        blocking(move || secret_status(&vault, wizard.catalog(), &query)).await
     }
 }
 
