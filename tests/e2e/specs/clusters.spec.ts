@@ -113,6 +113,7 @@ test('a kubeconfig file dropped on the Clusters screen opens the wizard with its
 });
 
 test('importing the same kubeconfig again asks before replacing the cluster', async ({ page, app, sim }) => {
+  await saveAdmin(app, sim.kubeconfig);
   await app.open(page);
   await expect(page.locator('[data-cluster="admin"]')).toBeVisible();
   await page.getByRole('button', { name: 'Add cluster' }).click();
