@@ -83,6 +83,10 @@ pub struct Options {
     pub vms: usize,
     /// Start with a snapshot controller (and its CRDs) installed by someone else.
     pub with_snapshot_controller: bool,
+    /// Connections served at once (default 1024); more clients wait until one closes.
+    pub max_connections: usize,
+    /// How long shutdown waits for open connections to finish (default 10 s).
+    pub shutdown_grace: Duration,
 }
 
 impl Options {
@@ -131,6 +135,8 @@ impl Default for Options {
             with_kubevirt: false,
             vms: 0,
             with_snapshot_controller: false,
+            max_connections: server::Limits::default().max_connections,
+            shutdown_grace: server::Limits::default().shutdown_grace,
         }
     }
 }
@@ -251,6 +257,10 @@ impl SimCluster {
             tls,
             cluster.clone(),
             shutdown_rx,
+            server::Limits {
+                max_connections: options.max_connections,
+                shutdown_grace: options.shutdown_grace,
+            },
         )));
         let url = format!("https://{addr}");
         let kubeconfig = kubeconfig::render(&url, &cluster.pki);

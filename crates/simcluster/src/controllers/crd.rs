@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use super::{modify, run_loop};
+use super::{describe, logged, modify, run_loop};
 use crate::admission::remove_finalizer;
 use crate::cluster::Cluster;
 use crate::objects::{DeleteOptions, WriteContext, now};
@@ -55,63 +55,67 @@ fn reconcile(cluster: &Cluster, name: &str) {
         finalize(cluster, &crd.value, &key);
         return;
     }
-    let _ = modify(cluster, &rt, &key, MANAGER, Some("status"), |crd| {
-        let established = crd
-            .pointer("/status/conditions")
-            .and_then(Value::as_array)
-            .is_some_and(|c| {
-                c.iter()
-                    .any(|c| c["type"] == "Established" && c["status"] == "True")
-            });
-        let names = crd.pointer("/spec/names").cloned().unwrap_or_default();
-        let storage = crd
-            .pointer("/spec/versions")
-            .and_then(Value::as_array)
-            .and_then(|v| v.iter().find(|v| v["storage"] == true))
-            .and_then(|v| v["name"].as_str())
-            .unwrap_or("")
-            .to_string();
-        let mut stored: Vec<Value> = crd
-            .pointer("/status/storedVersions")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        if !storage.is_empty() && !stored.contains(&json!(storage)) {
-            stored.push(json!(storage));
-        }
-        let mut accepted = names.clone();
-        if accepted.get("singular").is_none() {
-            let kind = names
-                .get("kind")
-                .and_then(Value::as_str)
+    logged(
+        MANAGER,
+        &describe(&crds(), &key),
+        modify(cluster, &rt, &key, MANAGER, Some("status"), |crd| {
+            let established = crd
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c["type"] == "Established" && c["status"] == "True")
+                });
+            let names = crd.pointer("/spec/names").cloned().unwrap_or_default();
+            let storage = crd
+                .pointer("/spec/versions")
+                .and_then(Value::as_array)
+                .and_then(|v| v.iter().find(|v| v["storage"] == true))
+                .and_then(|v| v["name"].as_str())
                 .unwrap_or("")
-                .to_lowercase();
-            accepted["singular"] = json!(kind);
-        }
-        if accepted.get("listKind").is_none() {
-            let list = format!(
-                "{}List",
-                names.get("kind").and_then(Value::as_str).unwrap_or("")
-            );
-            accepted["listKind"] = json!(list);
-        }
-        if established
-            && crd.pointer("/status/acceptedNames") == Some(&accepted)
-            && crd.pointer("/status/storedVersions") == Some(&json!(stored))
-        {
-            return false;
-        }
-        let now = now();
-        crd["status"] = json!({
-            "conditions": [
-                condition("NamesAccepted", "True", "NoConflicts", "no conflicts found", &now),
-                condition("Established", "True", "InitialNamesAccepted", "the initial names have been accepted", &now),
-            ],
-            "acceptedNames": accepted,
-            "storedVersions": stored,
-        });
-        true
-    });
+                .to_string();
+            let mut stored: Vec<Value> = crd
+                .pointer("/status/storedVersions")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if !storage.is_empty() && !stored.contains(&json!(storage)) {
+                stored.push(json!(storage));
+            }
+            let mut accepted = names.clone();
+            if accepted.get("singular").is_none() {
+                let kind = names
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_lowercase();
+                accepted["singular"] = json!(kind);
+            }
+            if accepted.get("listKind").is_none() {
+                let list = format!(
+                    "{}List",
+                    names.get("kind").and_then(Value::as_str).unwrap_or("")
+                );
+                accepted["listKind"] = json!(list);
+            }
+            if established
+                && crd.pointer("/status/acceptedNames") == Some(&accepted)
+                && crd.pointer("/status/storedVersions") == Some(&json!(stored))
+            {
+                return false;
+            }
+            let now = now();
+            crd["status"] = json!({
+                "conditions": [
+                    condition("NamesAccepted", "True", "NoConflicts", "no conflicts found", &now),
+                    condition("Established", "True", "InitialNamesAccepted", "the initial names have been accepted", &now),
+                ],
+                "acceptedNames": accepted,
+                "storedVersions": stored,
+            });
+            true
+        }),
+    );
 }
 
 /// A CRD being deleted: delete its objects; once none remain, stop serving and drop the finalizer.
@@ -120,9 +124,13 @@ fn finalize(cluster: &Cluster, crd: &Value, key: &ObjectKey) {
         return;
     };
     let Some(types) = crd_resource_types(crd) else {
-        let _ = modify(cluster, &crd_rt, key, MANAGER, None, |c| {
-            remove_finalizer(c, CLEANUP)
-        });
+        logged(
+            MANAGER,
+            &describe(&crds(), key),
+            modify(cluster, &crd_rt, key, MANAGER, None, |c| {
+                remove_finalizer(c, CLEANUP)
+            }),
+        );
         return;
     };
     let gr = types[0].group_resource();
@@ -132,47 +140,59 @@ fn finalize(cluster: &Cluster, crd: &Value, key: &ObjectKey) {
             .iter()
             .filter(|o| o.value.pointer("/metadata/deletionTimestamp").is_none())
         {
-            let _ = cluster.objects.delete(
-                &rt,
-                object.meta_str("namespace").unwrap_or(""),
-                object.meta_str("name").unwrap_or(""),
-                &DeleteOptions::default(),
-                &WriteContext::system(MANAGER),
-                Some(cluster),
+            logged(
+                MANAGER,
+                &format!("{} {}", rt.plural, object.meta_str("name").unwrap_or("")),
+                crate::controllers::ignore_missing(cluster.objects.delete(
+                    &rt,
+                    object.meta_str("namespace").unwrap_or(""),
+                    object.meta_str("name").unwrap_or(""),
+                    &DeleteOptions::default(),
+                    &WriteContext::system(MANAGER),
+                    Some(cluster),
+                )),
             );
         }
     }
-    let _ = modify(cluster, &crd_rt, key, MANAGER, Some("status"), |c| {
-        let terminating = c
-            .pointer("/status/conditions")
-            .and_then(Value::as_array)
-            .is_some_and(|cs| cs.iter().any(|x| x["type"] == "Terminating"));
-        if terminating {
-            return false;
-        }
-        let conditions = c["status"]["conditions"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let mut conditions: Vec<Value> = conditions
-            .into_iter()
-            .filter(|x| x["type"] != "Established")
-            .collect();
-        conditions.push(condition(
-            "Terminating",
-            "True",
-            "InstanceDeletionInProgress",
-            "CustomResource deletion is in progress",
-            &now(),
-        ));
-        c["status"]["conditions"] = json!(conditions);
-        true
-    });
+    logged(
+        MANAGER,
+        &describe(&crds(), key),
+        modify(cluster, &crd_rt, key, MANAGER, Some("status"), |c| {
+            let terminating = c
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|cs| cs.iter().any(|x| x["type"] == "Terminating"));
+            if terminating {
+                return false;
+            }
+            let conditions = c["status"]["conditions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let mut conditions: Vec<Value> = conditions
+                .into_iter()
+                .filter(|x| x["type"] != "Established")
+                .collect();
+            conditions.push(condition(
+                "Terminating",
+                "True",
+                "InstanceDeletionInProgress",
+                "CustomResource deletion is in progress",
+                &now(),
+            ));
+            c["status"]["conditions"] = json!(conditions);
+            true
+        }),
+    );
     if cluster.store().list(&gr, None).0.is_empty() {
         cluster.registry().unregister(&gr);
-        let _ = modify(cluster, &crd_rt, key, MANAGER, None, |c| {
-            remove_finalizer(c, CLEANUP)
-        });
+        logged(
+            MANAGER,
+            &describe(&crds(), key),
+            modify(cluster, &crd_rt, key, MANAGER, None, |c| {
+                remove_finalizer(c, CLEANUP)
+            }),
+        );
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::watch;
 
-use super::{modify, resource_type, run_loop};
+use super::{describe, logged, modify, resource_type, run_loop};
 use crate::admission::remove_finalizer;
 use crate::cluster::Cluster;
 use crate::objects::{DeleteOptions, Propagation, WriteContext};
@@ -77,13 +77,17 @@ fn collect_if_orphaned(cluster: &Cluster, object: &StoredObject) {
     let Some(rt) = resource_type(cluster, &gr) else {
         return;
     };
-    let _ = cluster.objects.delete(
-        &rt,
-        &key.namespace,
-        &key.name,
-        &DeleteOptions::default(),
-        &WriteContext::system(MANAGER),
-        Some(cluster),
+    logged(
+        MANAGER,
+        &describe(&gr, &key),
+        crate::controllers::ignore_missing(cluster.objects.delete(
+            &rt,
+            &key.namespace,
+            &key.name,
+            &DeleteOptions::default(),
+            &WriteContext::system(MANAGER),
+            Some(cluster),
+        )),
     );
 }
 
@@ -131,30 +135,38 @@ fn process_finalizers(cluster: &Cluster, object: &StoredObject) {
             let Some(dep_rt) = resource_type(cluster, &dep_gr) else {
                 continue;
             };
-            let _ = modify(cluster, &dep_rt, &dep_key, MANAGER, None, |dep| {
-                let Some(refs) = dep
-                    .pointer_mut("/metadata/ownerReferences")
-                    .and_then(Value::as_array_mut)
-                else {
-                    return false;
-                };
-                let before = refs.len();
-                refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid.as_str()));
-                if refs.is_empty()
-                    && let Some(meta) = dep["metadata"].as_object_mut()
-                {
-                    meta.remove("ownerReferences");
-                }
-                before
-                    != dep
-                        .pointer("/metadata/ownerReferences")
-                        .and_then(Value::as_array)
-                        .map_or(0, Vec::len)
-            });
+            logged(
+                MANAGER,
+                &describe(&dep_gr, &dep_key),
+                modify(cluster, &dep_rt, &dep_key, MANAGER, None, |dep| {
+                    let Some(refs) = dep
+                        .pointer_mut("/metadata/ownerReferences")
+                        .and_then(Value::as_array_mut)
+                    else {
+                        return false;
+                    };
+                    let before = refs.len();
+                    refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid.as_str()));
+                    if refs.is_empty()
+                        && let Some(meta) = dep["metadata"].as_object_mut()
+                    {
+                        meta.remove("ownerReferences");
+                    }
+                    before
+                        != dep
+                            .pointer("/metadata/ownerReferences")
+                            .and_then(Value::as_array)
+                            .map_or(0, Vec::len)
+                }),
+            );
         }
-        let _ = modify(cluster, &rt, &key, MANAGER, None, |o| {
-            remove_finalizer(o, "orphan")
-        });
+        logged(
+            MANAGER,
+            &describe(&rt.group_resource(), &key),
+            modify(cluster, &rt, &key, MANAGER, None, |o| {
+                remove_finalizer(o, "orphan")
+            }),
+        );
     }
     if finalizers.iter().any(|f| f == "foregroundDeletion") {
         let dependents = cluster.store().dependents_of(&uid);
@@ -166,19 +178,27 @@ fn process_finalizers(cluster: &Cluster, object: &StoredObject) {
                 propagation: Propagation::Foreground,
                 ..Default::default()
             };
-            let _ = cluster.objects.delete(
-                &dep_rt,
-                &dep_key.namespace,
-                &dep_key.name,
-                &options,
-                &WriteContext::system(MANAGER),
-                Some(cluster),
+            logged(
+                MANAGER,
+                &describe(dep_gr, dep_key),
+                crate::controllers::ignore_missing(cluster.objects.delete(
+                    &dep_rt,
+                    &dep_key.namespace,
+                    &dep_key.name,
+                    &options,
+                    &WriteContext::system(MANAGER),
+                    Some(cluster),
+                )),
             );
         }
         if cluster.store().dependents_of(&uid).is_empty() {
-            let _ = modify(cluster, &rt, &key, MANAGER, None, |o| {
-                remove_finalizer(o, "foregroundDeletion")
-            });
+            logged(
+                MANAGER,
+                &describe(&rt.group_resource(), &key),
+                modify(cluster, &rt, &key, MANAGER, None, |o| {
+                    remove_finalizer(o, "foregroundDeletion")
+                }),
+            );
         }
     }
 }

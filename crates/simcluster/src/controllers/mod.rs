@@ -51,6 +51,40 @@ pub fn modify(
     Ok(())
 }
 
+/// `resource namespace/name`, for log lines about one object.
+pub fn describe(gr: &GroupResource, key: &ObjectKey) -> String {
+    let resource = if gr.group.is_empty() {
+        gr.resource.clone()
+    } else {
+        format!("{}.{}", gr.resource, gr.group)
+    };
+    if key.namespace.is_empty() {
+        format!("{resource} {}", key.name)
+    } else {
+        format!("{resource} {}/{}", key.namespace, key.name)
+    }
+}
+
+/// A controller's write that failed is logged (who, which object, why); the next change or
+/// resync tries again. Returns the value when the write succeeded.
+pub fn logged<T>(manager: &str, object: &str, result: Result<T, ApiError>) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(error) => {
+            tracing::warn!(manager, object, %error, "controller write failed");
+            None
+        }
+    }
+}
+
+/// A delete that finds nothing has nothing left to do.
+pub fn ignore_missing<T>(result: Result<T, ApiError>) -> Result<(), ApiError> {
+    match result {
+        Err(error) if error.code == 404 => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
 /// Run `reconcile` for every change that `relevant` picks, and for everything every `resync`.
 pub async fn run_loop(
     cluster: Arc<Cluster>,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use super::{modify, resource_type, run_loop};
+use super::{describe, logged, modify, resource_type, run_loop};
 use crate::cluster::Cluster;
 use crate::objects::{DeleteOptions, WriteContext, now};
 use crate::resources::GroupResource;
@@ -88,27 +88,35 @@ fn reconcile(cluster: &Cluster, name: &str) {
             }
             continue;
         }
-        let _ = cluster.objects.delete(
-            &rt,
-            &object_key.namespace,
-            &object_key.name,
-            &DeleteOptions::default(),
-            &WriteContext::system(MANAGER),
-            Some(cluster),
+        logged(
+            MANAGER,
+            &describe(gr, object_key),
+            crate::controllers::ignore_missing(cluster.objects.delete(
+                &rt,
+                &object_key.namespace,
+                &object_key.name,
+                &DeleteOptions::default(),
+                &WriteContext::system(MANAGER),
+                Some(cluster),
+            )),
         );
     }
     let remaining = cluster.store().namespaced_content(name);
     if remaining.is_empty() {
-        let _ = modify(cluster, &ns_rt, &key, MANAGER, Some("finalize"), |ns| {
-            let has = ns
-                .pointer("/spec/finalizers")
-                .and_then(Value::as_array)
-                .is_some_and(|f| !f.is_empty());
-            if has {
-                ns["spec"]["finalizers"] = json!([]);
-            }
-            has
-        });
+        logged(
+            MANAGER,
+            &describe(&ns_rt.group_resource(), &key),
+            modify(cluster, &ns_rt, &key, MANAGER, Some("finalize"), |ns| {
+                let has = ns
+                    .pointer("/spec/finalizers")
+                    .and_then(Value::as_array)
+                    .is_some_and(|f| !f.is_empty());
+                if has {
+                    ns["spec"]["finalizers"] = json!([]);
+                }
+                has
+            }),
+        );
         return;
     }
     let message = if waiting_on_finalizers.is_empty() {
@@ -119,17 +127,21 @@ fn reconcile(cluster: &Cluster, name: &str) {
             waiting_on_finalizers.join(", ")
         )
     };
-    let _ = modify(cluster, &ns_rt, &key, MANAGER, Some("status"), |ns| {
-        let condition = json!({"type": "NamespaceContentRemaining", "status": "True", "reason": "SomeResourcesRemain", "message": message, "lastTransitionTime": now()});
-        let existing = ns
-            .pointer("/status/conditions")
-            .and_then(Value::as_array)
-            .and_then(|c| c.iter().find(|c| c["type"] == "NamespaceContentRemaining"))
-            .cloned();
-        if existing.is_some_and(|e| e["message"] == condition["message"]) {
-            return false;
-        }
-        ns["status"]["conditions"] = json!([condition]);
-        true
-    });
+    logged(
+        MANAGER,
+        &describe(&ns_rt.group_resource(), &key),
+        modify(cluster, &ns_rt, &key, MANAGER, Some("status"), |ns| {
+            let condition = json!({"type": "NamespaceContentRemaining", "status": "True", "reason": "SomeResourcesRemain", "message": message, "lastTransitionTime": now()});
+            let existing = ns
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .and_then(|c| c.iter().find(|c| c["type"] == "NamespaceContentRemaining"))
+                .cloned();
+            if existing.is_some_and(|e| e["message"] == condition["message"]) {
+                return false;
+            }
+            ns["status"]["conditions"] = json!([condition]);
+            true
+        }),
+    );
 }

@@ -5,12 +5,12 @@
 use serde_json::{Value, json};
 
 use super::{
-    Controller, Key, Requeue, crd_catalog, deployment_available, ensure, get, is_deleting, meta,
-    operator_version, remove, set_status,
+    Controller, Failures, Key, Requeue, WRITE_FAILED, crd_catalog, deployment_available, get,
+    is_deleting, meta, operator_version, set_status,
 };
 use crate::admission::{add_finalizer, remove_finalizer};
 use crate::cluster::Cluster;
-use crate::controllers::modify;
+use crate::controllers::{describe, modify};
 use crate::resources::GroupResource;
 use crate::store::{Change, ObjectKey, StoredObject};
 
@@ -78,22 +78,56 @@ pub fn reconcile(cluster: &Cluster, key: &ObjectKey) {
     let version =
         operator_version(&operator.value, "OPERATOR_VERSION").unwrap_or_else(|| "v1.64.0".into());
     let registry = super::image_registry(&operator.value);
+    let mut failures = Failures::new(MANAGER);
     if is_deleting(&cr.value) {
+        uninstall(cluster, &ns, &mut failures);
+        let degraded = (!failures.is_empty()).then(|| failures.message());
         set_status(cluster, &rt, key, MANAGER, |cr| {
-            let mut status = cr.get("status").cloned().unwrap_or(json!({}));
+            let old = cr.get("status");
+            let mut status = old.cloned().unwrap_or(json!({}));
             status["phase"] = json!("Deleting");
+            if let Some(failed) = &degraded {
+                let mut conditions: Vec<Value> = old
+                    .and_then(|s| s.get("conditions"))
+                    .and_then(Value::as_array)
+                    .map(|c| {
+                        c.iter()
+                            .filter(|c| c["type"] != "Degraded")
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                conditions.push(super::condition(
+                    old,
+                    "Degraded",
+                    true,
+                    WRITE_FAILED,
+                    failed,
+                ));
+                status["conditions"] = json!(conditions);
+            }
             status
         });
-        uninstall(cluster, &ns);
-        let _ = modify(cluster, &rt, key, MANAGER, None, |cr| {
-            remove_finalizer(cr, FINALIZER)
-        });
+        if degraded.is_none() {
+            // Everything it installed is gone: let the CR go.
+            crate::controllers::logged(
+                MANAGER,
+                &describe(&cdis(), key),
+                modify(cluster, &rt, key, MANAGER, None, |cr| {
+                    remove_finalizer(cr, FINALIZER)
+                }),
+            );
+        }
         return;
     }
-    let _ = modify(cluster, &rt, key, MANAGER, None, |cr| {
-        add_finalizer(cr, FINALIZER)
-    });
-    install(cluster, &ns, &version, &registry);
+    failures.check(
+        &describe(&cdis(), key),
+        modify(cluster, &rt, key, MANAGER, None, |cr| {
+            add_finalizer(cr, FINALIZER)
+        }),
+    );
+    install(cluster, &ns, &version, &registry, &mut failures);
+    let degraded = (!failures.is_empty()).then(|| failures.message());
     let ready = COMPONENTS.iter().all(|name| {
         get(cluster, "apps", "deployments", &ns, name).is_some_and(|d| {
             deployment_available(cluster, &d.value)
@@ -113,7 +147,15 @@ pub fn reconcile(cluster: &Cluster, key: &ObjectKey) {
             c["lastHeartbeatTime"] = c["lastTransitionTime"].clone();
             c
         };
-        if ready {
+        if let Some(failed) = &degraded {
+            // Some of what CDI consists of could not be written: say so, never Deployed.
+            status["phase"] = json!("Deploying");
+            status["conditions"] = json!([
+                condition("Available", false, WRITE_FAILED, failed),
+                condition("Progressing", true, WRITE_FAILED, failed),
+                condition("Degraded", true, WRITE_FAILED, failed),
+            ]);
+        } else if ready {
             status["phase"] = json!("Deployed");
             status["observedVersion"] = json!(version);
             status["conditions"] = json!([
@@ -146,21 +188,18 @@ pub fn reconcile(cluster: &Cluster, key: &ObjectKey) {
     });
 }
 
-fn install(cluster: &Cluster, ns: &str, version: &str, registry: &str) {
+fn install(cluster: &Cluster, ns: &str, version: &str, registry: &str, failures: &mut Failures) {
     let labels = json!({"cdi.kubevirt.io": "", "app.kubernetes.io/managed-by": "cdi-operator",
         "app.kubernetes.io/component": "storage", "app.kubernetes.io/version": version});
     for spec in crd_catalog::CDI {
-        let _ = ensure(cluster, MANAGER, crd_catalog::crd(spec, &labels));
+        failures.ensure(cluster, crd_catalog::crd(spec, &labels));
     }
     for name in COMPONENTS {
         let image = format!(
             "{registry}/{}:{version}",
             name.replace("cdi-deployment", "cdi-controller")
         );
-        let _ = ensure(
-            cluster,
-            MANAGER,
-            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        failures.ensure(cluster, json!({"apiVersion": "apps/v1", "kind": "Deployment",
                 "metadata": {"name": name, "namespace": ns, "labels": labels},
                 "spec": {"replicas": 1, "selector": {"matchLabels": {"cdi.kubevirt.io": name}},
                     "template": {"metadata": {"labels": {"cdi.kubevirt.io": name, "app.kubernetes.io/version": version}},
@@ -173,17 +212,11 @@ fn install(cluster: &Cluster, ns: &str, version: &str, registry: &str) {
         } else {
             name
         };
-        let _ = ensure(
-            cluster,
-            MANAGER,
-            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns, "labels": labels},
+        failures.ensure(cluster, json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns, "labels": labels},
                 "spec": {"selector": {"cdi.kubevirt.io": target}, "ports": [{"port": 443, "targetPort": 8443, "protocol": "TCP"}]}}),
         );
     }
-    let _ = ensure(
-        cluster,
-        MANAGER,
-        json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+    failures.ensure(cluster, json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
             "metadata": {"name": UPLOAD_API_SERVICE, "labels": labels},
             "spec": {"group": "upload.cdi.kubevirt.io", "version": "v1beta1", "groupPriorityMinimum": 1000, "versionPriority": 15,
                 "service": {"name": "cdi-api", "namespace": ns, "port": 443}}}),
@@ -193,22 +226,13 @@ fn install(cluster: &Cluster, ns: &str, version: &str, registry: &str) {
             "failurePolicy": "Fail", "clientConfig": {"service": {"name": "cdi-api", "namespace": ns, "path": path, "port": 443}},
             "rules": [{"apiGroups": ["cdi.kubevirt.io"], "apiVersions": ["v1beta1"], "operations": ["CREATE", "UPDATE"], "resources": ["datavolumes"], "scope": "*"}]})
     };
-    let _ = ensure(
-        cluster,
-        MANAGER,
-        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+    failures.ensure(cluster, json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
             "metadata": {"name": VALIDATING, "labels": labels}, "webhooks": [hook("datavolume-validate", "/datavolume-validate")]}),
     );
-    let _ = ensure(
-        cluster,
-        MANAGER,
-        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+    failures.ensure(cluster, json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
             "metadata": {"name": MUTATING, "labels": labels}, "webhooks": [hook("datavolume-mutate", "/datavolume-mutate")]}),
     );
-    if let Ok(config) = ensure(
-        cluster,
-        MANAGER,
-        json!({"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "CDIConfig", "metadata": {"name": "config", "labels": labels}, "spec": {}}),
+    if let Some(config) = failures.ensure(cluster, json!({"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "CDIConfig", "metadata": {"name": "config", "labels": labels}, "spec": {}}),
     ) && config.value.get("status").is_none()
         && let Some(rt) = super::served(cluster, "cdi.kubevirt.io", "cdiconfigs")
     {
@@ -220,41 +244,37 @@ fn install(cluster: &Cluster, ns: &str, version: &str, registry: &str) {
     }
 }
 
-fn uninstall(cluster: &Cluster, ns: &str) {
+fn uninstall(cluster: &Cluster, ns: &str, failures: &mut Failures) {
     for name in COMPONENTS {
-        remove(cluster, MANAGER, "apps", "deployments", ns, name);
+        failures.remove(cluster, "apps", "deployments", ns, name);
     }
     for name in SERVICES {
-        remove(cluster, MANAGER, "", "services", ns, name);
+        failures.remove(cluster, "", "services", ns, name);
     }
-    remove(
+    failures.remove(
         cluster,
-        MANAGER,
         "apiregistration.k8s.io",
         "apiservices",
         "",
         UPLOAD_API_SERVICE,
     );
-    remove(
+    failures.remove(
         cluster,
-        MANAGER,
         "admissionregistration.k8s.io",
         "validatingwebhookconfigurations",
         "",
         VALIDATING,
     );
-    remove(
+    failures.remove(
         cluster,
-        MANAGER,
         "admissionregistration.k8s.io",
         "mutatingwebhookconfigurations",
         "",
         MUTATING,
     );
     for crd in crd_catalog::names(crd_catalog::CDI) {
-        remove(
+        failures.remove(
             cluster,
-            MANAGER,
             "apiextensions.k8s.io",
             "customresourcedefinitions",
             "",

@@ -6,11 +6,14 @@ pub mod crd_catalog;
 pub mod feature_gates;
 pub mod kubevirt_webhooks;
 pub mod power;
+pub mod requeue;
 pub mod seed;
 pub mod virt_operator;
 pub mod vm_controller;
 pub mod vmi_lifecycle;
 pub mod workloads;
+
+pub use requeue::Requeue;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, watch};
 
 use crate::cluster::Cluster;
 use crate::objects::{DeleteOptions, WriteContext};
@@ -81,29 +84,6 @@ impl FirstSeen {
     }
 }
 
-/// Asks a controller to look at an object again later.
-#[derive(Clone)]
-pub struct Requeue {
-    tx: Option<mpsc::UnboundedSender<Key>>,
-}
-
-impl Requeue {
-    /// A requeue that drops requests (synchronous settling needs none).
-    pub fn none() -> Self {
-        Self { tx: None }
-    }
-
-    pub fn after(&self, delay: Duration, key: Key) {
-        let Some(tx) = self.tx.clone() else {
-            return;
-        };
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            let _ = tx.send(key);
-        });
-    }
-}
-
 /// A simulated controller: which changes concern it, how to reconcile one object, what a resync covers.
 pub trait Controller: Send + 'static {
     fn keys_for(&mut self, cluster: &Cluster, change: &Change) -> Vec<Key>;
@@ -119,8 +99,7 @@ pub async fn drive(
     mut controller: impl Controller,
 ) {
     let mut changes = cluster.store().subscribe();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let requeue = Requeue { tx: Some(tx) };
+    let requeue = Requeue::queue();
     let mut ticker = tokio::time::interval(resync);
     loop {
         tokio::select! {
@@ -130,7 +109,7 @@ pub async fn drive(
                     controller.reconcile(&cluster, &key, &requeue);
                 }
             }
-            Some(key) = rx.recv() => controller.reconcile(&cluster, &key, &requeue),
+            key = requeue.next_due() => controller.reconcile(&cluster, &key, &requeue),
             received = changes.recv() => match received {
                 Ok(change) => {
                     for key in controller.keys_for(&cluster, &change) {
@@ -391,21 +370,43 @@ pub fn ensure(
     )))
 }
 
-/// Delete an object if it exists (as a controller: no admission hooks).
+/// Delete an object if it exists (as a controller: no admission hooks); a failure is logged.
 pub fn remove(cluster: &Cluster, manager: &str, group: &str, resource: &str, ns: &str, name: &str) {
-    if let Some(rt) = served(cluster, group, resource) {
-        let _ = cluster.objects.delete(
-            &rt,
-            ns,
-            name,
-            &DeleteOptions::default(),
-            &WriteContext::system(manager),
-            None,
-        );
-    }
+    let object = crate::controllers::describe(
+        &GroupResource::new(group, resource),
+        &ObjectKey::new(ns, name),
+    );
+    crate::controllers::logged(
+        manager,
+        &object,
+        try_remove(cluster, manager, group, resource, ns, name),
+    );
 }
 
-/// Write a status computed from the current object when it differs (ignoring condition times).
+/// Delete an object if it exists (as a controller: no admission hooks); gone already is fine.
+pub fn try_remove(
+    cluster: &Cluster,
+    manager: &str,
+    group: &str,
+    resource: &str,
+    ns: &str,
+    name: &str,
+) -> Result<(), ApiError> {
+    let Some(rt) = served(cluster, group, resource) else {
+        return Ok(());
+    };
+    crate::controllers::ignore_missing(cluster.objects.delete(
+        &rt,
+        ns,
+        name,
+        &DeleteOptions::default(),
+        &WriteContext::system(manager),
+        None,
+    ))
+}
+
+/// Write a status computed from the current object when it differs (ignoring condition times);
+/// a failure is logged.
 pub fn set_status(
     cluster: &Cluster,
     rt: &ResourceType,
@@ -413,14 +414,86 @@ pub fn set_status(
     manager: &str,
     status: impl Fn(&Value) -> Value,
 ) {
-    let _ = crate::controllers::modify(cluster, rt, key, manager, Some("status"), |object| {
+    let object = crate::controllers::describe(&rt.group_resource(), key);
+    crate::controllers::logged(
+        manager,
+        &object,
+        try_set_status(cluster, rt, key, manager, status),
+    );
+}
+
+/// Write a status computed from the current object when it differs (ignoring condition times).
+pub fn try_set_status(
+    cluster: &Cluster,
+    rt: &ResourceType,
+    key: &ObjectKey,
+    manager: &str,
+    status: impl Fn(&Value) -> Value,
+) -> Result<(), ApiError> {
+    crate::controllers::modify(cluster, rt, key, manager, Some("status"), |object| {
         let next = status(object);
         if same_status(object.get("status"), &next) {
             return false;
         }
         object["status"] = next;
         true
-    });
+    })
+}
+
+/// The writes an operator failed in one reconcile. Each is logged as it happens; an operator with
+/// a CR reports them in a Degraded condition, so a half-done install or uninstall is never silent.
+pub struct Failures {
+    manager: &'static str,
+    failed: Vec<String>,
+}
+
+/// The Degraded reason an operator's CR gets when some of its writes failed.
+pub const WRITE_FAILED: &str = "ResourceWriteFailed";
+
+impl Failures {
+    pub fn new(manager: &'static str) -> Self {
+        Self {
+            manager,
+            failed: Vec::new(),
+        }
+    }
+
+    /// Note the outcome of one write about `object`; returns the value when it succeeded.
+    pub fn check<T>(&mut self, object: &str, result: Result<T, ApiError>) -> Option<T> {
+        if let Err(error) = &result {
+            self.failed.push(format!("{object}: {}", error.message));
+        }
+        crate::controllers::logged(self.manager, object, result)
+    }
+
+    /// `ensure` the object, noting a failure.
+    pub fn ensure(&mut self, cluster: &Cluster, desired: Value) -> Option<Arc<StoredObject>> {
+        let object = format!(
+            "{} {}",
+            desired["kind"].as_str().unwrap_or("object"),
+            meta(&desired, "name")
+        );
+        self.check(&object, ensure(cluster, self.manager, desired))
+    }
+
+    /// `try_remove` the object, noting a failure.
+    pub fn remove(&mut self, cluster: &Cluster, group: &str, resource: &str, ns: &str, name: &str) {
+        let object = crate::controllers::describe(
+            &GroupResource::new(group, resource),
+            &ObjectKey::new(ns, name),
+        );
+        let result = try_remove(cluster, self.manager, group, resource, ns, name);
+        self.check(&object, result);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.failed.is_empty()
+    }
+
+    /// The Degraded condition's message: every failed write and why.
+    pub fn message(&self) -> String {
+        format!("Failed to write: {}", self.failed.join("; "))
+    }
 }
 
 /// An ownerReference naming `owner` as controller.

@@ -10,12 +10,12 @@ use super::kubevirt_webhooks::{
     API_MUTATOR, API_VALIDATOR, KubeVirtWebhooks, OPERATOR_VALIDATOR, WebhookState,
 };
 use super::{
-    Controller, Key, Requeue, crd_catalog, deployment_available, ensure, get, is_deleting, label,
-    meta, operator_version, remove, set_status, short_hash,
+    Controller, Failures, Key, Requeue, WRITE_FAILED, crd_catalog, deployment_available, get,
+    is_deleting, label, meta, operator_version, set_status, short_hash,
 };
 use crate::admission::{add_finalizer, remove_finalizer};
 use crate::cluster::Cluster;
-use crate::controllers::modify;
+use crate::controllers::{describe, modify};
 use crate::resources::GroupResource;
 use crate::store::{Change, ObjectKey};
 use crate::topology::KVM_LABEL;
@@ -119,15 +119,19 @@ pub fn reconcile(cluster: &Cluster, key: &ObjectKey, webhooks: &KubeVirtWebhooks
         return;
     };
     let registry = super::image_registry(&operator.value);
+    let mut failures = Failures::new(MANAGER);
     if is_deleting(&kv.value) {
-        uninstall(cluster, &kv_rt, key);
+        uninstall(cluster, &kv_rt, key, &mut failures);
         return;
     }
-    let _ = modify(cluster, &kv_rt, key, MANAGER, None, |cr| {
-        add_finalizer(cr, FINALIZER)
-    });
+    failures.check(
+        &describe(&kubevirts(), key),
+        modify(cluster, &kv_rt, key, MANAGER, None, |cr| {
+            add_finalizer(cr, FINALIZER)
+        }),
+    );
     let ns = key.namespace.as_str();
-    install(cluster, ns, &version, &registry);
+    install(cluster, ns, &version, &registry, &mut failures);
     let ready = components_ready(cluster, ns, &version);
     let emulation = kv
         .value
@@ -135,8 +139,9 @@ pub fn reconcile(cluster: &Cluster, key: &ObjectKey, webhooks: &KubeVirtWebhooks
         .and_then(Value::as_bool)
         .unwrap_or(false);
     if ready {
-        label_nodes(cluster, Some(emulation));
+        label_nodes(cluster, Some(emulation), &mut failures);
     }
+    let degraded = (!failures.is_empty()).then(|| failures.message());
     let deployment_id = short_hash(&format!("{registry}/{version}"));
     set_status(cluster, &kv_rt, key, MANAGER, |cr| {
         let old = cr.get("status");
@@ -158,7 +163,16 @@ pub fn reconcile(cluster: &Cluster, key: &ObjectKey, webhooks: &KubeVirtWebhooks
         status["defaultArchitecture"] = json!("amd64");
         status["outdatedVirtualMachineInstanceWorkloads"] = json!(0);
         status["targetDeploymentConfig"] = json!(json!({"id": deployment_id, "namespace": ns, "registry": registry, "kubeVirtVersion": version}).to_string());
-        if ready {
+        if let Some(failed) = &degraded {
+            // Some of what KubeVirt consists of could not be written: say so, never Deployed.
+            status["phase"] = json!("Deploying");
+            status["conditions"] = json!([
+                condition("Available", upgrading && ready, WRITE_FAILED, failed),
+                condition("Progressing", true, WRITE_FAILED, failed),
+                condition("Degraded", true, WRITE_FAILED, failed),
+                condition("Created", false, WRITE_FAILED, failed),
+            ]);
+        } else if ready {
             status["phase"] = json!("Deployed");
             status["observedKubeVirtVersion"] = json!(version);
             status["observedKubeVirtRegistry"] = json!(registry);
@@ -294,26 +308,20 @@ fn webhook(
 }
 
 /// Create or update everything a deployed KubeVirt consists of.
-fn install(cluster: &Cluster, ns: &str, version: &str, registry: &str) {
+fn install(cluster: &Cluster, ns: &str, version: &str, registry: &str, failures: &mut Failures) {
     let labels = labels(version);
     for spec in crd_catalog::KUBEVIRT {
-        let _ = ensure(cluster, MANAGER, crd_catalog::crd(spec, &labels));
+        failures.ensure(cluster, crd_catalog::crd(spec, &labels));
     }
     for service in API_SERVICES {
         let version_name = service.split('.').next().unwrap_or("v1");
-        let _ = ensure(
-            cluster,
-            MANAGER,
-            json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+        failures.ensure(cluster, json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
                 "metadata": {"name": service, "labels": labels},
                 "spec": {"group": "subresources.kubevirt.io", "version": version_name, "groupPriorityMinimum": 1000, "versionPriority": 15,
                     "service": {"name": "virt-api", "namespace": ns, "port": 443}}}),
         );
     }
-    let _ = ensure(
-        cluster,
-        MANAGER,
-        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+    failures.ensure(cluster, json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
         "metadata": {"name": API_VALIDATOR, "labels": labels},
         "webhooks": [
             webhook("virtualmachineinstances-create-validator.kubevirt.io", "/virtualmachineinstances-validate-create", "virt-api", &["virtualmachineinstances"], &["CREATE"]),
@@ -322,10 +330,7 @@ fn install(cluster: &Cluster, ns: &str, version: &str, registry: &str) {
             webhook("migration-create-validator.kubevirt.io", "/migration-validate-create", "virt-api", &["virtualmachineinstancemigrations"], &["CREATE"]),
         ]}),
     );
-    let _ = ensure(
-        cluster,
-        MANAGER,
-        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+    failures.ensure(cluster, json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
         "metadata": {"name": API_MUTATOR, "labels": labels},
         "webhooks": [
             webhook("virtualmachines-mutator.kubevirt.io", "/virtualmachines-mutate", "virt-api", &["virtualmachines"], &["CREATE", "UPDATE"]),
@@ -333,10 +338,7 @@ fn install(cluster: &Cluster, ns: &str, version: &str, registry: &str) {
             webhook("migrations-mutator.kubevirt.io", "/migration-mutate-create", "virt-api", &["virtualmachineinstancemigrations"], &["CREATE"]),
         ]}),
     );
-    let _ = ensure(
-        cluster,
-        MANAGER,
-        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+    failures.ensure(cluster, json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
         "metadata": {"name": OPERATOR_VALIDATOR, "labels": labels},
         "webhooks": [
             webhook("kubevirt-validator.kubevirt.io", "/kubevirt-validate-delete", "kubevirt-operator-webhook", &["kubevirts"], &["DELETE"]),
@@ -353,22 +355,17 @@ fn install(cluster: &Cluster, ns: &str, version: &str, registry: &str) {
         } else {
             json!({"prometheus.kubevirt.io": "true"})
         };
-        let _ = ensure(
-            cluster,
-            MANAGER,
-            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": service, "namespace": ns, "labels": labels},
+        failures.ensure(cluster, json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": service, "namespace": ns, "labels": labels},
                 "spec": {"selector": selector, "ports": [{"port": port, "targetPort": 8443, "protocol": "TCP"}]}}),
         );
     }
     let image = |name: &str| format!("{registry}/{name}:{version}");
-    let _ = ensure(
+    failures.ensure(
         cluster,
-        MANAGER,
         component("Deployment", ns, "virt-api", &image("virt-api"), 2, version),
     );
-    let _ = ensure(
+    failures.ensure(
         cluster,
-        MANAGER,
         component(
             "Deployment",
             ns,
@@ -378,9 +375,8 @@ fn install(cluster: &Cluster, ns: &str, version: &str, registry: &str) {
             version,
         ),
     );
-    let _ = ensure(
+    failures.ensure(
         cluster,
-        MANAGER,
         component(
             "DaemonSet",
             ns,
@@ -418,7 +414,7 @@ fn components_ready(cluster: &Cluster, ns: &str, version: &str) -> bool {
 }
 
 /// virt-handler's node labels and device capacity (`Some(use_emulation)`), or their removal (None).
-fn label_nodes(cluster: &Cluster, emulation: Option<bool>) {
+fn label_nodes(cluster: &Cluster, emulation: Option<bool>, failures: &mut Failures) {
     let Some(node_rt) = super::served(cluster, "", "nodes") else {
         return;
     };
@@ -427,7 +423,7 @@ fn label_nodes(cluster: &Cluster, emulation: Option<bool>) {
         let kvm = label(&node.value, KVM_LABEL) != Some("false");
         let key = ObjectKey::new("", meta(&node.value, "name"));
         let wanted_label = emulation.map(|e| if kvm || e { "true" } else { "false" });
-        let _ = modify(cluster, &node_rt, &key, MANAGER, None, |n| {
+        let labelled = modify(cluster, &node_rt, &key, MANAGER, None, |n| {
             let current = label(n, SCHEDULABLE_LABEL).map(String::from);
             if current.as_deref() == wanted_label {
                 return false;
@@ -445,8 +441,9 @@ fn label_nodes(cluster: &Cluster, emulation: Option<bool>) {
             }
             true
         });
+        failures.check(&describe(&node_rt.group_resource(), &key), labelled);
         let devices = emulation.is_some() && kvm;
-        let _ = modify(cluster, &node_rt, &key, MANAGER, Some("status"), |n| {
+        let capacity = modify(cluster, &node_rt, &key, MANAGER, Some("status"), |n| {
             let has = n
                 .pointer(&format!(
                     "/status/capacity/{}",
@@ -474,40 +471,75 @@ fn label_nodes(cluster: &Cluster, emulation: Option<bool>) {
             }
             true
         });
+        failures.check(&describe(&node_rt.group_resource(), &key), capacity);
     }
 }
 
-/// The CR is being deleted: phase Deleting, remove components and APIs, drop the finalizer.
+/// The CR is being deleted: phase Deleting, remove components and APIs, drop the finalizer once
+/// all of that succeeded (else Degraded says what could not be removed; the next pass retries).
 /// The APIService and webhook configurations stay behind, as the real operator leaves them.
-fn uninstall(cluster: &Cluster, kv_rt: &crate::resources::ResourceType, key: &ObjectKey) {
-    set_status(cluster, kv_rt, key, MANAGER, |cr| {
-        let mut status = cr.get("status").cloned().unwrap_or(json!({}));
-        status["phase"] = json!("Deleting");
-        status
-    });
+fn uninstall(
+    cluster: &Cluster,
+    kv_rt: &crate::resources::ResourceType,
+    key: &ObjectKey,
+    failures: &mut Failures,
+) {
     let ns = key.namespace.as_str();
     for (resource, name) in COMPONENTS {
-        remove(cluster, MANAGER, "apps", resource, ns, name);
+        failures.remove(cluster, "apps", resource, ns, name);
     }
     for service in [
         "virt-api",
         "kubevirt-prometheus-metrics",
         "kubevirt-operator-webhook",
     ] {
-        remove(cluster, MANAGER, "", "services", ns, service);
+        failures.remove(cluster, "", "services", ns, service);
     }
     for crd in crd_catalog::names(crd_catalog::KUBEVIRT) {
-        remove(
+        failures.remove(
             cluster,
-            MANAGER,
             "apiextensions.k8s.io",
             "customresourcedefinitions",
             "",
             &crd,
         );
     }
-    label_nodes(cluster, None);
-    let _ = modify(cluster, kv_rt, key, MANAGER, None, |cr| {
-        remove_finalizer(cr, FINALIZER)
+    label_nodes(cluster, None, failures);
+    let degraded = (!failures.is_empty()).then(|| failures.message());
+    set_status(cluster, kv_rt, key, MANAGER, |cr| {
+        let old = cr.get("status");
+        let mut status = old.cloned().unwrap_or(json!({}));
+        status["phase"] = json!("Deleting");
+        if let Some(failed) = &degraded {
+            let mut conditions: Vec<Value> = old
+                .and_then(|s| s.get("conditions"))
+                .and_then(Value::as_array)
+                .map(|c| {
+                    c.iter()
+                        .filter(|c| c["type"] != "Degraded")
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            conditions.push(super::condition(
+                old,
+                "Degraded",
+                true,
+                WRITE_FAILED,
+                failed,
+            ));
+            status["conditions"] = json!(conditions);
+        }
+        status
     });
+    if degraded.is_some() {
+        return;
+    }
+    crate::controllers::logged(
+        MANAGER,
+        &describe(&kubevirts(), key),
+        modify(cluster, kv_rt, key, MANAGER, None, |cr| {
+            remove_finalizer(cr, FINALIZER)
+        }),
+    );
 }

@@ -85,13 +85,17 @@ impl Controller for VmController {
 
 fn delete_vmi(cluster: &Cluster, key: &ObjectKey) {
     if let Some(rt) = cluster.registry().any_version(&vmis()) {
-        let _ = cluster.objects.delete(
-            &rt,
-            &key.namespace,
-            &key.name,
-            &DeleteOptions::default(),
-            &WriteContext::system(MANAGER),
-            None,
+        crate::controllers::logged(
+            MANAGER,
+            &crate::controllers::describe(&vmis(), key),
+            crate::controllers::ignore_missing(cluster.objects.delete(
+                &rt,
+                &key.namespace,
+                &key.name,
+                &DeleteOptions::default(),
+                &WriteContext::system(MANAGER),
+                None,
+            )),
         );
     }
 }
@@ -136,11 +140,19 @@ pub fn new_vmi(vm: &Value) -> Value {
 
 fn create_vmi(cluster: &Cluster, vm: &Value) {
     if let Some(rt) = cluster.registry().any_version(&vmis()) {
-        let _ = cluster.objects.create(
-            &rt,
-            Some(meta(vm, "namespace")),
-            new_vmi(vm),
-            &WriteContext::system(MANAGER),
+        crate::controllers::logged(
+            MANAGER,
+            &format!(
+                "virtualmachineinstances {}/{}",
+                meta(vm, "namespace"),
+                meta(vm, "name")
+            ),
+            cluster.objects.create(
+                &rt,
+                Some(meta(vm, "namespace")),
+                new_vmi(vm),
+                &WriteContext::system(MANAGER),
+            ),
         );
     }
 }

@@ -133,9 +133,13 @@ pub fn reconcile(
     if is_deleting(&vmi.value) {
         let elapsed = first_seen.elapsed(&format!("{uid}/stop"));
         if elapsed >= delay / 2 {
-            let _ = modify(cluster, &rt, key, MANAGER, None, |v| {
-                remove_finalizer(v, VMI_FINALIZER)
-            });
+            crate::controllers::logged(
+                MANAGER,
+                &crate::controllers::describe(&vmis(), key),
+                modify(cluster, &rt, key, MANAGER, None, |v| {
+                    remove_finalizer(v, VMI_FINALIZER)
+                }),
+            );
         } else {
             requeue.after(delay / 2 - elapsed, requeue_key);
         }

@@ -226,13 +226,17 @@ fn ensure_replica_set(
     let name = format!("{}-{hash}", meta(deployment, "name"));
     for (dep_gr, dep_key) in cluster.store().dependents_of(meta(deployment, "uid")) {
         if dep_gr == gr("replicasets") && dep_key.name != name {
-            let _ = cluster.objects.delete(
-                &rs_rt,
-                &dep_key.namespace,
-                &dep_key.name,
-                &DeleteOptions::default(),
-                &WriteContext::system(MANAGER),
-                None,
+            crate::controllers::logged(
+                MANAGER,
+                &crate::controllers::describe(&dep_gr, &dep_key),
+                crate::controllers::ignore_missing(cluster.objects.delete(
+                    &rs_rt,
+                    &dep_key.namespace,
+                    &dep_key.name,
+                    &DeleteOptions::default(),
+                    &WriteContext::system(MANAGER),
+                    None,
+                )),
             );
         }
     }
@@ -241,10 +245,14 @@ fn ensure_replica_set(
         if existing.value.pointer("/spec/replicas") == Some(&json!(replicas(deployment))) {
             return Some(existing);
         }
-        let _ = crate::controllers::modify(cluster, &rs_rt, &key, MANAGER, None, |rs| {
-            rs["spec"]["replicas"] = json!(replicas(deployment));
-            true
-        });
+        crate::controllers::logged(
+            MANAGER,
+            &crate::controllers::describe(&gr("replicasets"), &key),
+            crate::controllers::modify(cluster, &rs_rt, &key, MANAGER, None, |rs| {
+                rs["spec"]["replicas"] = json!(replicas(deployment));
+                true
+            }),
+        );
         return cluster.store().get(&gr("replicasets"), &key);
     }
     let mut labels = template
@@ -320,13 +328,17 @@ fn sync_pods(
         }
     }
     for extra in existing.into_iter().chain(outdated) {
-        let _ = cluster.objects.delete(
-            &pod_rt,
-            extra.meta_str("namespace").unwrap_or(""),
-            extra.meta_str("name").unwrap_or(""),
-            &DeleteOptions::default(),
-            &WriteContext::system(MANAGER),
-            None,
+        crate::controllers::logged(
+            MANAGER,
+            &format!("pods {}", extra.meta_str("name").unwrap_or("")),
+            crate::controllers::ignore_missing(cluster.objects.delete(
+                &pod_rt,
+                extra.meta_str("namespace").unwrap_or(""),
+                extra.meta_str("name").unwrap_or(""),
+                &DeleteOptions::default(),
+                &WriteContext::system(MANAGER),
+                None,
+            )),
         );
     }
     let ns = meta(owner, "namespace");
@@ -398,20 +410,23 @@ fn mark_running(cluster: &Cluster, pod: &StoredObject) {
         pod.meta_str("namespace").unwrap_or(""),
         pod.meta_str("name").unwrap_or(""),
     );
-    let _ = crate::controllers::modify(cluster, &rt, &key, MANAGER, Some("status"), |pod| {
-        let now = now();
-        let node_index = pod
-            .pointer("/spec/nodeName")
-            .and_then(Value::as_str)
-            .and_then(|n| n.rsplit('-').next()?.parse::<u32>().ok())
-            .unwrap_or(1);
-        let host = format!("172.18.0.{}", node_index + 1);
-        let pod_ip = format!(
-            "10.244.{}.{}",
-            node_index - 1,
-            2 + u32::from(short_hash(meta(pod, "uid")).as_bytes()[0]) % 250
-        );
-        let containers: Vec<Value> = pod["spec"]["containers"]
+    crate::controllers::logged(
+        MANAGER,
+        &crate::controllers::describe(&gr("pods"), &key),
+        crate::controllers::modify(cluster, &rt, &key, MANAGER, Some("status"), |pod| {
+            let now = now();
+            let node_index = pod
+                .pointer("/spec/nodeName")
+                .and_then(Value::as_str)
+                .and_then(|n| n.rsplit('-').next()?.parse::<u32>().ok())
+                .unwrap_or(1);
+            let host = format!("172.18.0.{}", node_index + 1);
+            let pod_ip = format!(
+                "10.244.{}.{}",
+                node_index - 1,
+                2 + u32::from(short_hash(meta(pod, "uid")).as_bytes()[0]) % 250
+            );
+            let containers: Vec<Value> = pod["spec"]["containers"]
             .as_array()
             .map(|cs| {
                 cs.iter()
@@ -421,15 +436,16 @@ fn mark_running(cluster: &Cluster, pod: &StoredObject) {
                     .collect()
             })
             .unwrap_or_default();
-        let condition = |kind: &str| json!({"type": kind, "status": "True", "lastProbeTime": null, "lastTransitionTime": now});
-        pod["status"] = json!({
-            "phase": "Running", "hostIP": host, "hostIPs": [{"ip": host}], "podIP": pod_ip, "podIPs": [{"ip": pod_ip}],
-            "startTime": now, "qosClass": "BestEffort",
-            "conditions": [condition("Initialized"), condition("Ready"), condition("ContainersReady"), condition("PodScheduled")],
-            "containerStatuses": containers,
-        });
-        true
-    });
+            let condition = |kind: &str| json!({"type": kind, "status": "True", "lastProbeTime": null, "lastTransitionTime": now});
+            pod["status"] = json!({
+                "phase": "Running", "hostIP": host, "hostIPs": [{"ip": host}], "podIP": pod_ip, "podIPs": [{"ip": pod_ip}],
+                "startTime": now, "qosClass": "BestEffort",
+                "conditions": [condition("Initialized"), condition("Ready"), condition("ContainersReady"), condition("PodScheduled")],
+                "containerStatuses": containers,
+            });
+            true
+        }),
+    );
 }
 
 fn deployment_status(old: Option<&Value>, c: &Counts) -> Value {
