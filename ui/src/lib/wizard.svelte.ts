@@ -45,7 +45,12 @@ export class WizardModel {
   description = $state('');
   saved = $state<SavedProfileView | null>(null);
   loaded = $state<LoadedProfileView | null>(null);
+  /** Why the newest resolution or draft check failed; shown above the step until one succeeds. */
+  resolveError = $state<UiError | null>(null);
+  checkError = $state<UiError | null>(null);
   private checkTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Each kind of request is numbered; only the newest answer of a kind is taken. */
+  private readonly latest = { resolve: 0, check: 0, gates: {} as Record<string, number> };
 
   constructor(
     private readonly backend: Backend,
@@ -88,7 +93,17 @@ export class WizardModel {
 
   /** Resolves the picks; new packs start at their default version and values. */
   async resolve(): Promise<void> {
-    this.selection = await this.backend.resolvePacks({ packs: this.chosen });
+    const asked = ++this.latest.resolve;
+    let selection: SelectionView;
+    try {
+      selection = await this.backend.resolvePacks({ packs: [...this.chosen] });
+    } catch (error) {
+      if (asked === this.latest.resolve) this.resolveError = error as UiError;
+      return;
+    }
+    if (asked !== this.latest.resolve) return; // the picks changed while this was answered
+    this.resolveError = null;
+    this.selection = selection;
     for (const name of this.packs) {
       const card = this.card(name);
       if (!card) continue;
@@ -109,15 +124,17 @@ export class WizardModel {
   private async loadGates(pack: string, versionChanged: boolean): Promise<void> {
     const version = this.versions[pack];
     if (!version) return;
+    const asked = (this.latest.gates[pack] = (this.latest.gates[pack] ?? 0) + 1);
     try {
       const table = await this.backend.gateTable({ pack, version });
+      if (asked !== this.latest.gates[pack]) return; // another version was chosen meanwhile
       this.gateTables[pack] = table;
       delete this.gateErrors[pack];
       const current = this.gates[pack];
       if (current === undefined) this.gates[pack] = defaultGateChoices(table.rows);
       else if (versionChanged) this.gates[pack] = keepChoosable(current, table.rows);
     } catch (error) {
-      this.gateErrors[pack] = error as UiError;
+      if (asked === this.latest.gates[pack]) this.gateErrors[pack] = error as UiError;
     }
   }
 
@@ -150,14 +167,26 @@ export class WizardModel {
   }
 
   async check(): Promise<void> {
+    const asked = ++this.latest.check;
     if (this.packs.length === 0) {
       this.issues = [];
       this.yaml = '';
       return;
     }
-    const result = await this.backend.validateProfile(this.draft());
-    this.issues = result.issues;
-    this.yaml = result.yaml;
+    try {
+      const result = await this.backend.validateProfile(this.draft());
+      if (asked !== this.latest.check) return; // the draft changed while this was checked
+      this.issues = result.issues;
+      this.yaml = result.yaml;
+      this.checkError = null;
+    } catch (error) {
+      if (asked === this.latest.check) this.checkError = error as UiError;
+    }
+  }
+
+  /** The error to show above the step, if any. */
+  get callError(): UiError | null {
+    return this.resolveError ?? this.checkError;
   }
 
   private async refreshSecrets(): Promise<void> {
