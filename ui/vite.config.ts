@@ -8,7 +8,7 @@ export default defineConfig({
   server: {
     port: 5173,
     strictPort: true,
-    proxy: { '/api': 'http://127.0.0.1:5174' },
+    proxy: { '/api': { target: 'http://127.0.0.1:5174', ws: true } },
   },
   build: { target: 'es2022', sourcemap: false },
   test: { include: ['tests/unit/**/*.test.ts'], environment: 'node' },
