@@ -49,16 +49,7 @@ async fn raw(
     )
 }
 
-async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    // Up to 20 s: generous for a loaded 2-core CI machine; it returns as soon as the check holds.
-    for _ in 0..400 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
+use support::wait_until;
 
 const WIDGET_CRD: &str = r#"{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
   "metadata": {"name": "widgets.example.io"},
@@ -405,7 +396,23 @@ async fn namespaces_terminate_until_empty_and_crds_take_their_objects_along() {
     );
     assert_eq!((code, reason.as_str()), (403, "Forbidden"));
     assert!(message.contains("being terminated"), "{message}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The namespace controller has seen the leftover once it says why it waits.
+    wait_until(
+        "the namespace reports the content that remains",
+        async || {
+            namespaces
+                .get_opt("doomed")
+                .await
+                .unwrap()
+                .and_then(|ns| ns.status)
+                .and_then(|s| s.conditions)
+                .is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c.type_ == "NamespaceContentRemaining" && c.status == "True")
+                })
+        },
+    )
+    .await;
     assert!(
         namespaces.get_opt("doomed").await.unwrap().is_some(),
         "held by the ConfigMap's finalizer"

@@ -321,7 +321,8 @@ async fn serial_backend_annotation_on_the_vm_bridges_to_tcp() {
         let answer = String::from_utf8_lossy(&buf[..n]).to_uppercase();
         tcp.write_all(answer.as_bytes()).await.unwrap();
         tcp.flush().await.unwrap();
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Stay connected until the bridge hangs up.
+        while tcp.read(&mut buf).await.is_ok_and(|n| n > 0) {}
     });
     let (cluster, client) = cluster_with_vmi("bridged", json!({})).await;
     console_support::vm(

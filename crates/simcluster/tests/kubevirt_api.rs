@@ -100,15 +100,7 @@ async fn send(
     )
 }
 
-async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..200 {
-        if let Some(found) = check().await {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
+use support::eventually;
 
 fn json_of(object: &DynamicObject) -> Value {
     serde_json::to_value(object).unwrap()

@@ -6,8 +6,6 @@ mod support;
 
 use support::Kubectl;
 
-use std::time::Duration;
-
 fn manifest(relative: &str) -> String {
     support::upstream()
         .join(relative)
@@ -111,6 +109,17 @@ async fn kubevirt_install_vm_and_documented_uninstall() {
         "testvm",
         "--for",
         "condition=Ready",
+        "--timeout=60s",
+    ])
+    .await;
+    // The VM's status follows its VMI's (the VM controller copies it over): wait for it too.
+    k.ok(&[
+        "-n",
+        "vms",
+        "wait",
+        "vm",
+        "testvm",
+        "--for=jsonpath={.status.printableStatus}=Running",
         "--timeout=60s",
     ])
     .await;
@@ -224,7 +233,38 @@ async fn deleting_the_operator_first_leaves_the_cr_terminating() {
         "--ignore-not-found",
     ])
     .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Wait until the operator is gone and the CR is being deleted (its namespace is going):
+    // then nothing is left to drop the finalizer.
+    support::wait_until(
+        "virt-operator is gone and the KubeVirt CR is being deleted",
+        async || {
+            let (_, operator, _) = k
+                .run(&[
+                    "-n",
+                    "kubevirt",
+                    "get",
+                    "deployment",
+                    "virt-operator",
+                    "--ignore-not-found",
+                    "-o",
+                    "name",
+                ])
+                .await;
+            let (_, deleted_at, _) = k
+                .run(&[
+                    "-n",
+                    "kubevirt",
+                    "get",
+                    "kv",
+                    "kubevirt",
+                    "-o",
+                    "jsonpath={.metadata.deletionTimestamp}",
+                ])
+                .await;
+            operator.trim().is_empty() && !deleted_at.trim().is_empty()
+        },
+    )
+    .await;
     let kv = k
         .ok(&[
             "-n",
