@@ -79,8 +79,10 @@ pub async fn vmi(client: &kube::Client, name: &str, phase: &str, annotations: Va
     loop {
         match api.create(&PostParams::default(), &object).await {
             Ok(_) => break,
-            Err(e) if tokio::time::Instant::now() < deadline => {
-                let _ = e;
+            // Only "not served yet" (404 while the KubeVirt CRDs are being established) is waited out.
+            Err(kube::Error::Api(status))
+                if status.code == 404 && tokio::time::Instant::now() < deadline =>
+            {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Err(e) => panic!("creating VMI {name}: {e}"),
@@ -112,7 +114,9 @@ pub async fn vm(client: &kube::Client, name: &str, annotations: Value) {
     loop {
         match api.create(&PostParams::default(), &object).await {
             Ok(_) => return,
-            Err(_) if tokio::time::Instant::now() < deadline => {
+            Err(kube::Error::Api(status))
+                if status.code == 404 && tokio::time::Instant::now() < deadline =>
+            {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Err(e) => panic!("creating VM {name}: {e}"),
