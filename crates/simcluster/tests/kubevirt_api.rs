@@ -718,3 +718,120 @@ async fn seeded_vms_wait_for_kubevirt_then_start_with_delays() {
     assert_eq!(phases.last(), Some(&"Running"), "{phases:?}");
     assert!(phases.len() >= 3, "the VMI went through phases: {phases:?}");
 }
+
+/// Refuses creating one named Service while `refusing` is set: a write the operator must report.
+struct RefuseService {
+    name: &'static str,
+    refusing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl simcluster::extensions::AdmissionHook for RefuseService {
+    fn admit(
+        &self,
+        operation: simcluster::extensions::Operation,
+        rt: &simcluster::resources::ResourceType,
+        _old: Option<&Value>,
+        new: &mut Value,
+    ) -> Result<Vec<String>, simcluster::status::ApiError> {
+        let refused = operation == simcluster::extensions::Operation::Create
+            && rt.kind == "Service"
+            && new["metadata"]["name"] == self.name
+            && self.refusing.load(std::sync::atomic::Ordering::SeqCst);
+        if refused {
+            return Err(simcluster::status::ApiError::forbidden(
+                "refused by the test's webhook",
+            ));
+        }
+        Ok(Vec::new())
+    }
+}
+
+/// The KubeVirt CR's condition of `type`, as (status, reason, message).
+async fn kubevirt_condition(
+    client: &kube::Client,
+    type_: &str,
+) -> Option<(String, String, String)> {
+    let kubevirts = Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        "kubevirt",
+        &resource("kubevirt.io", "v1", "KubeVirt", "kubevirts"),
+    );
+    let kv = json_of(&kubevirts.get("kubevirt").await.ok()?);
+    let condition = kv["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)?
+        .clone();
+    let text = |key: &str| condition[key].as_str().unwrap_or_default().to_string();
+    Some((text("status"), text("reason"), text("message")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_operand_write_shows_as_degraded_until_it_succeeds() {
+    let cluster = with_kubevirt(0).await;
+    let client = cluster.client().await;
+    eventually("KubeVirt Available", async || {
+        kubevirt_condition(&client, "Available")
+            .await
+            .filter(|c| c.0 == "True")
+    })
+    .await;
+    let refusing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    cluster
+        .cluster()
+        .objects
+        .extensions
+        .add_admission(std::sync::Arc::new(RefuseService {
+            name: "kubevirt-prometheus-metrics",
+            refusing: refusing.clone(),
+        }));
+    let services =
+        Api::<k8s_openapi::api::core::v1::Service>::namespaced(client.clone(), "kubevirt");
+    services
+        .delete("kubevirt-prometheus-metrics", &Default::default())
+        .await
+        .unwrap();
+    let kubevirts = Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        "kubevirt",
+        &resource("kubevirt.io", "v1", "KubeVirt", "kubevirts"),
+    );
+    let nudge = async |n: u32| {
+        // A change to the CR makes the operator reconcile now.
+        kubevirts
+            .patch(
+                "kubevirt",
+                &PatchParams::default(),
+                &Patch::Merge(
+                    json!({"metadata": {"annotations": {"test.vmdeck.io/nudge": n.to_string()}}}),
+                ),
+            )
+            .await
+            .unwrap();
+    };
+    nudge(1).await;
+    let (_, reason, message) = eventually("KubeVirt Degraded=True", async || {
+        kubevirt_condition(&client, "Degraded")
+            .await
+            .filter(|c| c.0 == "True")
+    })
+    .await;
+    assert_eq!(reason, "ResourceWriteFailed");
+    assert!(message.contains("kubevirt-prometheus-metrics"), "{message}");
+
+    refusing.store(false, std::sync::atomic::Ordering::SeqCst);
+    nudge(2).await;
+    eventually("KubeVirt Degraded=False again", async || {
+        kubevirt_condition(&client, "Degraded")
+            .await
+            .filter(|c| c.0 == "False")
+    })
+    .await;
+    assert!(
+        services
+            .get_opt("kubevirt-prometheus-metrics")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
