@@ -83,30 +83,7 @@ pub fn reconcile(cluster: &Cluster, key: &ObjectKey) {
         uninstall(cluster, &ns, &mut failures);
         let degraded = (!failures.is_empty()).then(|| failures.message());
         set_status(cluster, &rt, key, MANAGER, |cr| {
-            let old = cr.get("status");
-            let mut status = old.cloned().unwrap_or(json!({}));
-            status["phase"] = json!("Deleting");
-            if let Some(failed) = &degraded {
-                let mut conditions: Vec<Value> = old
-                    .and_then(|s| s.get("conditions"))
-                    .and_then(Value::as_array)
-                    .map(|c| {
-                        c.iter()
-                            .filter(|c| c["type"] != "Degraded")
-                            .cloned()
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                conditions.push(super::condition(
-                    old,
-                    "Degraded",
-                    true,
-                    WRITE_FAILED,
-                    failed,
-                ));
-                status["conditions"] = json!(conditions);
-            }
-            status
+            super::deleting_status(cr.get("status"), degraded.as_deref())
         });
         if degraded.is_none() {
             // Everything it installed is gone: let the CR go.

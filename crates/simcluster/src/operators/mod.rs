@@ -314,6 +314,28 @@ pub fn condition(
     json!({"type": kind, "status": status, "reason": reason, "message": message, "lastTransitionTime": since})
 }
 
+/// An operator CR's status while it is being deleted: phase Deleting, and when some removals
+/// failed (`degraded` says which) a Degraded condition in place of the old one.
+pub fn deleting_status(old: Option<&Value>, degraded: Option<&str>) -> Value {
+    let mut status = old.cloned().unwrap_or(json!({}));
+    status["phase"] = json!("Deleting");
+    if let Some(failed) = degraded {
+        let mut conditions: Vec<Value> = old
+            .and_then(|s| s.get("conditions"))
+            .and_then(Value::as_array)
+            .map(|c| {
+                c.iter()
+                    .filter(|c| c["type"] != "Degraded")
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        conditions.push(condition(old, "Degraded", true, WRITE_FAILED, failed));
+        status["conditions"] = json!(conditions);
+    }
+    status
+}
+
 /// Create the object, or bring an existing one up to `desired` (merged in) when it differs.
 /// `desired` must carry apiVersion, kind and metadata.name (and namespace when namespaced).
 pub fn ensure(

@@ -507,30 +507,7 @@ fn uninstall(
     label_nodes(cluster, None, failures);
     let degraded = (!failures.is_empty()).then(|| failures.message());
     set_status(cluster, kv_rt, key, MANAGER, |cr| {
-        let old = cr.get("status");
-        let mut status = old.cloned().unwrap_or(json!({}));
-        status["phase"] = json!("Deleting");
-        if let Some(failed) = &degraded {
-            let mut conditions: Vec<Value> = old
-                .and_then(|s| s.get("conditions"))
-                .and_then(Value::as_array)
-                .map(|c| {
-                    c.iter()
-                        .filter(|c| c["type"] != "Degraded")
-                        .cloned()
-                        .collect()
-                })
-                .unwrap_or_default();
-            conditions.push(super::condition(
-                old,
-                "Degraded",
-                true,
-                WRITE_FAILED,
-                failed,
-            ));
-            status["conditions"] = json!(conditions);
-        }
-        status
+        super::deleting_status(cr.get("status"), degraded.as_deref())
     });
     if degraded.is_some() {
         return;
