@@ -1,0 +1,322 @@
+//! The console gateway: a websocket server on 127.0.0.1 (a random port; there is no way to ask
+//! for another address) bridging the app's noVNC / xterm.js to a VMI's console. A session is
+//! opened by [`Gateway::open`], which dials the upstream first (so `session_in_use` and other
+//! refusals come back as typed errors, which a browser could never read) and returns a
+//! single-use token; the webview then connects with that token as a subprotocol. Host, Origin
+//! and token are checked before the upgrade.
+
+pub mod checks;
+pub mod tokens;
+
+use std::convert::Infallible;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode, header};
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+use crate::pump::{Ended, PumpConfig, pump};
+use crate::upstream::{ConsoleTarget, DialError, KUBEVIRT_PROTOCOL, UpstreamSocket, dial};
+use checks::{Refusal, check_host, check_origin, check_websocket, offered_protocols};
+use tokens::{TOKEN_PROTOCOL_PREFIX, Tickets, token_from_protocols};
+
+/// The only path served.
+pub const PATH: &str = "/console";
+/// Subprotocols the gateway picks (in this order) when the client offers them besides its token.
+const PICKED_PROTOCOLS: &[&str] = &["binary", KUBEVIRT_PROTOCOL];
+
+/// How the gateway runs.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Exact Origins allowed to connect (Tauri's origin per platform, the dev server's).
+    pub allowed_origins: Vec<String>,
+    /// An unused token expires after this long (60 s unless set otherwise).
+    pub token_ttl: Duration,
+    pub pump: PumpConfig,
+}
+
+impl GatewayConfig {
+    pub fn new(allowed_origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            allowed_origins: allowed_origins.into_iter().map(Into::into).collect(),
+            token_ttl: Duration::from_secs(60),
+            pump: PumpConfig::default(),
+        }
+    }
+
+    fn websocket(&self) -> WebSocketConfig {
+        let max = self.pump.max_message;
+        WebSocketConfig::default()
+            .max_message_size(Some(max))
+            .max_frame_size(Some(max))
+            .write_buffer_size(128 * 1024)
+            .max_write_buffer_size(max + 256 * 1024)
+    }
+}
+
+/// What the webview needs to connect: the URL and the subprotocol carrying its token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ticket {
+    pub url: String,
+    /// Offer this subprotocol (noVNC: `wsProtocols: ["binary", protocol]`).
+    pub protocol: String,
+    pub expires_in_ms: u64,
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("cannot listen on 127.0.0.1: {0}")]
+    Listen(#[source] std::io::Error),
+}
+
+/// Why a console could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Dial(#[from] DialError),
+    #[error(transparent)]
+    Token(#[from] tokens::TokenError),
+}
+
+impl OpenError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Dial(e) => e.code(),
+            Self::Token(_) => "token",
+        }
+    }
+}
+
+struct Pending {
+    target: ConsoleTarget,
+    upstream: UpstreamSocket,
+}
+
+struct Shared {
+    config: GatewayConfig,
+    port: u16,
+    tickets: Tickets<Pending>,
+    live: AtomicUsize,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// A running gateway; dropping it stops it and ends its sessions.
+pub struct Gateway {
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    accept: JoinHandle<()>,
+}
+
+impl Gateway {
+    /// Listen on 127.0.0.1, a random port.
+    pub async fn start(config: GatewayConfig) -> Result<Self, GatewayError> {
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+            .map_err(GatewayError::Listen)?;
+        let port = listener.local_addr().map_err(GatewayError::Listen)?.port();
+        let (stop, shutdown) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            tickets: Tickets::new(config.token_ttl),
+            config,
+            port,
+            live: AtomicUsize::new(0),
+            shutdown,
+        });
+        let accept = tokio::spawn(accept_loop(listener, shared.clone()));
+        Ok(Self {
+            shared,
+            stop,
+            accept,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.shared.port
+    }
+
+    /// `ws://127.0.0.1:PORT/console`.
+    pub fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}{PATH}", self.shared.port)
+    }
+
+    /// Sessions bridging now.
+    pub fn live_sessions(&self) -> usize {
+        self.shared.live.load(Ordering::SeqCst)
+    }
+
+    /// Tokens issued and not yet used or expired.
+    pub fn outstanding_tokens(&self) -> usize {
+        self.shared.tickets.outstanding()
+    }
+
+    /// Dial `target`'s console through `client` (build it with
+    /// [`crate::upstream::client_without_retry`]) and issue a token for it.
+    pub async fn open(
+        &self,
+        client: &kube::Client,
+        target: ConsoleTarget,
+    ) -> Result<Ticket, OpenError> {
+        let upstream = dial(client, &target, self.shared.config.websocket()).await?;
+        let token = self.shared.tickets.issue(Pending { target, upstream })?;
+        let ttl = self.shared.tickets.ttl();
+        let shared = Arc::downgrade(&self.shared);
+        let expiring = token.clone();
+        // The unused token's time: when it is up, the upstream it holds is closed.
+        tokio::spawn(async move {
+            tokio::time::sleep(ttl).await;
+            if let Some(shared) = shared.upgrade()
+                && shared.tickets.expire(&expiring)
+            {
+                tracing::debug!("an unused console token expired");
+            }
+        });
+        Ok(Ticket {
+            url: self.url(),
+            protocol: format!("{TOKEN_PROTOCOL_PREFIX}{token}"),
+            expires_in_ms: u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        self.accept.abort();
+    }
+}
+
+async fn accept_loop(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+    loop {
+        let Ok((tcp, peer)) = listener.accept().await else {
+            continue;
+        };
+        if !peer.ip().is_loopback() {
+            continue;
+        }
+        let _ = tcp.set_nodelay(true);
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let shared = shared.clone();
+                async move { Ok::<_, Infallible>(handle(&shared, request)) }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tcp), service)
+                .with_upgrades();
+            if let Err(error) = connection.await {
+                tracing::debug!("console gateway connection: {error}");
+            }
+        });
+    }
+}
+
+fn refuse(refusal: &Refusal) -> Response<Full<Bytes>> {
+    let body =
+        serde_json::json!({"code": refusal.status().as_u16(), "message": refusal.to_string()});
+    Response::builder()
+        .status(refusal.status())
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("a status, a header and a body make a response")
+}
+
+/// Check a request and, when it passes, answer 101 and start the session.
+fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    match admit(shared, &request) {
+        Ok((pending, picked, accept)) => {
+            let mut response = Response::builder()
+                .status(StatusCode::SWITCHING_PROTOCOLS)
+                .header(header::CONNECTION, "Upgrade")
+                .header(header::UPGRADE, "websocket")
+                .header(header::SEC_WEBSOCKET_ACCEPT, accept);
+            if let Some(picked) = picked {
+                response = response.header(header::SEC_WEBSOCKET_PROTOCOL, picked);
+            }
+            tokio::spawn(session(shared.clone(), request, pending));
+            response
+                .body(Full::new(Bytes::new()))
+                .expect("101 with headers is a response")
+        }
+        Err(refusal) => {
+            tracing::info!(
+                status = refusal.status().as_u16(),
+                "console connection refused: {refusal}"
+            );
+            refuse(&refusal)
+        }
+    }
+}
+
+type Admitted = (Pending, Option<String>, String);
+
+fn admit(shared: &Shared, request: &Request<Incoming>) -> Result<Admitted, Refusal> {
+    let headers = request.headers();
+    check_host(headers, shared.port)?;
+    check_origin(headers, &shared.config.allowed_origins)?;
+    if request.uri().path() != PATH {
+        return Err(Refusal::NotFound);
+    }
+    check_websocket(request.method(), headers)?;
+    let offered = offered_protocols(headers);
+    let token = token_from_protocols(&offered)?;
+    let pending = shared.tickets.redeem(token)?;
+    let picked = PICKED_PROTOCOLS
+        .iter()
+        .find(|p| offered.contains(p))
+        .map(|p| p.to_string())
+        .or_else(|| Some(format!("{TOKEN_PROTOCOL_PREFIX}{token}")));
+    let key = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .map(|k| derive_accept_key(k.as_bytes()))
+        .ok_or(Refusal::NotWebsocket)?;
+    Ok((pending, picked, key))
+}
+
+async fn session(shared: Arc<Shared>, request: Request<Incoming>, pending: Pending) {
+    let upgraded = match hyper::upgrade::on(request).await {
+        Ok(upgraded) => upgraded,
+        Err(error) => {
+            tracing::debug!("console upgrade failed: {error}");
+            return;
+        }
+    };
+    let client = WebSocketStream::from_raw_socket(
+        TokioIo::new(upgraded),
+        Role::Server,
+        Some(shared.config.websocket()),
+    )
+    .await;
+    shared.live.fetch_add(1, Ordering::SeqCst);
+    let Pending { target, upstream } = pending;
+    let (client_tx, client_rx) = client.split();
+    let (upstream_tx, upstream_rx) = upstream.split();
+    let mut shutdown = shared.shutdown.clone();
+    let ended = tokio::select! {
+        ended = pump(client_rx, client_tx, upstream_rx, upstream_tx, shared.config.pump) => Some(ended),
+        _ = shutdown.wait_for(|stop| *stop) => None,
+    };
+    shared.live.fetch_sub(1, Ordering::SeqCst);
+    match ended {
+        Some(ended @ (Ended::ClientClosed(_) | Ended::ClientGone)) => {
+            tracing::info!(namespace = %target.namespace, vmi = %target.name, kind = ?target.kind, "console closed: {ended}");
+        }
+        Some(ended) => {
+            tracing::info!(namespace = %target.namespace, vmi = %target.name, kind = ?target.kind, "console ended: {ended}");
+        }
+        None => tracing::info!(vmi = %target.name, "console ended: the gateway stopped"),
+    }
+}

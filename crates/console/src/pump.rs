@@ -1,0 +1,388 @@
+//! The console pump: binary frames both ways between the client's websocket and the upstream
+//! console, generic over Sink/Stream halves. One frame in flight per direction: a slow reader
+//! stops the pump reading the other side, so backpressure reaches the sender instead of memory.
+//! Text frames from the client are sent on as binary (KubeVirt reads binary only); pings are
+//! answered by the websocket layer and not forwarded; the client is pinged while idle.
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// Limits of one pump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PumpConfig {
+    /// The largest message forwarded either way; a larger one ends the session.
+    pub max_message: usize,
+    /// Ping the client this often (virt-api drops silent clients; idle tabs must stay alive).
+    pub keepalive: Option<Duration>,
+}
+
+impl Default for PumpConfig {
+    fn default() -> Self {
+        Self {
+            max_message: 16 << 20,
+            keepalive: Some(Duration::from_secs(20)),
+        }
+    }
+}
+
+/// Which end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Client,
+    Upstream,
+}
+
+/// How a session ended.
+#[derive(Debug, thiserror::Error)]
+pub enum Ended {
+    #[error("the client closed the console ({0:?})")]
+    ClientClosed(Option<CloseFrame>),
+    #[error("the client went away")]
+    ClientGone,
+    #[error("the cluster closed the console ({0:?})")]
+    UpstreamClosed(Option<CloseFrame>),
+    #[error("the cluster's connection ended without a close frame")]
+    UpstreamGone,
+    #[error("a {size}-byte message from the {from:?} is over the {limit}-byte limit")]
+    TooLarge {
+        from: Side,
+        size: usize,
+        limit: usize,
+    },
+    #[error("the {side:?} connection failed: {source}")]
+    Failed {
+        side: Side,
+        #[source]
+        source: BoxError,
+    },
+}
+
+/// The close frame the client gets when the upstream ends.
+fn close(code: CloseCode, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+fn payload_len(message: &Message) -> usize {
+    match message {
+        Message::Binary(b) => b.len(),
+        Message::Text(t) => t.len(),
+        _ => 0,
+    }
+}
+
+/// Run until one side ends; the other side is told (a close frame) where it can be.
+pub async fn pump<CR, CW, UR, UW, CE, UE>(
+    mut client_rx: CR,
+    mut client_tx: CW,
+    mut upstream_rx: UR,
+    mut upstream_tx: UW,
+    config: PumpConfig,
+) -> Ended
+where
+    CR: Stream<Item = Result<Message, CE>> + Unpin,
+    CW: Sink<Message> + Unpin,
+    CW::Error: StdError + Send + Sync + 'static,
+    UR: Stream<Item = Result<Message, UE>> + Unpin,
+    UW: Sink<Message> + Unpin,
+    UW::Error: StdError + Send + Sync + 'static,
+    CE: StdError + Send + Sync + 'static,
+    UE: StdError + Send + Sync + 'static,
+{
+    let limit = config.max_message;
+    let failed = |side: Side| move |e: BoxError| Ended::Failed { side, source: e };
+    let down = async {
+        let mut keepalive = config.keepalive.map(|every| {
+            let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            interval
+        });
+        loop {
+            let tick = async {
+                match keepalive.as_mut() {
+                    Some(interval) => interval.tick().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let message = tokio::select! {
+                message = upstream_rx.next() => message,
+                _ = tick => {
+                    if let Err(e) = client_tx.send(Message::Ping(Default::default())).await {
+                        return failed(Side::Client)(Box::new(e));
+                    }
+                    continue;
+                }
+            };
+            let forward = match message {
+                Some(Ok(message @ (Message::Binary(_) | Message::Text(_)))) => {
+                    let size = payload_len(&message);
+                    if size > limit {
+                        let _ = client_tx
+                            .send(close(CloseCode::Size, "message too large"))
+                            .await;
+                        return Ended::TooLarge {
+                            from: Side::Upstream,
+                            size,
+                            limit,
+                        };
+                    }
+                    match message {
+                        Message::Text(text) => Message::Binary(text.into()),
+                        other => other,
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let reason = frame.clone().unwrap_or(CloseFrame {
+                        code: CloseCode::Away,
+                        reason: "the console was closed by the cluster".into(),
+                    });
+                    let _ = client_tx.send(Message::Close(Some(reason))).await;
+                    return Ended::UpstreamClosed(frame);
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => {
+                    let _ = client_tx
+                        .send(close(CloseCode::Error, "the console's connection failed"))
+                        .await;
+                    return failed(Side::Upstream)(Box::new(e));
+                }
+                None => {
+                    let _ = client_tx
+                        .send(close(CloseCode::Away, "the console's connection ended"))
+                        .await;
+                    return Ended::UpstreamGone;
+                }
+            };
+            if let Err(e) = client_tx.send(forward).await {
+                return failed(Side::Client)(Box::new(e));
+            }
+        }
+    };
+    let up = async {
+        loop {
+            let forward = match client_rx.next().await {
+                Some(Ok(message @ (Message::Binary(_) | Message::Text(_)))) => {
+                    let size = payload_len(&message);
+                    if size > limit {
+                        let _ = upstream_tx.send(Message::Close(None)).await;
+                        return Ended::TooLarge {
+                            from: Side::Client,
+                            size,
+                            limit,
+                        };
+                    }
+                    match message {
+                        Message::Text(text) => Message::Binary(text.into()),
+                        other => other,
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let _ = upstream_tx.send(Message::Close(None)).await;
+                    return Ended::ClientClosed(frame);
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => {
+                    let _ = upstream_tx.send(Message::Close(None)).await;
+                    return failed(Side::Client)(Box::new(e));
+                }
+                None => {
+                    let _ = upstream_tx.send(Message::Close(None)).await;
+                    return Ended::ClientGone;
+                }
+            };
+            if let Err(e) = upstream_tx.send(forward).await {
+                return failed(Side::Upstream)(Box::new(e));
+            }
+        }
+    };
+    tokio::select! {
+        ended = down => ended,
+        ended = up => ended,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::channel::mpsc;
+    use std::convert::Infallible;
+
+    type Rx = mpsc::Receiver<Result<Message, Infallible>>;
+
+    struct Ends {
+        /// The test plays the client: what it sends, what it receives.
+        client_in: mpsc::Sender<Result<Message, Infallible>>,
+        client_out: mpsc::Receiver<Message>,
+        upstream_in: mpsc::Sender<Result<Message, Infallible>>,
+        upstream_out: mpsc::Receiver<Message>,
+        pump: tokio::task::JoinHandle<Ended>,
+    }
+
+    fn start(config: PumpConfig) -> Ends {
+        let (client_in, client_rx): (_, Rx) = mpsc::channel(1);
+        let (client_tx, client_out) = mpsc::channel(1);
+        let (upstream_in, upstream_rx): (_, Rx) = mpsc::channel(1);
+        let (upstream_tx, upstream_out) = mpsc::channel(1);
+        let pump = tokio::spawn(pump(client_rx, client_tx, upstream_rx, upstream_tx, config));
+        Ends {
+            client_in,
+            client_out,
+            upstream_in,
+            upstream_out,
+            pump,
+        }
+    }
+
+    fn no_keepalive() -> PumpConfig {
+        PumpConfig {
+            keepalive: None,
+            ..PumpConfig::default()
+        }
+    }
+
+    fn binary(bytes: &[u8]) -> Message {
+        Message::Binary(bytes.to_vec().into())
+    }
+
+    #[tokio::test]
+    async fn bytes_flow_both_ways_as_binary_and_pings_stay_local() {
+        let mut ends = start(no_keepalive());
+        ends.upstream_in
+            .send(Ok(binary(b"RFB 003.008\n")))
+            .await
+            .unwrap();
+        assert_eq!(ends.client_out.next().await, Some(binary(b"RFB 003.008\n")));
+        ends.client_in
+            .send(Ok(Message::Ping(b"p".to_vec().into())))
+            .await
+            .unwrap();
+        ends.client_in
+            .send(Ok(Message::text("root\r")))
+            .await
+            .unwrap();
+        ends.client_in.send(Ok(binary(&[1]))).await.unwrap();
+        assert_eq!(
+            ends.upstream_out.next().await,
+            Some(binary(b"root\r")),
+            "text is sent as binary, the ping not at all"
+        );
+        assert_eq!(ends.upstream_out.next().await, Some(binary(&[1])));
+        ends.upstream_in
+            .send(Ok(Message::Pong(Default::default())))
+            .await
+            .unwrap();
+        ends.upstream_in.send(Ok(binary(b"x"))).await.unwrap();
+        assert_eq!(ends.client_out.next().await, Some(binary(b"x")));
+        // The upstream closes: the client gets its reason.
+        let frame = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "VM stopped".into(),
+        };
+        ends.upstream_in
+            .send(Ok(Message::Close(Some(frame.clone()))))
+            .await
+            .unwrap();
+        assert_eq!(
+            ends.client_out.next().await,
+            Some(Message::Close(Some(frame)))
+        );
+        assert!(
+            matches!(ends.pump.await.unwrap(), Ended::UpstreamClosed(Some(f)) if f.reason == "VM stopped")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_client_leaving_closes_upstream() {
+        let mut ends = start(no_keepalive());
+        drop(ends.client_in);
+        assert_eq!(ends.upstream_out.next().await, Some(Message::Close(None)));
+        assert!(matches!(ends.pump.await.unwrap(), Ended::ClientGone));
+    }
+
+    #[tokio::test]
+    async fn an_upstream_gone_without_a_close_frame_is_told_to_the_client() {
+        let mut ends = start(no_keepalive());
+        drop(ends.upstream_in);
+        let Some(Message::Close(Some(frame))) = ends.client_out.next().await else {
+            panic!("a close frame")
+        };
+        assert_eq!(frame.code, CloseCode::Away);
+        assert!(matches!(ends.pump.await.unwrap(), Ended::UpstreamGone));
+    }
+
+    #[tokio::test]
+    async fn oversized_messages_end_the_session() {
+        let mut ends = start(PumpConfig {
+            max_message: 4,
+            keepalive: None,
+        });
+        ends.client_in.send(Ok(binary(b"12345"))).await.unwrap();
+        assert_eq!(ends.upstream_out.next().await, Some(Message::Close(None)));
+        assert!(matches!(
+            ends.pump.await.unwrap(),
+            Ended::TooLarge {
+                from: Side::Client,
+                size: 5,
+                limit: 4
+            }
+        ));
+    }
+
+    /// Time is paused and only advances when every task waits: a sleep here means "once the
+    /// pump can make no more progress", not a guess at how long it takes.
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_client_slows_the_upstream() {
+        let mut ends = start(no_keepalive());
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        let mut upstream_in = ends.upstream_in.clone();
+        let feeder = tokio::spawn(async move {
+            for i in 0..1000u32 {
+                upstream_in
+                    .send(Ok(binary(&i.to_be_bytes())))
+                    .await
+                    .unwrap();
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let stuck_at = accepted.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            stuck_at <= 6,
+            "the upstream was read only as far as the client's buffers allow ({stuck_at})"
+        );
+        // Reading resumes the flow, in order.
+        for i in 0..1000u32 {
+            assert_eq!(ends.client_out.next().await, Some(binary(&i.to_be_bytes())));
+        }
+        feeder.await.unwrap();
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_client_is_pinged() {
+        let mut ends = start(PumpConfig {
+            keepalive: Some(Duration::from_secs(20)),
+            ..PumpConfig::default()
+        });
+        let started = tokio::time::Instant::now();
+        assert!(matches!(
+            ends.client_out.next().await,
+            Some(Message::Ping(_))
+        ));
+        assert!(started.elapsed() >= Duration::from_secs(20));
+        assert!(matches!(
+            ends.client_out.next().await,
+            Some(Message::Ping(_))
+        ));
+    }
+}
