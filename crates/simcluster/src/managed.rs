@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::fieldset::{FieldSet, display_path, lookup, remove_at};
+use crate::fieldset::{FieldPath, FieldSet, display_path, lookup, remove_at};
 use crate::list_types::ListSemantics;
 use crate::merge::apply_merge;
 
@@ -173,18 +173,7 @@ pub fn apply(
         .position(|e| e.is(writer.manager, "Apply", subresource))
         .map(|i| entries.remove(i));
     if let Some(previous) = &previous {
-        let mut stale: Vec<Vec<String>> = previous
-            .fields
-            .owned_paths()
-            .into_iter()
-            .filter(|p| !new_set.touches(p))
-            .collect();
-        stale.sort_by_key(|p| std::cmp::Reverse(p.len()));
-        for path in stale {
-            if !entries.iter().any(|e| e.fields.touches(&path)) {
-                remove_at(&mut live, &path);
-            }
-        }
+        remove_stale(&mut live, &previous.fields, &new_set, &entries);
     }
     apply_merge(&mut live, applied, writer.semantics);
     entries.push(Entry {
@@ -197,6 +186,59 @@ pub fn apply(
     });
     write_entries(&mut live, entries, Some(writer.manager));
     Ok(live)
+}
+
+/// Remove what the applier owned before and no longer applies, unless another manager owns it.
+/// A list item (`k:` of a list-map, `v:` of a set) nobody else owns any field of goes whole;
+/// one that stays keeps its key fields, which are its identity.
+fn remove_stale(live: &mut Value, previous: &FieldSet, applied: &FieldSet, others: &[Entry]) {
+    let mut stale: Vec<FieldPath> = previous
+        .owned_paths()
+        .into_iter()
+        .filter(|p| !applied.touches(p))
+        .collect();
+    // Items before their fields: an item that goes takes its fields with it.
+    stale.sort_by_key(Vec::len);
+    let mut removed: Vec<FieldPath> = Vec::new();
+    for path in stale {
+        if removed.iter().any(|r| path.starts_with(r))
+            || is_key_field(&path)
+            || others.iter().any(|e| e.fields.touches(&path))
+        {
+            continue;
+        }
+        remove_at(live, &path);
+        prune_emptied(live, &path, others);
+        removed.push(path);
+    }
+}
+
+/// Maps and lists a removal left empty go too (the real server drops them as null), unless
+/// another manager owns them.
+fn prune_emptied(live: &mut Value, path: &[String], others: &[Entry]) {
+    for end in (1..path.len()).rev() {
+        let parent = &path[..end];
+        let emptied = match lookup(live, parent) {
+            Some(Value::Object(map)) => map.is_empty(),
+            Some(Value::Array(items)) => items.is_empty(),
+            _ => false,
+        };
+        if !emptied || others.iter().any(|e| e.fields.touches(parent)) {
+            return;
+        }
+        remove_at(live, parent);
+    }
+}
+
+/// Is the path a key field of a list-map item (`…/k:{"name":"web"}/f:name`)?
+fn is_key_field(path: &[String]) -> bool {
+    let [.., item, field] = path else {
+        return false;
+    };
+    let (Some(key), Some(field)) = (item.strip_prefix("k:"), field.strip_prefix("f:")) else {
+        return false;
+    };
+    serde_json::from_str::<serde_json::Map<String, Value>>(key).is_ok_and(|k| k.contains_key(field))
 }
 
 /// Record an ordinary write (create, update, non-apply patch): the writer takes ownership of every
@@ -221,7 +263,13 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, writer: &Writer<'_>) 
     let changed: Vec<Vec<String>> = new_fields
         .owned_paths()
         .into_iter()
-        .filter(|p| old.is_none_or(|o| !old_fields.owns(p) || lookup(o, p) != lookup(new, p)))
+        .filter(|p| {
+            old.is_none_or(|o| {
+                // A list item changes only by coming into being; changes inside it are its fields'.
+                let item = p.last().is_some_and(|s| s.starts_with("k:"));
+                !old_fields.owns(p) || (!item && lookup(o, p) != lookup(new, p))
+            })
+        })
         .collect();
     let removed: Vec<Vec<String>> = old_fields
         .owned_paths()
@@ -326,6 +374,75 @@ mod tests {
         )
         .unwrap();
         assert_eq!(second["data"], json!({"b": "2", "c": "3"}));
+    }
+
+    fn deployment(ports: Value, finalizers: Value) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "op", "namespace": "cdi", "finalizers": finalizers},
+            "spec": {"template": {"spec": {"containers": [{"name": "op", "ports": ports}]}}}})
+    }
+
+    #[test]
+    fn list_map_and_set_items_dropped_from_an_apply_go_whole() {
+        let first = apply(
+            None,
+            &deployment(
+                json!([{"containerPort": 8080, "name": "metrics", "protocol": "TCP"}]),
+                json!(["a", "b"]),
+            ),
+            &writer("alice"),
+            false,
+        )
+        .unwrap();
+        let ports = json!([
+            {"containerPort": 8443, "name": "metrics", "protocol": "TCP"},
+            {"containerPort": 8444, "name": "health", "protocol": "TCP"}]);
+        let second = apply(
+            Some(&first),
+            &deployment(ports.clone(), json!(["b"])),
+            &writer("alice"),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            second["spec"]["template"]["spec"]["containers"][0]["ports"],
+            ports
+        );
+        assert_eq!(second["metadata"]["finalizers"], json!(["b"]));
+    }
+
+    #[test]
+    fn a_dropped_item_another_manager_owns_a_field_of_keeps_that_field_and_its_key() {
+        let first = apply(
+            None,
+            &deployment(json!([{"containerPort": 80, "name": "web"}]), json!(["a"])),
+            &writer("alice"),
+            false,
+        )
+        .unwrap();
+        let mut edited = first.clone();
+        edited["spec"]["template"]["spec"]["containers"][0]["ports"][0]["hostPort"] = json!(8080);
+        record_update(Some(&first), &mut edited, &writer("editor"));
+        let second = apply(
+            Some(&edited),
+            &deployment(json!([{"containerPort": 81}]), json!(["a"])),
+            &writer("alice"),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            second["spec"]["template"]["spec"]["containers"][0]["ports"],
+            json!([{"containerPort": 80, "hostPort": 8080}, {"containerPort": 81}])
+        );
+    }
+
+    #[test]
+    fn maps_and_lists_an_apply_no_longer_fills_are_dropped() {
+        let first = apply(None, &cm(json!({"a": "1"})), &writer("alice"), false).unwrap();
+        let mut applied = cm(json!({}));
+        applied.as_object_mut().unwrap().remove("data");
+        let second = apply(Some(&first), &applied, &writer("alice"), false).unwrap();
+        assert!(second.get("data").is_none(), "{second}");
     }
 
     #[test]
