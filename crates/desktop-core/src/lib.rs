@@ -44,7 +44,7 @@ pub use wizard_requests::{
     ProfileDraft, ProfileLocation, SaveProfileInput,
 };
 pub use wizard_views::{
-    DraftCheckView, GateRowView, GateTableView, LoadedProfileView, MaturityView, PackCardView,
-    PackConflictView, PackSecretView, PresetView, ProfileFileView, ProfileIssueView,
+    DraftCheckView, GateControl, GateRowView, GateTableView, LoadedProfileView, MaturityView,
+    PackCardView, PackConflictView, PackSecretView, PresetView, ProfileFileView, ProfileIssueView,
     SavedProfileView, SelectedPackView, SelectionView, WizardCatalogView,
 };

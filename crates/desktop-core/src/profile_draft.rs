@@ -48,13 +48,7 @@ pub fn profile_from_draft(catalog: &Catalog, draft: &ProfileDraft) -> Profile {
                 gates: entry
                     .gates
                     .iter()
-                    .map(|(gate, setting)| {
-                        let choice = match setting {
-                            GateSetting::On => GateChoice::On,
-                            GateSetting::Off => GateChoice::Off,
-                        };
-                        (gate.clone(), choice)
-                    })
+                    .map(|(gate, setting)| (gate.clone(), GateChoice::from(*setting)))
                     .collect(),
             })
             .collect(),
@@ -80,13 +74,7 @@ pub fn draft_from_profile(catalog: &Catalog, profile: &Profile) -> ProfileDraft 
                 gates: entry
                     .gates
                     .iter()
-                    .map(|(gate, choice)| {
-                        let setting = match choice {
-                            GateChoice::On => GateSetting::On,
-                            GateChoice::Off => GateSetting::Off,
-                        };
-                        (gate.clone(), setting)
-                    })
+                    .map(|(gate, choice)| (gate.clone(), GateSetting::from(*choice)))
                     .collect(),
             })
             .collect(),

@@ -9,10 +9,10 @@ use vmdeck_packs::{
 
 use crate::ui_error::UiError;
 use crate::value_form::form_fields;
-use crate::wizard_requests::{GateTableQuery, PackSelection};
+use crate::wizard_requests::{GateSetting, GateTableQuery, PackSelection};
 use crate::wizard_views::{
-    GateRowView, GateTableView, MaturityView, PackCardView, PackConflictView, PresetView,
-    SelectedPackView, SelectionView, WizardCatalogView,
+    GateControl, GateRowView, GateTableView, MaturityView, PackCardView, PackConflictView,
+    PresetView, SelectedPackView, SelectionView, WizardCatalogView,
 };
 
 /// The catalog the wizard works on.
@@ -89,6 +89,10 @@ impl Wizard {
 
     /// The picked packs plus their dependencies, each with why it is in; conflicts and unknown packs as problems.
     pub fn resolve(&self, selection: &PackSelection) -> SelectionView {
+        let preset = self
+            .catalog
+            .preset_picking(&selection.packs)
+            .map(|p| p.name.clone());
         match resolve(&PackGraph::from_catalog(&self.catalog), &selection.packs) {
             Ok(resolved) => SelectionView {
                 packs: resolved
@@ -115,15 +119,19 @@ impl Wizard {
                     })
                     .collect(),
                 problems: Vec::new(),
+                preset,
             },
             Err(errors) => SelectionView {
                 packs: Vec::new(),
                 problems: errors.iter().map(resolve_problem).collect(),
+                preset,
             },
         }
     }
 
-    /// The feature gates of `pack` at `version`, by maturity then name.
+    /// The feature gates of `pack` at `version`, by maturity then name, with the choices in effect: a new
+    /// pack's profile defaults, after a version change those still choosable, else the choices asked with;
+    /// each row says whether the gate ends up on and what its choice writes to the CR.
     pub fn gate_table(&self, query: &GateTableQuery) -> Result<GateTableView, UiError> {
         let pack = self.catalog.get(&query.pack).ok_or_else(|| {
             UiError::new(
@@ -137,10 +145,25 @@ impl Wizard {
                 format!("pack `{}` has no feature gates", query.pack),
             )
         })?;
-        let rows = gates.table(&query.version).map_err(gate_error)?;
+        let version = query.version.as_str();
+        let rows = gates.table(version).map_err(gate_error)?;
+        let choices = match &query.choices {
+            None => gates.profile_defaults(version).map_err(gate_error)?,
+            Some(asked) => {
+                let asked = asked
+                    .iter()
+                    .map(|(name, setting)| (name.clone(), GateChoice::from(*setting)))
+                    .collect();
+                if query.version_changed {
+                    gates.carry_over(version, &asked).map_err(gate_error)?
+                } else {
+                    asked
+                }
+            }
+        };
         let effect = |name: &str, choice: GateChoice| {
-            let choices = BTreeMap::from([(name.to_string(), choice)]);
-            match gates.render(&query.version, &choices) {
+            let one = BTreeMap::from([(name.to_string(), choice)]);
+            match gates.render(version, &one) {
                 Ok(out) if out.enabled.iter().any(|g| g == name) => {
                     "listed in featureGates".to_string()
                 }
@@ -160,19 +183,30 @@ impl Wizard {
             version: query.version.clone(),
             rows: rows
                 .into_iter()
-                .map(|row| GateRowView {
-                    when_on: effect(&row.name, GateChoice::On),
-                    when_off: effect(&row.name, GateChoice::Off),
-                    maturity: maturity_view(row.maturity),
-                    name: row.name,
-                    on_by_default: row.on_by_default,
-                    profile_default: row.profile_default,
-                    choosable: row.choosable,
-                    description: row.description,
-                    risk: row.risk,
-                    requires_packs: row.requires_packs,
-                    note: row.note,
+                .map(|row| {
+                    let choice = choices.get(&row.name).copied();
+                    GateRowView {
+                        on: row.is_on(choice),
+                        choice_effect: choice.map_or_else(String::new, |c| effect(&row.name, c)),
+                        choice: choice.map(GateSetting::from),
+                        control: match row.maturity {
+                            Maturity::Ga => GateControl::AlwaysOn,
+                            Maturity::Discontinued => GateControl::Unavailable,
+                            _ => GateControl::Choosable,
+                        },
+                        maturity: maturity_view(row.maturity),
+                        name: row.name,
+                        on_by_default: row.on_by_default,
+                        description: row.description,
+                        risk: row.risk,
+                        requires_packs: row.requires_packs,
+                        note: row.note,
+                    }
                 })
+                .collect(),
+            choices: choices
+                .into_iter()
+                .map(|(name, choice)| (name, GateSetting::from(choice)))
                 .collect(),
         })
     }

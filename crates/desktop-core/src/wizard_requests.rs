@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use vmdeck_packs::GateChoice;
 use vmdeck_vault::Sensitive;
 
 /// The packs the user (or a preset) picked; resolution adds their dependencies.
@@ -14,12 +15,16 @@ pub struct PackSelection {
     pub packs: Vec<String>,
 }
 
-/// The gate table of one pack at one version.
+/// The gate table of one pack at one version, with the profile's choices so far.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export_to = "GateTableQuery.ts")]
 pub struct GateTableQuery {
     pub pack: String,
     pub version: String,
+    /// Gate -> choice so far; `null` for a pack new to the profile, which starts from the profile defaults.
+    pub choices: Option<BTreeMap<String, GateSetting>>,
+    /// The choices were made for another version: keep only those of gates still choosable in `version`.
+    pub version_changed: bool,
 }
 
 /// A feature gate choice in a profile; a gate that is not mentioned keeps its default.
@@ -29,6 +34,24 @@ pub struct GateTableQuery {
 pub enum GateSetting {
     On,
     Off,
+}
+
+impl From<GateSetting> for GateChoice {
+    fn from(setting: GateSetting) -> Self {
+        match setting {
+            GateSetting::On => GateChoice::On,
+            GateSetting::Off => GateChoice::Off,
+        }
+    }
+}
+
+impl From<GateChoice> for GateSetting {
+    fn from(choice: GateChoice) -> Self {
+        match choice {
+            GateChoice::On => GateSetting::On,
+            GateChoice::Off => GateSetting::Off,
+        }
+    }
 }
 
 /// One pack of the draft profile.

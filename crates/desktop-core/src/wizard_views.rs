@@ -1,13 +1,15 @@
 //! What the install wizard shows: pack cards and presets, the resolved selection with reasons, gate tables,
 //! value forms, profile issues (path, line, pack, field) and the results of saving and loading.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::ui_error::UiError;
 use crate::value_form::FormField;
 use crate::views::StoreMode;
-use crate::wizard_requests::ProfileDraft;
+use crate::wizard_requests::{GateSetting, ProfileDraft};
 
 /// Everything the wizard's Packs and Values steps need, from the embedded catalog.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -62,6 +64,8 @@ pub struct PresetView {
 pub struct SelectionView {
     /// Dependencies before dependents; empty when there are problems.
     pub packs: Vec<SelectedPackView>,
+    /// The preset that picks exactly the picked packs, if one does.
+    pub preset: Option<String>,
     /// Conflicts, cycles and unknown packs, each with its code.
     pub problems: Vec<UiError>,
 }
@@ -91,7 +95,20 @@ pub enum MaturityView {
     Discontinued,
 }
 
-/// One feature gate of the table.
+/// How a gate's setting can be changed in the chosen version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export_to = "GateControl.ts")]
+pub enum GateControl {
+    /// Default, on or off.
+    Choosable,
+    /// GA: always on, never written to the CR.
+    AlwaysOn,
+    /// Discontinued: cannot be turned on.
+    Unavailable,
+}
+
+/// One feature gate of the table, with its state under the profile's choices.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export_to = "GateRowView.ts")]
 pub struct GateRowView {
@@ -99,19 +116,18 @@ pub struct GateRowView {
     pub maturity: MaturityView,
     /// State when the profile does not mention the gate.
     pub on_by_default: bool,
-    /// A new profile turns it on.
-    pub profile_default: bool,
-    /// False for GA (always on) and discontinued gates.
-    pub choosable: bool,
+    pub control: GateControl,
+    /// The profile's choice (`null`: the default).
+    pub choice: Option<GateSetting>,
+    /// Whether the gate ends up on with that choice.
+    pub on: bool,
+    /// What the choice writes to the CR (empty for the default).
+    pub choice_effect: String,
     pub description: String,
     pub risk: Option<String>,
     pub requires_packs: Vec<String>,
     /// What the maturity means in this version.
     pub note: String,
-    /// What choosing "on" writes to the CR.
-    pub when_on: String,
-    /// What choosing "off" writes to the CR.
-    pub when_off: String,
 }
 
 /// The gate table of one pack at one version.
@@ -121,6 +137,9 @@ pub struct GateTableView {
     pub pack: String,
     pub component: String,
     pub version: String,
+    /// The choices in effect: the profile defaults for a new pack, the choosable ones after a version change,
+    /// else those asked with. The wizard keeps these.
+    pub choices: BTreeMap<String, GateSetting>,
     pub rows: Vec<GateRowView>,
 }
 

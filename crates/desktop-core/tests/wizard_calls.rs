@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 use vmdeck_desktop_core::{
-    App, DraftPack, FieldKind, FormField, GateSetting, GateTableQuery, MaturityView,
-    PackSecretInput, PackSecretQuery, PackSelection, ProfileDraft, ProfileLocation,
-    SaveProfileInput, StoreMode, Via, call,
+    App, DraftPack, FieldKind, FormField, GateControl, GateRowView, GateSetting, GateTableQuery,
+    GateTableView, MaturityView, PackSecretInput, PackSecretQuery, PackSelection, ProfileDraft,
+    ProfileLocation, SaveProfileInput, StoreMode, Via, call,
 };
 use vmdeck_vault::Sensitive;
 
@@ -99,7 +99,7 @@ async fn dependencies_are_added_with_the_reason_and_unknown_packs_are_problems()
     let app = session_app(&dir).await;
     let selection = app
         .resolve_packs(PackSelection {
-            packs: vec!["vm-dashboard".into(), "spectro-proxy".into()],
+            packs: vec!["spectro-proxy".into(), "vm-dashboard".into()],
         })
         .unwrap();
     assert!(selection.problems.is_empty());
@@ -112,6 +112,14 @@ async fn dependencies_are_added_with_the_reason_and_unknown_packs_are_problems()
     assert_eq!(kubevirt.required_by, vec!["vm-dashboard"]);
     assert_eq!(kubevirt.reason, "needed by VM Dashboard");
     assert!(selection.packs[position("spectro-proxy")].chosen);
+    // The picks are exactly a preset's (in another order): the core names it.
+    assert_eq!(selection.preset.as_deref(), Some("vm-dashboard-proxied"));
+    let more = app
+        .resolve_packs(PackSelection {
+            packs: vec!["vm-dashboard".into(), "kubevirt".into()],
+        })
+        .unwrap();
+    assert_eq!(more.preset, None, "a dependency picked too is no preset");
 
     let unknown = app
         .resolve_packs(PackSelection {
@@ -122,57 +130,117 @@ async fn dependencies_are_added_with_the_reason_and_unknown_packs_are_problems()
     assert_eq!(unknown.problems[0].code, "pack_unknown");
 }
 
+fn gate_query(pack: &str, version: &str) -> GateTableQuery {
+    GateTableQuery {
+        pack: pack.into(),
+        version: version.into(),
+        choices: None,
+        version_changed: false,
+    }
+}
+
+fn row<'a>(table: &'a GateTableView, name: &str) -> &'a GateRowView {
+    table.rows.iter().find(|r| r.name == name).unwrap()
+}
+
 #[tokio::test]
 async fn gate_tables_follow_the_version_rules() {
     let dir = tempfile::tempdir().unwrap();
     let app = session_app(&dir).await;
-    let table = |version: &str| {
-        app.gate_table(GateTableQuery {
-            pack: "kubevirt".into(),
-            version: version.into(),
-        })
-        .unwrap()
-    };
+    let table = |version: &str| app.gate_table(gate_query("kubevirt", version)).unwrap();
     let nine = table("1.9.0");
     assert_eq!(nine.component, "KubeVirt");
-    let snapshot = nine.rows.iter().find(|r| r.name == "Snapshot").unwrap();
+    // A new pack starts from the profile defaults: Snapshot chosen on.
+    assert_eq!(
+        nine.choices,
+        BTreeMap::from([("Snapshot".to_string(), GateSetting::On)])
+    );
+    let snapshot = row(&nine, "Snapshot");
     assert_eq!(snapshot.maturity, MaturityView::Beta);
-    assert!(snapshot.on_by_default && snapshot.choosable && snapshot.profile_default);
-    assert_eq!(snapshot.when_off, "listed in disabledFeatureGates");
+    assert_eq!(snapshot.control, GateControl::Choosable);
+    assert!(snapshot.on_by_default && snapshot.on);
+    assert_eq!(snapshot.choice, Some(GateSetting::On));
+    assert_eq!(snapshot.choice_effect, "on by default: nothing to write");
     assert_eq!(snapshot.requires_packs, vec!["volume-snapshot-controller"]);
     let eight = table("1.8.4");
-    let snapshot = eight.rows.iter().find(|r| r.name == "Snapshot").unwrap();
-    assert!(!snapshot.on_by_default);
-    assert_eq!(snapshot.when_off, "left out of the CR (off)");
-    assert_eq!(snapshot.when_on, "listed in featureGates");
+    let snapshot = row(&eight, "Snapshot");
+    assert!(!snapshot.on_by_default && snapshot.on);
+    assert_eq!(snapshot.choice_effect, "listed in featureGates");
     let ga = nine
         .rows
         .iter()
         .find(|r| r.maturity == MaturityView::Ga)
         .unwrap();
-    assert!(!ga.choosable && ga.on_by_default);
-    assert!(ga.when_off.starts_with("not allowed"), "{}", ga.when_off);
-    assert!(
-        nine.rows
-            .iter()
-            .any(|r| r.maturity == MaturityView::Discontinued && !r.choosable)
-    );
+    assert_eq!(ga.control, GateControl::AlwaysOn);
+    assert!(ga.on && ga.choice.is_none() && ga.choice_effect.is_empty());
+    let gone = nine
+        .rows
+        .iter()
+        .find(|r| r.maturity == MaturityView::Discontinued)
+        .unwrap();
+    assert_eq!(gone.control, GateControl::Unavailable);
+    assert!(!gone.on);
 
-    let bad = app
-        .gate_table(GateTableQuery {
-            pack: "kubevirt".into(),
-            version: "0.1.0".into(),
-        })
-        .unwrap_err();
+    let bad = app.gate_table(gate_query("kubevirt", "0.1.0")).unwrap_err();
     assert_eq!(bad.code, "gate_version_unsupported");
     assert_eq!(bad.field.as_deref(), Some("version"));
-    let none = app
-        .gate_table(GateTableQuery {
-            pack: "multus".into(),
-            version: "4.3.0".into(),
-        })
-        .unwrap_err();
+    let none = app.gate_table(gate_query("multus", "4.3.0")).unwrap_err();
     assert_eq!(none.code, "gates_unsupported");
+}
+
+#[tokio::test]
+async fn gate_tables_apply_the_choices_and_carry_them_over_a_version_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = session_app(&dir).await;
+    let picked = BTreeMap::from([
+        ("Snapshot".to_string(), GateSetting::Off),
+        ("CPUManager".to_string(), GateSetting::On),
+        ("MigrationPriorityQueue".to_string(), GateSetting::Off), // Beta in 1.8, GA in 1.9
+        ("LiveMigration".to_string(), GateSetting::Off),          // GA: the check reports it
+    ]);
+    let asked = |version: &str, version_changed: bool| {
+        app.gate_table(GateTableQuery {
+            choices: Some(picked.clone()),
+            version_changed,
+            ..gate_query("kubevirt", version)
+        })
+        .unwrap()
+    };
+    // The same version: the choices stay as asked (a GA gate turned off stays, for the check to name it),
+    // and each row is on or off by them.
+    let kept = asked("1.9.0", false);
+    assert_eq!(kept.choices, picked);
+    let snapshot = row(&kept, "Snapshot");
+    assert!(!snapshot.on);
+    assert_eq!(snapshot.choice_effect, "listed in disabledFeatureGates");
+    assert!(row(&kept, "CPUManager").on);
+    assert!(
+        row(&kept, "LiveMigration").on,
+        "GA is on whatever is chosen"
+    );
+    assert!(
+        row(&kept, "LiveMigration")
+            .choice_effect
+            .starts_with("not allowed"),
+        "{}",
+        row(&kept, "LiveMigration").choice_effect
+    );
+    // Moving to 1.9.0 from another version drops what cannot be chosen there.
+    let moved = asked("1.9.0", true);
+    assert_eq!(
+        moved.choices,
+        BTreeMap::from([
+            ("CPUManager".to_string(), GateSetting::On),
+            ("Snapshot".to_string(), GateSetting::Off),
+        ])
+    );
+    assert_eq!(row(&moved, "MigrationPriorityQueue").choice, None);
+    let back = asked("1.8.4", true);
+    assert_eq!(
+        back.choices.get("MigrationPriorityQueue"),
+        Some(&GateSetting::Off)
+    );
+    assert!(!row(&back, "MigrationPriorityQueue").on);
 }
 
 #[tokio::test]
@@ -205,12 +273,7 @@ async fn draft_checks_name_the_pack_and_field() {
     );
 
     let mut discontinued = proxied_draft(&app);
-    let table = app
-        .gate_table(GateTableQuery {
-            pack: "kubevirt".into(),
-            version: "1.9.0".into(),
-        })
-        .unwrap();
+    let table = app.gate_table(gate_query("kubevirt", "1.9.0")).unwrap();
     let gone = table
         .rows
         .iter()
@@ -429,7 +492,7 @@ async fn wizard_calls_are_routed_by_the_call_table() {
         &app,
         Via::Http,
         "gate_table",
-        json!({"pack": "kubevirt", "version": "1.9.0"}),
+        json!({"pack": "kubevirt", "version": "1.9.0", "choices": null, "version_changed": false}),
     )
     .await
     .unwrap();

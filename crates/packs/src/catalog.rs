@@ -1,7 +1,7 @@
 //! The pack catalog: packs parsed from already-read files (embedded or a user folder), checked for consistency,
 //! with listing for the UI and presets.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -360,6 +360,14 @@ impl Catalog {
 
     pub fn preset(&self, name: &str) -> Option<&Preset> {
         self.presets.iter().find(|p| p.name == name)
+    }
+
+    /// The preset that picks exactly `packs`, in any order (dependencies are not picks).
+    pub fn preset_picking(&self, packs: &[String]) -> Option<&Preset> {
+        let picked: BTreeSet<&String> = packs.iter().collect();
+        self.presets
+            .iter()
+            .find(|p| p.packs.iter().collect::<BTreeSet<_>>() == picked)
     }
 
     /// The gate catalog of `pack`, if it has one.

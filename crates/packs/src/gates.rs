@@ -116,6 +116,20 @@ pub struct GateRow {
     pub note: String,
 }
 
+impl GateRow {
+    /// Whether the gate ends up on with `choice` (`None`: the profile does not mention it): GA gates are
+    /// always on and discontinued ones never, whatever is chosen.
+    pub fn is_on(&self, choice: Option<GateChoice>) -> bool {
+        match (self.maturity, choice) {
+            (Maturity::Ga, _) => true,
+            (Maturity::Discontinued, _) => false,
+            (_, Some(GateChoice::On)) => true,
+            (_, Some(GateChoice::Off)) => false,
+            (_, None) => self.on_by_default,
+        }
+    }
+}
+
 /// The gate lists to write into the CR.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -299,6 +313,26 @@ impl GateCatalog {
             .into_iter()
             .flatten()
             .map(|name| (name.clone(), GateChoice::On))
+            .collect())
+    }
+
+    /// The choices a profile keeps when it moves to `version`: those of gates that can still be chosen
+    /// there (a gate that became GA, was discontinued or does not exist in `version` is dropped).
+    pub fn carry_over(
+        &self,
+        version: &str,
+        choices: &BTreeMap<String, GateChoice>,
+    ) -> Result<BTreeMap<String, GateChoice>, GateError> {
+        let choosable: Vec<String> = self
+            .table(version)?
+            .into_iter()
+            .filter(|row| row.choosable)
+            .map(|row| row.name)
+            .collect();
+        Ok(choices
+            .iter()
+            .filter(|(name, _)| choosable.contains(name))
+            .map(|(name, choice)| (name.clone(), *choice))
             .collect())
     }
 

@@ -255,3 +255,42 @@ fn snapshot_gate_needs_the_snapshot_pack_in_a_profile() {
     kubevirt.gates.insert("Snapshot".into(), Off);
     vmdeck_packs::validate(&catalog, &profile, None).unwrap();
 }
+
+#[test]
+fn a_gate_ends_up_on_by_maturity_then_choice_then_default() {
+    let gates = common::catalog().gates("kubevirt").cloned().unwrap();
+    let table = gates.table("1.9.0").unwrap();
+    let row = |name: &str| table.iter().find(|r| r.name == name).unwrap();
+    // Beta is on by default from 1.9; a choice wins over the default.
+    assert!(row("Snapshot").is_on(None));
+    assert!(!row("Snapshot").is_on(Some(Off)));
+    assert!(!row("CPUManager").is_on(None));
+    assert!(row("CPUManager").is_on(Some(On)));
+    // GA is on and discontinued is off, whatever the profile says.
+    assert!(row("LiveMigration").is_on(Some(Off)));
+    assert!(!row("Passt").is_on(Some(On)));
+}
+
+#[test]
+fn a_version_change_keeps_only_choices_still_choosable() {
+    let gates = common::catalog().gates("kubevirt").cloned().unwrap();
+    let picked = choices(&[
+        ("MigrationPriorityQueue", On), // Beta in 1.8, GA in 1.9
+        ("Passt", On),                  // discontinued in both
+        ("Snapshot", Off),
+        ("PortRangesSpec", On), // only in 1.9
+        ("NoSuchGate", On),
+    ]);
+    assert_eq!(
+        gates.carry_over("1.9.0", &picked).unwrap(),
+        choices(&[("PortRangesSpec", On), ("Snapshot", Off)])
+    );
+    assert_eq!(
+        gates.carry_over("1.8.4", &picked).unwrap(),
+        choices(&[("MigrationPriorityQueue", On), ("Snapshot", Off)])
+    );
+    assert_eq!(
+        gates.carry_over("0.1.0", &picked).unwrap_err().code(),
+        "gate_version_unsupported"
+    );
+}

@@ -8,8 +8,9 @@ mod console_support;
 use std::time::{Duration, Instant};
 
 use console_support::rfb::Client;
-use console_support::{Bytes, cluster_with_vmi, connect, get, path};
+use console_support::{Bytes, Refused, cluster_with_vmi, connect, get, path};
 use serde_json::json;
+use vmdeck_test_support::{retry_expected, retry_expected_within, wait_until};
 
 /// The banner's background (what the built-in guest draws behind the VM's name).
 const BANNER_BG: u32 = 0x001f_3a5f;
@@ -214,22 +215,19 @@ async fn one_session_per_vmi_and_preserve_session_is_refused() {
 
     // Once the last session is gone, preserveSession connects.
     drop(second);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match connect(
-            &cluster,
-            "admin",
-            &format!("{}?preserveSession=true", path("solo", "vnc")),
-        )
-        .await
-        {
-            Ok(_) => break,
-            Err(r) if r.code == 503 && Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(r) => panic!("after the session ended: {r:?}"),
-        }
-    }
+    retry_expected(
+        "a preserveSession connection after the session ended",
+        |refused: &Refused| refused.code == 503,
+        async || {
+            connect(
+                &cluster,
+                "admin",
+                &format!("{}?preserveSession=true", path("solo", "vnc")),
+            )
+            .await
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -407,19 +405,19 @@ async fn vnc_backend_bridges_to_qemu() {
         json!({"simcluster.vmdeck.io/vnc-backend": format!("tcp://127.0.0.1:{port}")}),
     )
     .await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let socket = loop {
-        match connect(&cluster, "admin", &path("real-vm", "vnc")).await {
-            Ok(socket) => break socket,
-            Err(r) if r.code == 500 && Instant::now() < deadline => {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("qemu exited early: {status}");
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+    // 500 while qemu's VNC server is not listening yet; qemu exiting fails at once.
+    let socket = retry_expected_within(
+        Duration::from_secs(30),
+        "connecting to qemu through simcluster",
+        |refused: &Refused| refused.code == 500,
+        async || {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("qemu exited early: {status}");
             }
-            Err(r) => panic!("connecting to qemu through simcluster: {r:?}"),
-        }
-    };
+            connect(&cluster, "admin", &path("real-vm", "vnc")).await
+        },
+    )
+    .await;
     let mut vnc = Client::handshake(Bytes::new(socket)).await;
     assert_eq!(vnc.name, "QEMU");
     assert!(
@@ -507,19 +505,15 @@ async fn consoles_of_a_vm_started_by_simulated_kubevirt() {
         "default",
         &resource("VirtualMachineInstance", "virtualmachineinstances"),
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    wait_until("the VMI fedora to run", async || {
         let phase = vmis
             .get_opt("fedora")
             .await
             .unwrap()
             .map(|v| serde_json::to_value(v).unwrap()["status"]["phase"].clone());
-        if phase == Some(json!("Running")) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the VMI never ran ({phase:?})");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        phase == Some(json!("Running"))
+    })
+    .await;
 
     let (code, _, body) = get(&cluster, "/apis/subresources.kubevirt.io/v1").await;
     assert_eq!(code, 200);

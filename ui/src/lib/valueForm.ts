@@ -1,6 +1,6 @@
 // The values forms' plumbing: reading and writing a field by dotted path, turning input text into typed
 // values, and placing the core's validation issues at the field they name.
-import type { FormField, GateRowView, GateSetting, ProfileIssueView } from './generated';
+import type { FormField, GateRowView, ProfileIssueView } from './generated';
 
 export type Values = Record<string, unknown>;
 
@@ -111,31 +111,4 @@ export function filterGates(rows: GateRowView[], search: string): GateRowView[] 
     const text = `${row.name} ${row.description} ${row.maturity} ${row.risk ?? ''}`.toLowerCase();
     return words.every((w) => text.includes(w));
   });
-}
-
-/** Whether a gate ends up on with a choice (`undefined` = the default). */
-export function gateIsOn(row: GateRowView, choice: GateSetting | undefined): boolean {
-  if (!row.choosable) return row.maturity === 'ga';
-  if (choice === 'on') return true;
-  if (choice === 'off') return false;
-  return row.on_by_default;
-}
-
-/** The choices a new profile starts with for a gate table: its profile defaults turned on. */
-export function defaultGateChoices(rows: GateRowView[]): Record<string, GateSetting> {
-  const choices: Record<string, GateSetting> = {};
-  for (const row of rows) if (row.profile_default && row.choosable) choices[row.name] = 'on';
-  return choices;
-}
-
-/** Choices kept when the version changes: only gates that can still be chosen. */
-export function keepChoosable(
-  choices: Record<string, GateSetting>,
-  rows: GateRowView[],
-): Record<string, GateSetting> {
-  const kept: Record<string, GateSetting> = {};
-  for (const [name, choice] of Object.entries(choices)) {
-    if (rows.some((r) => r.name === name && r.choosable)) kept[name] = choice;
-  }
-  return kept;
 }

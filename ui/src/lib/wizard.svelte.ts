@@ -15,7 +15,7 @@ import type {
   UiError,
   WizardCatalogView,
 } from './generated';
-import { copyJson, defaultGateChoices, keepChoosable, type Values } from './valueForm';
+import { copyJson, type Values } from './valueForm';
 
 export type WizardStep = 'packs' | 'gates' | 'values' | 'save';
 export const wizardSteps: { step: WizardStep; label: string }[] = [
@@ -51,6 +51,8 @@ export class WizardModel {
   private checkTimer: ReturnType<typeof setTimeout> | null = null;
   /** Each kind of request is numbered; only the newest answer of a kind is taken. */
   private readonly latest = { resolve: 0, check: 0, gates: {} as Record<string, number> };
+  /** Packs whose gate choices were made for another version and not yet carried over by the core. */
+  private readonly versionChangePending = new Set<string>();
 
   constructor(
     private readonly backend: Backend,
@@ -86,8 +88,6 @@ export class WizardModel {
 
   async togglePack(name: string, on: boolean): Promise<void> {
     this.chosen = on ? [...this.chosen.filter((p) => p !== name), name] : this.chosen.filter((p) => p !== name);
-    const same = (packs: string[]) => packs.length === this.chosen.length && packs.every((p) => this.chosen.includes(p));
-    this.preset = this.catalog?.presets.find((p) => same(p.packs))?.name ?? null;
     await this.resolve();
   }
 
@@ -104,6 +104,7 @@ export class WizardModel {
     if (asked !== this.latest.resolve) return; // the picks changed while this was answered
     this.resolveError = null;
     this.selection = selection;
+    this.preset = selection.preset;
     for (const name of this.packs) {
       const card = this.card(name);
       if (!card) continue;
@@ -121,29 +122,42 @@ export class WizardModel {
     this.scheduleCheck(0);
   }
 
+  /**
+   * Asks the core for a pack's gate table under the current choices; the core answers with the choices in
+   * effect (a new pack's profile defaults, or after a version change those still choosable) and each gate's
+   * resulting state.
+   */
   private async loadGates(pack: string, versionChanged: boolean): Promise<void> {
     const version = this.versions[pack];
     if (!version) return;
     const asked = (this.latest.gates[pack] = (this.latest.gates[pack] ?? 0) + 1);
+    if (versionChanged) this.versionChangePending.add(pack);
+    const current = this.gates[pack];
     try {
-      const table = await this.backend.gateTable({ pack, version });
-      if (asked !== this.latest.gates[pack]) return; // another version was chosen meanwhile
+      const table = await this.backend.gateTable({
+        pack,
+        version,
+        choices: current === undefined ? null : { ...current },
+        // Still true when a newer ask overtakes the version change's, so that one carries the choices over.
+        version_changed: this.versionChangePending.has(pack),
+      });
+      if (asked !== this.latest.gates[pack]) return; // another version or choice was asked for meanwhile
+      this.versionChangePending.delete(pack);
       this.gateTables[pack] = table;
       delete this.gateErrors[pack];
-      const current = this.gates[pack];
-      if (current === undefined) this.gates[pack] = defaultGateChoices(table.rows);
-      else if (versionChanged) this.gates[pack] = keepChoosable(current, table.rows);
+      this.gates[pack] = { ...table.choices } as Record<string, GateSetting>;
     } catch (error) {
       if (asked === this.latest.gates[pack]) this.gateErrors[pack] = error as UiError;
     }
   }
 
-  setGate(pack: string, gate: string, setting: GateSetting | 'default'): void {
+  async setGate(pack: string, gate: string, setting: GateSetting | 'default'): Promise<void> {
     const choices = { ...(this.gates[pack] ?? {}) };
     if (setting === 'default') delete choices[gate];
     else choices[gate] = setting;
     this.gates[pack] = choices;
     this.scheduleCheck();
+    await this.loadGates(pack, false);
   }
 
   draft(): ProfileDraft {

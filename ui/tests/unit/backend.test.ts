@@ -132,7 +132,7 @@ describe('wizard calls', () => {
     const backend = http(200, {}, calls);
     await backend.wizardCatalog();
     await backend.resolvePacks({ packs: ['vm-dashboard'] });
-    await backend.gateTable({ pack: 'kubevirt', version: '1.9.0' });
+    await backend.gateTable({ pack: 'kubevirt', version: '1.9.0', choices: null, version_changed: false });
     await backend.saveProfile({
       draft: { name: 'p', description: null, preset: null, packs: [] },
       location: { kind: 'named', name: 'p' },
@@ -143,7 +143,7 @@ describe('wizard calls', () => {
       '/api/wizard_catalog', '/api/resolve_packs', '/api/gate_table', '/api/save_profile', '/api/load_profile',
       '/api/store_pack_secret',
     ]);
-    expect(JSON.parse(String(calls[2]?.init.body))).toEqual({ pack: 'kubevirt', version: '1.9.0' });
+    expect(JSON.parse(String(calls[2]?.init.body))).toEqual({ pack: 'kubevirt', version: '1.9.0', choices: null, version_changed: false });
   });
 
   it('have no native profile dialogs in the browser, and use the given ones otherwise', async () => {

@@ -1,7 +1,7 @@
 // The values forms' plumbing: paths, typed input, issue placement, gate search and gate choice defaults.
 import { describe, expect, it } from 'vitest';
 import {
-  defaultGateChoices, filterGates, gateIsOn, getAt, issuesAt, jsonFromInput, keepChoosable, linesFromList,
+  filterGates, getAt, issuesAt, jsonFromInput, linesFromList,
   listFromLines, numberFromInput, packLevelIssues, setAt,
 } from '../../src/lib/valueForm';
 import type { FormField, GateRowView, ProfileIssueView } from '../../src/lib/generated';
@@ -19,8 +19,8 @@ function issue(pack: string, fieldPath: string | null, gate: string | null = nul
 
 function row(name: string, patch: Partial<GateRowView> = {}): GateRowView {
   return {
-    name, maturity: 'beta', on_by_default: true, profile_default: false, choosable: true,
-    description: `${name} does things`, risk: null, requires_packs: [], note: '', when_on: '', when_off: '', ...patch,
+    name, maturity: 'beta', on_by_default: true, control: 'choosable', choice: null, on: true, choice_effect: '',
+    description: `${name} does things`, risk: null, requires_packs: [], note: '', ...patch,
   };
 }
 
@@ -86,10 +86,10 @@ describe('issue placement', () => {
 
 describe('gates', () => {
   const rows = [
-    row('Snapshot', { profile_default: true, description: 'Take VM snapshots' }),
-    row('CPUManager', { maturity: 'alpha', on_by_default: false }),
-    row('LiveMigration', { maturity: 'ga', choosable: false, profile_default: true }),
-    row('Passt', { maturity: 'discontinued', choosable: false, on_by_default: false }),
+    row('Snapshot', { description: 'Take VM snapshots' }),
+    row('CPUManager', { maturity: 'alpha', on_by_default: false, on: false }),
+    row('LiveMigration', { maturity: 'ga', control: 'always_on' }),
+    row('Passt', { maturity: 'discontinued', control: 'unavailable', on_by_default: false, on: false }),
   ];
 
   it('searches names, descriptions and maturity, every word', () => {
@@ -98,19 +98,5 @@ describe('gates', () => {
     expect(filterGates(rows, 'vm take').map((r) => r.name)).toEqual(['Snapshot']);
     expect(filterGates(rows, '  ')).toHaveLength(4);
     expect(filterGates(rows, 'nothing-like-this')).toEqual([]);
-  });
-
-  it('tells whether a gate ends up on', () => {
-    expect(gateIsOn(rows[0]!, undefined)).toBe(true);
-    expect(gateIsOn(rows[0]!, 'off')).toBe(false);
-    expect(gateIsOn(rows[1]!, undefined)).toBe(false);
-    expect(gateIsOn(rows[1]!, 'on')).toBe(true);
-    expect(gateIsOn(rows[2]!, 'off')).toBe(true);
-    expect(gateIsOn(rows[3]!, 'on')).toBe(false);
-  });
-
-  it('starts from the choosable profile defaults and keeps only choosable choices on a version change', () => {
-    expect(defaultGateChoices(rows)).toEqual({ Snapshot: 'on' });
-    expect(keepChoosable({ Snapshot: 'off', Passt: 'on', Gone: 'on' }, rows)).toEqual({ Snapshot: 'off' });
   });
 });

@@ -19,10 +19,16 @@ use simcluster::SimCluster;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::Role;
+use vmdeck_test_support::retry_expected;
 
 pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
-const WAIT: Duration = Duration::from_secs(20);
+const WAIT: Duration = vmdeck_test_support::WAIT_LIMIT;
+
+/// A KubeVirt kind that is not served yet: its CRD is still being established.
+fn not_served_yet(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 404)
+}
 
 fn crd(plural: &str, kind: &str, short: &str) -> Value {
     json!({
@@ -75,19 +81,13 @@ pub async fn vmi(client: &kube::Client, name: &str, phase: &str, annotations: Va
         "spec": {"domain": {"devices": {}}},
     }))
     .unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        match api.create(&PostParams::default(), &object).await {
-            Ok(_) => break,
-            // Only "not served yet" (404 while the KubeVirt CRDs are being established) is waited out.
-            Err(kube::Error::Api(status))
-                if status.code == 404 && tokio::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("creating VMI {name}: {e}"),
-        }
-    }
+    // Only "not served yet" (404 while the KubeVirt CRDs are being established) is waited out.
+    retry_expected(
+        &format!("creating VMI {name}"),
+        not_served_yet,
+        async || api.create(&PostParams::default(), &object).await,
+    )
+    .await;
     api.patch_status(
         name,
         &PatchParams::default(),
@@ -110,18 +110,10 @@ pub async fn vm(client: &kube::Client, name: &str, annotations: Value) {
         "spec": {"runStrategy": "Manual", "template": {"spec": {"domain": {"devices": {}}}}},
     }))
     .unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        match api.create(&PostParams::default(), &object).await {
-            Ok(_) => return,
-            Err(kube::Error::Api(status))
-                if status.code == 404 && tokio::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("creating VM {name}: {e}"),
-        }
-    }
+    retry_expected(&format!("creating VM {name}"), not_served_yet, async || {
+        api.create(&PostParams::default(), &object).await
+    })
+    .await;
 }
 
 /// A cluster with the CRDs and one running VMI.

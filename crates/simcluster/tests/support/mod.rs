@@ -137,26 +137,6 @@ impl Kubectl {
     }
 }
 
-/// The upper bound of every condition wait: generous for a loaded 2-core CI machine; a wait
-/// returns as soon as its condition holds.
-pub const WAIT_LIMIT: Duration = Duration::from_secs(20);
-
-/// Polls `check` until it yields a value, and fails naming `what` after [`WAIT_LIMIT`]. The one
-/// polling helper of the simcluster suites: a wait on a condition, never on time alone.
-pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            panic!("timed out after {WAIT_LIMIT:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-/// [`eventually`] for a yes/no condition.
-pub async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    eventually(what, async || check().await.then_some(())).await
-}
+// The one polling helper of every suite: a wait on a condition, never on time alone.
+#[allow(unused_imports)] // each suite takes what it needs
+pub use vmdeck_test_support::{WAIT_LIMIT, eventually, retry_expected, wait_until};

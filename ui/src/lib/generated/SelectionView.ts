@@ -11,6 +11,10 @@ export type SelectionView = {
  */
 packs: Array<SelectedPackView>, 
 /**
+ * The preset that picks exactly the picked packs, if one does.
+ */
+preset: string | null, 
+/**
  * Conflicts, cycles and unknown packs, each with its code.
  */
 problems: Array<UiError>, };

@@ -12,6 +12,7 @@ export type { DraftCheckView } from "./DraftCheckView";
 export type { DraftPack } from "./DraftPack";
 export type { FieldKind } from "./FieldKind";
 export type { FormField } from "./FormField";
+export type { GateControl } from "./GateControl";
 export type { GateRowView } from "./GateRowView";
 export type { GateSetting } from "./GateSetting";
 export type { GateTableQuery } from "./GateTableQuery";
