@@ -1,10 +1,12 @@
 //! What the server does to an object on its way in: defaults of built-in kinds, CRD bookkeeping,
-//! schema validation of custom resources, and the checks every write gets.
+//! schema validation of custom resources and of the built-in kinds an install applies, and the
+//! checks every write gets.
 
 use serde_json::{Value, json};
 
+use crate::builtin_schemas::{self, REF_PREFIX};
 use crate::resources::ResourceType;
-use crate::schema;
+use crate::schema::{self, Dialect};
 use crate::status::{ApiError, Cause};
 
 /// How strictly unknown fields are treated (`fieldValidation`).
@@ -119,6 +121,96 @@ pub fn validate_custom(
             .collect()),
         _ => Ok(Vec::new()),
     }
+}
+
+/// Built-in kinds validated against their OpenAPI schemas: those an install applies.
+const VALIDATED: &[(&str, &str)] = &[
+    ("", "Namespace"),
+    ("", "ServiceAccount"),
+    ("", "ConfigMap"),
+    ("", "Secret"),
+    ("", "Service"),
+    ("apps", "Deployment"),
+    ("apps", "DaemonSet"),
+    ("apps", "StatefulSet"),
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
+];
+
+/// Validate a built-in object as kube-apiserver does: decoding first (a wrong type, or an unknown
+/// field under `Strict`, is a 400 naming the field), then required fields and enums (422).
+/// Unknown fields are dropped; under `Warn` they come back as warnings. The status is not checked.
+pub fn validate_builtin(
+    rt: &ResourceType,
+    object: &mut Value,
+    validation: FieldValidation,
+) -> Result<Vec<String>, ApiError> {
+    if !VALIDATED.contains(&(rt.group.as_str(), rt.kind.as_str())) {
+        return Ok(Vec::new());
+    }
+    let schemas = builtin_schemas::schemas();
+    let Some(root) = schemas.root(&rt.group, &rt.version, &rt.kind) else {
+        return Ok(Vec::new());
+    };
+    let root = json!({"$ref": format!("{REF_PREFIX}{root}")});
+    let status = object.as_object_mut().and_then(|m| m.remove("status"));
+    let findings = schema::validate_as(object, &root, Dialect::OpenApi(schemas.definitions()));
+    if let Some(status) = status {
+        object["status"] = status;
+    }
+    let undecodable = |detail: &str| {
+        ApiError::bad_request(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: {detail}",
+            kind = rt.kind,
+            version = rt.version
+        ))
+    };
+    if let Some(cause) = findings
+        .errors
+        .iter()
+        .find(|c| c.reason == "FieldValueTypeInvalid")
+    {
+        return Err(undecodable(&cause.message));
+    }
+    let unknown: Vec<String> = findings
+        .unknown
+        .iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .collect();
+    if validation == FieldValidation::Strict && !unknown.is_empty() {
+        return Err(undecodable(&format!(
+            "strict decoding error: {}",
+            unknown.join(", ")
+        )));
+    }
+    if !findings.errors.is_empty() {
+        let name = object
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        return Err(ApiError::invalid(
+            &rt.group,
+            &rt.kind,
+            name,
+            findings.errors,
+        ));
+    }
+    Ok(match validation {
+        FieldValidation::Warn => unknown,
+        _ => Vec::new(),
+    })
 }
 
 /// Defaults the real server (or its built-in controllers, at once) give new objects.

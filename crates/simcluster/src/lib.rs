@@ -11,6 +11,7 @@
 pub mod admission;
 pub mod api;
 pub mod auth;
+pub mod builtin_schemas;
 pub mod cluster;
 pub mod consoles;
 pub mod controllers;

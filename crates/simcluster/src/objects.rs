@@ -326,7 +326,7 @@ impl Objects {
         let mut warnings = if rt.is_custom() {
             admission::validate_custom(rt, &mut object, ctx.validation)?
         } else {
-            Vec::new()
+            admission::validate_builtin(rt, &mut object, ctx.validation)?
         };
         warnings.extend(
             self.extensions
@@ -476,7 +476,7 @@ impl Objects {
         let mut warnings = if rt.is_custom() {
             admission::validate_custom(rt, &mut new, ctx.validation)?
         } else {
-            Vec::new()
+            admission::validate_builtin(rt, &mut new, ctx.validation)?
         };
         warnings.extend(
             self.extensions
@@ -715,9 +715,11 @@ impl Objects {
                     if let Some(fields) = managed_fields {
                         object["metadata"]["managedFields"] = fields;
                     }
-                    if rt.is_custom() {
-                        warnings = admission::validate_custom(rt, &mut object, ctx.validation)?;
-                    }
+                    warnings = if rt.is_custom() {
+                        admission::validate_custom(rt, &mut object, ctx.validation)?
+                    } else {
+                        admission::validate_builtin(rt, &mut object, ctx.validation)?
+                    };
                     warnings.extend(self.extensions.admit(
                         Operation::Create,
                         rt,

@@ -1,9 +1,11 @@
 //! OpenAPI documents, as far as kubectl needs them: the v3 index and per group/version documents
-//! whose PATCH operations declare `fieldValidation` (so kubectl validates on the server), CRD
-//! schemas as components, and a minimal v2 document in protobuf or JSON.
+//! whose PATCH operations declare `fieldValidation` (so kubectl validates on the server), the
+//! built-in kinds' schemas (from k8s-openapi, for `kubectl explain`) and CRD schemas as
+//! components, and a minimal v2 document in protobuf or JSON.
 
 use serde_json::{Map, Value, json};
 
+use crate::builtin_schemas::{self, REF_PREFIX};
 use crate::registry::Registry;
 use crate::resources::ResourceType;
 
@@ -28,6 +30,11 @@ pub fn v3_index(registry: &Registry) -> Value {
 }
 
 fn schema_name(rt: &ResourceType) -> String {
+    if !rt.is_custom()
+        && let Some(name) = builtin_schemas::schemas().root(&rt.group, &rt.version, &rt.kind)
+    {
+        return name.to_string();
+    }
     let reversed: Vec<&str> = if rt.group.is_empty() {
         vec!["io", "k8s", "api", "core"]
     } else {
@@ -57,10 +64,15 @@ pub fn v3_group_version(
         format!("/apis/{group}/{version}")
     };
     let mut paths = Map::new();
-    let mut schemas = Map::new();
+    let builtin_roots: Vec<&str> = types
+        .iter()
+        .filter(|rt| !rt.is_custom())
+        .filter_map(|rt| builtin_schemas::schemas().root(&rt.group, &rt.version, &rt.kind))
+        .collect();
+    let mut schemas = builtin_schemas::schemas().reachable(&builtin_roots);
     for rt in &types {
         let gvk = json!({"group": rt.group, "version": rt.version, "kind": rt.kind});
-        let reference = json!({"$ref": format!("#/components/schemas/{}", schema_name(rt))});
+        let reference = json!({"$ref": format!("{REF_PREFIX}{}", schema_name(rt))});
         let body = |types: &[&str]| {
             let content: Map<String, Value> = types
                 .iter()
@@ -115,9 +127,11 @@ pub fn v3_group_version(
                 "delete": op("delete", "delete", vec![parameter("dryRun"), parameter("propagationPolicy")], None),
             }),
         );
-        let mut schema = rt.schema.as_deref().cloned().unwrap_or_else(
-            || json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
-        );
+        let mut schema = match (rt.schema.as_deref(), schemas.get(&schema_name(rt))) {
+            (Some(custom), _) => custom.clone(),
+            (None, Some(builtin)) if !rt.is_custom() => builtin.clone(),
+            _ => json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
+        };
         schema["x-kubernetes-group-version-kind"] = json!([gvk]);
         schemas.insert(schema_name(rt), schema);
     }
@@ -181,6 +195,18 @@ mod tests {
                 .iter()
                 .any(|p| p["name"] == "fieldValidation")
         );
+        let deployment = &doc["components"]["schemas"]["io.k8s.api.apps.v1.Deployment"];
+        assert_eq!(
+            deployment["x-kubernetes-group-version-kind"],
+            json!([{"group": "apps", "version": "v1", "kind": "Deployment"}])
+        );
+        assert!(
+            deployment["description"]
+                .as_str()
+                .unwrap()
+                .starts_with("Deployment enables")
+        );
+        assert!(doc["components"]["schemas"]["io.k8s.api.apps.v1.DeploymentSpec"].is_object());
         let index = v3_index(&registry);
         assert!(
             index["paths"]["apis/apps/v1"]["serverRelativeURL"]

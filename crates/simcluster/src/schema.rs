@@ -1,7 +1,8 @@
-//! Checks custom objects against their CRD's openAPIV3Schema (type, required, enum) and prunes
-//! unknown fields, with the real server's field paths and messages. CEL rules are not evaluated.
+//! Checks objects against their schema (type, required, enum) and prunes unknown fields, with the
+//! real server's field paths and messages: custom objects against their CRD's openAPIV3Schema,
+//! built-in ones against their OpenAPI definitions. CEL rules are not evaluated.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::status::Cause;
 
@@ -13,9 +14,26 @@ pub struct Findings {
     pub unknown: Vec<String>,
 }
 
-/// Validate `object` in place (unknown fields are removed) against the schema.
+/// How a schema reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Dialect<'a> {
+    /// A CRD's structural schema: an object schema without properties keeps no fields.
+    Structural,
+    /// A built-in kind's OpenAPI definitions (`$ref`s into them): type errors are worded as the
+    /// server's JSON decoder words them, an object schema without properties is any object.
+    OpenApi(&'a Map<String, Value>),
+}
+
+/// Validate `object` in place (unknown fields are removed) against a CRD's schema.
 pub fn validate(object: &mut Value, schema: &Value) -> Findings {
+    validate_as(object, schema, Dialect::Structural)
+}
+
+/// Validate `object` in place (unknown fields are removed) against the schema, read as `dialect`.
+pub fn validate_as(object: &mut Value, schema: &Value, dialect: Dialect<'_>) -> Findings {
     let mut findings = Findings::default();
+    let (schema, root_owner) = resolve(schema, dialect);
+    let owner = root_owner.unwrap_or("");
     let Some(map) = object.as_object_mut() else {
         findings.errors.push(Cause {
             reason: "FieldValueInvalid",
@@ -34,7 +52,12 @@ pub fn validate(object: &mut Value, schema: &Value) -> Findings {
         match properties.and_then(|p| p.get(&key)) {
             Some(child_schema) => {
                 let value = map.get_mut(&key).expect("key listed above");
-                check(value, child_schema, &key, &mut findings);
+                let at = Place {
+                    path: &key,
+                    owner,
+                    dialect,
+                };
+                check(value, child_schema, at, &mut findings);
             }
             None if preserve => {}
             None => {
@@ -43,7 +66,7 @@ pub fn validate(object: &mut Value, schema: &Value) -> Findings {
             }
         }
     }
-    required(map, schema, "", &mut findings);
+    required(map, schema, "", dialect, &mut findings);
     findings
 }
 
@@ -83,7 +106,129 @@ fn display(value: &Value) -> String {
     }
 }
 
-fn check(value: &mut Value, schema: &Value, path: &str, findings: &mut Findings) {
+/// Follow `$ref`s (and the `allOf` of one that carries a description) to the definition; its
+/// short name (`ContainerPort`) when there was one.
+fn resolve<'s>(schema: &'s Value, dialect: Dialect<'s>) -> (&'s Value, Option<&'s str>) {
+    let Dialect::OpenApi(definitions) = dialect else {
+        return (schema, None);
+    };
+    let mut node = schema;
+    let mut name = None;
+    for _ in 0..8 {
+        if let Some(reference) = node.get("$ref").and_then(Value::as_str) {
+            let full = reference
+                .strip_prefix(crate::builtin_schemas::REF_PREFIX)
+                .unwrap_or(reference);
+            match definitions.get(full) {
+                Some(definition) => {
+                    name = full.rsplit('.').next();
+                    node = definition;
+                }
+                None => break,
+            }
+        } else if let Some([only]) = node
+            .get("allOf")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+        {
+            node = only;
+        } else {
+            break;
+        }
+    }
+    (node, name)
+}
+
+/// Where a value is: its field path, the struct (definition) holding it, the dialect.
+#[derive(Clone, Copy)]
+struct Place<'p> {
+    path: &'p str,
+    owner: &'p str,
+    dialect: Dialect<'p>,
+}
+
+/// A field path as Go's JSON decoder prints it: `spec.template.spec.containers.ports.containerPort`.
+fn without_indices(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut skipping = false;
+    for c in path.chars() {
+        match c {
+            '[' => skipping = true,
+            ']' => skipping = false,
+            c if !skipping => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The Go type a schema decodes into, as the decoder names it (`int32`, `[]v1.Container`).
+fn go_type(schema: &Value, dialect: Dialect<'_>) -> String {
+    let (schema, name) = resolve(schema, dialect);
+    if let Some(name) = name
+        && schema.get("properties").is_some()
+    {
+        return format!("v1.{name}");
+    }
+    match schema.get("type").and_then(Value::as_str) {
+        Some("integer") => match schema.get("format").and_then(Value::as_str) {
+            Some("int32") => "int32".into(),
+            Some("int64") => "int64".into(),
+            _ => "int".into(),
+        },
+        Some("number") => "float64".into(),
+        Some("boolean") => "bool".into(),
+        Some("string") => "string".into(),
+        Some("array") => match schema.get("items") {
+            Some(items) => format!("[]{}", go_type(items, dialect)),
+            None => "[]interface {}".into(),
+        },
+        Some("object") => match schema.get("additionalProperties").filter(|a| a.is_object()) {
+            Some(values) => format!("map[string]{}", go_type(values, dialect)),
+            None => "map[string]interface {}".into(),
+        },
+        _ => "interface {}".into(),
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+        Value::Null => "null",
+    }
+}
+
+fn type_error(value: &Value, schema: &Value, expected: &str, at: Place<'_>) -> Cause {
+    let path = at.path;
+    let message = match at.dialect {
+        Dialect::Structural => format!(
+            "Invalid value: {}: {path} in body must be of type {expected}: \"{}\"",
+            display(value),
+            type_name(value)
+        ),
+        Dialect::OpenApi(_) => format!(
+            "json: cannot unmarshal {} into Go struct field {}.{} of type {}",
+            json_kind(value),
+            at.owner,
+            without_indices(path),
+            go_type(schema, at.dialect)
+        ),
+    };
+    Cause {
+        reason: "FieldValueTypeInvalid",
+        message,
+        field: path.to_string(),
+    }
+}
+
+fn check(value: &mut Value, schema: &Value, at: Place<'_>, findings: &mut Findings) {
+    let original = schema;
+    let (schema, name) = resolve(schema, at.dialect);
+    let path = at.path;
     if value.is_null() {
         if schema.get("nullable").and_then(Value::as_bool) != Some(true)
             && schema.get("type").is_some()
@@ -102,26 +247,30 @@ fn check(value: &mut Value, schema: &Value, path: &str, findings: &mut Findings)
             || (expected == "number" && actual == "integer")
             || (int_or_string && matches!(actual, "integer" | "string"));
         if !fits {
-            findings.errors.push(Cause {
-                reason: "FieldValueTypeInvalid",
-                message: format!(
-                    "Invalid value: {}: {path} in body must be of type {expected}: \"{actual}\"",
-                    display(value)
-                ),
-                field: path.to_string(),
-            });
+            findings
+                .errors
+                .push(type_error(value, original, expected, at));
             return;
         }
-    } else if int_or_string && !matches!(type_name(value), "integer" | "string") {
-        findings.errors.push(Cause {
-            reason: "FieldValueTypeInvalid",
-            message: format!(
-                "Invalid value: {}: {path} in body must be of type integer or string",
-                display(value)
-            ),
-            field: path.to_string(),
-        });
-        return;
+    } else if int_or_string {
+        // A built-in's quantities are int-or-string too, and take any number.
+        let numbers = matches!(at.dialect, Dialect::OpenApi(_));
+        let fits = match type_name(value) {
+            "integer" | "string" => true,
+            "number" => numbers,
+            _ => false,
+        };
+        if !fits {
+            let mut cause = type_error(value, original, "integer or string", at);
+            if matches!(at.dialect, Dialect::Structural) {
+                cause.message = format!(
+                    "Invalid value: {}: {path} in body must be of type integer or string",
+                    display(value)
+                );
+            }
+            findings.errors.push(cause);
+            return;
+        }
     }
     if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
         && !allowed.contains(value)
@@ -147,6 +296,11 @@ fn check(value: &mut Value, schema: &Value, path: &str, findings: &mut Findings)
             let additional = schema.get("additionalProperties").filter(|a| a.is_object());
             let preserve = preserves_unknown(schema)
                 || schema.get("additionalProperties") == Some(&Value::Bool(true));
+            // An OpenAPI object schema with neither properties nor additionalProperties is any object.
+            let open = matches!(at.dialect, Dialect::OpenApi(_))
+                && properties.is_none()
+                && additional.is_none();
+            let owner = name.unwrap_or(at.owner);
             let keys: Vec<String> = map.keys().cloned().collect();
             for key in keys {
                 if embedded && matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
@@ -156,21 +310,34 @@ fn check(value: &mut Value, schema: &Value, path: &str, findings: &mut Findings)
                 match child_schema {
                     Some(child_schema) => {
                         let child = map.get_mut(&key).expect("key listed above");
-                        check(child, child_schema, &join(path, &key), findings);
+                        let child_path = join(path, &key);
+                        let child_at = Place {
+                            path: &child_path,
+                            owner,
+                            dialect: at.dialect,
+                        };
+                        check(child, child_schema, child_at, findings);
                     }
-                    None if preserve || properties.is_none() && schema.get("type").is_none() => {}
+                    None if open
+                        || preserve
+                        || properties.is_none() && schema.get("type").is_none() => {}
                     None => {
                         map.remove(&key);
                         findings.unknown.push(join(path, &key));
                     }
                 }
             }
-            required(map, schema, path, findings);
+            required(map, schema, path, at.dialect, findings);
         }
         Value::Array(items) => {
             if let Some(item_schema) = schema.get("items") {
                 for (i, item) in items.iter_mut().enumerate() {
-                    check(item, item_schema, &format!("{path}[{i}]"), findings);
+                    let item_path = format!("{path}[{i}]");
+                    let item_at = Place {
+                        path: &item_path,
+                        ..at
+                    };
+                    check(item, item_schema, item_at, findings);
                 }
             }
         }
@@ -178,15 +345,28 @@ fn check(value: &mut Value, schema: &Value, path: &str, findings: &mut Findings)
     }
 }
 
+/// Required fields that are missing. A built-in's decoder turns a missing field into Go's zero
+/// value and its validation cannot tell them apart: there a zero (0, "", []) is missing too.
 fn required(
     map: &serde_json::Map<String, Value>,
     schema: &Value,
     path: &str,
+    dialect: Dialect<'_>,
     findings: &mut Findings,
 ) {
+    let zero = |value: &Value| match value {
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        _ => false,
+    };
     if let Some(required) = schema.get("required").and_then(Value::as_array) {
         for name in required.iter().filter_map(Value::as_str) {
-            if !map.contains_key(name) {
+            let missing = match map.get(name) {
+                None => true,
+                Some(value) => matches!(dialect, Dialect::OpenApi(_)) && zero(value),
+            };
+            if missing {
                 findings.errors.push(Cause {
                     reason: "FieldValueRequired",
                     message: "Required value".into(),
