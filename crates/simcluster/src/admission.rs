@@ -309,3 +309,112 @@ pub fn has_finalizers(object: &Value) -> bool {
             .is_some_and(|f| !f.is_empty());
     meta || spec
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Registry;
+
+    fn check(
+        api_version: &str,
+        object: Value,
+        validation: FieldValidation,
+    ) -> Result<(Value, Vec<String>), ApiError> {
+        let kind = object["kind"].as_str().unwrap().to_string();
+        let rt = Registry::with_builtins()
+            .by_kind(api_version, &kind)
+            .expect("a built-in kind");
+        let mut object = object;
+        let warnings = validate_builtin(&rt, &mut object, validation)?;
+        Ok((object, warnings))
+    }
+
+    #[test]
+    fn required_fields_of_rbac_rules_are_named() {
+        let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "r"}, "rules": [{"apiGroups": [""], "resources": ["pods"]}]});
+        let err = check(
+            "rbac.authorization.k8s.io/v1",
+            role,
+            FieldValidation::Strict,
+        )
+        .unwrap_err();
+        assert_eq!(err.code, 422);
+        assert_eq!(
+            err.message,
+            "ClusterRole.rbac.authorization.k8s.io \"r\" is invalid: rules[0].verbs: Required value"
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_is_the_decoders_400() {
+        let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+            "spec": {"ports": [{"port": "http"}]}});
+        let err = check("v1", service, FieldValidation::Ignore).unwrap_err();
+        assert_eq!(err.code, 400);
+        assert_eq!(
+            err.message,
+            "Service in version \"v1\" cannot be handled as a Service: json: cannot unmarshal string into Go struct field ServicePort.spec.ports.port of type int32"
+        );
+    }
+
+    #[test]
+    fn webhook_enums_are_checked() {
+        let config = json!({"apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingWebhookConfiguration", "metadata": {"name": "w"},
+            "webhooks": [{"name": "w.example.com", "clientConfig": {"url": "https://x"},
+                "sideEffects": "Some", "admissionReviewVersions": ["v1"]}]});
+        let err = check(
+            "admissionregistration.k8s.io/v1",
+            config,
+            FieldValidation::Warn,
+        )
+        .unwrap_err();
+        assert_eq!(err.code, 422);
+        assert!(
+            err.message.ends_with(
+                "webhooks[0].sideEffects: Unsupported value: \"Some\": supported values: \"None\", \"NoneOnDryRun\""
+            ),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn unknown_fields_follow_field_validation_and_any_json_stays() {
+        let crd = || {
+            json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                "metadata": {"name": "widgets.example.com"},
+                "spec": {"group": "example.com", "scope": "Namespaced", "bogus": true,
+                    "names": {"plural": "widgets", "kind": "Widget"},
+                    "versions": [{"name": "v1", "served": true, "storage": true,
+                        "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                            "size": {"type": "integer", "default": 3, "enum": [1, 3]}}}}}]}})
+        };
+        let strict = check("apiextensions.k8s.io/v1", crd(), FieldValidation::Strict).unwrap_err();
+        assert_eq!(strict.code, 400);
+        assert!(
+            strict
+                .message
+                .ends_with("strict decoding error: unknown field \"spec.bogus\""),
+            "{}",
+            strict.message
+        );
+        let (kept, warnings) =
+            check("apiextensions.k8s.io/v1", crd(), FieldValidation::Warn).unwrap();
+        assert_eq!(warnings, vec!["unknown field \"spec.bogus\"".to_string()]);
+        assert!(kept["spec"].get("bogus").is_none());
+        let size = &kept["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["size"];
+        assert_eq!(size["default"], 3);
+        let (_, ignored) =
+            check("apiextensions.k8s.io/v1", crd(), FieldValidation::Ignore).unwrap();
+        assert!(ignored.is_empty());
+    }
+
+    #[test]
+    fn kinds_an_install_does_not_apply_are_not_checked() {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"image": "x"}]}});
+        assert!(check("v1", pod, FieldValidation::Strict).is_ok());
+    }
+}
