@@ -50,6 +50,8 @@ pub enum Ended {
     UpstreamClosed(Option<CloseFrame>),
     #[error("the cluster's connection ended without a close frame")]
     UpstreamGone,
+    #[error("the gateway ended the console ({})", .0.reason)]
+    Stopped(CloseFrame),
     #[error("a {size}-byte message from the {from:?} is over the {limit}-byte limit")]
     TooLarge {
         from: Side,
@@ -81,14 +83,18 @@ fn payload_len(message: &Message) -> usize {
 }
 
 /// Run until one side ends; the other side is told (a close frame) where it can be.
-pub async fn pump<CR, CW, UR, UW, CE, UE>(
+/// When `stop` resolves, the client gets its close frame (the reason, e.g. a takeover) and the
+/// session ends.
+pub async fn pump<CR, CW, UR, UW, CE, UE, S>(
     mut client_rx: CR,
     mut client_tx: CW,
     mut upstream_rx: UR,
     mut upstream_tx: UW,
     config: PumpConfig,
+    stop: S,
 ) -> Ended
 where
+    S: Future<Output = CloseFrame>,
     CR: Stream<Item = Result<Message, CE>> + Unpin,
     CW: Sink<Message> + Unpin,
     CW::Error: StdError + Send + Sync + 'static,
@@ -101,6 +107,7 @@ where
     let limit = config.max_message;
     let failed = |side: Side| move |e: BoxError| Ended::Failed { side, source: e };
     let down = async {
+        let mut stop = std::pin::pin!(stop);
         let mut keepalive = config.keepalive.map(|every| {
             let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -115,6 +122,10 @@ where
             };
             let message = tokio::select! {
                 message = upstream_rx.next() => message,
+                frame = &mut stop => {
+                    let _ = client_tx.send(Message::Close(Some(frame.clone()))).await;
+                    return Ended::Stopped(frame);
+                }
                 _ = tick => {
                     if let Err(e) = client_tx.send(Message::Ping(Default::default())).await {
                         return failed(Side::Client)(Box::new(e));
@@ -225,6 +236,7 @@ mod tests {
         upstream_in: mpsc::Sender<Result<Message, Infallible>>,
         upstream_out: mpsc::Receiver<Message>,
         pump: tokio::task::JoinHandle<Ended>,
+        stop: Option<tokio::sync::oneshot::Sender<CloseFrame>>,
     }
 
     fn start(config: PumpConfig) -> Ends {
@@ -232,8 +244,23 @@ mod tests {
         let (client_tx, client_out) = mpsc::channel(1);
         let (upstream_in, upstream_rx): (_, Rx) = mpsc::channel(1);
         let (upstream_tx, upstream_out) = mpsc::channel(1);
-        let pump = tokio::spawn(pump(client_rx, client_tx, upstream_rx, upstream_tx, config));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<CloseFrame>();
+        let stopped = async move {
+            match stopped.await {
+                Ok(frame) => frame,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let pump = tokio::spawn(pump(
+            client_rx,
+            client_tx,
+            upstream_rx,
+            upstream_tx,
+            config,
+            stopped,
+        ));
         Ends {
+            stop: Some(stop),
             client_in,
             client_out,
             upstream_in,
@@ -297,6 +324,23 @@ mod tests {
         );
         assert!(
             matches!(ends.pump.await.unwrap(), Ended::UpstreamClosed(Some(f)) if f.reason == "VM stopped")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stop_tells_the_client_why() {
+        let mut ends = start(no_keepalive());
+        let frame = CloseFrame {
+            code: CloseCode::Library(4001),
+            reason: "taken over by another session".into(),
+        };
+        ends.stop.take().unwrap().send(frame.clone()).unwrap();
+        assert_eq!(
+            ends.client_out.next().await,
+            Some(Message::Close(Some(frame)))
+        );
+        assert!(
+            matches!(ends.pump.await.unwrap(), Ended::Stopped(f) if f.reason == "taken over by another session")
         );
     }
 

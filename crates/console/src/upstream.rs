@@ -21,7 +21,7 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 pub type UpstreamSocket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// Which console.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsoleKind {
     Vnc,

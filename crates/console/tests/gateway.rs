@@ -10,7 +10,7 @@ use support::{
     Bytes, ORIGIN, Rows, connect, console_client, kubevirt, rfb_full_update, rfb_handshake, upgrade,
 };
 use tokio_tungstenite::tungstenite::Message;
-use vmdeck_console::gateway::{Gateway, GatewayConfig, OpenError};
+use vmdeck_console::gateway::{Gateway, GatewayConfig, OpenError, TAKEN_OVER, TAKEN_OVER_CODE};
 use vmdeck_console::inventory::{Inventory, Scope};
 use vmdeck_console::upstream::{ConsoleTarget, DialError};
 
@@ -121,7 +121,17 @@ async fn a_busy_vnc_is_session_in_use_until_taken_over() {
     takeover.takeover = true;
     let second = gateway.open(&client, takeover).await.unwrap();
     first.wait_closed().await;
-    assert!(first.close.is_some(), "the first session was closed");
+    let frame = first
+        .close
+        .clone()
+        .flatten()
+        .expect("a close frame, not a dropped connection");
+    assert_eq!(
+        frame.reason.as_str(),
+        TAKEN_OVER,
+        "the first session is told why"
+    );
+    assert_eq!(u16::from(frame.code), TAKEN_OVER_CODE);
     let mut second = Bytes::new(connect(gateway.port(), &second.protocol).await);
     let (width, height, _) = rfb_handshake(&mut second).await;
     assert_eq!(

@@ -8,10 +8,11 @@
 pub mod checks;
 pub mod tokens;
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,15 +22,19 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode, header};
 use hyper_util::rt::TokioIo;
+use parking_lot::Mutex;
 use serde::Serialize;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 
 use crate::pump::{Ended, PumpConfig, pump};
-use crate::upstream::{ConsoleTarget, DialError, KUBEVIRT_PROTOCOL, UpstreamSocket, dial};
+use crate::upstream::{
+    ConsoleKind, ConsoleTarget, DialError, KUBEVIRT_PROTOCOL, UpstreamSocket, dial,
+};
 use checks::{Refusal, check_host, check_origin, check_websocket, offered_protocols};
 use tokens::{TOKEN_PROTOCOL_PREFIX, Tickets, token_from_protocols};
 
@@ -106,12 +111,50 @@ struct Pending {
     upstream: UpstreamSocket,
 }
 
+/// A bridging session's handle: a stop request carries the reason and an acknowledgement the
+/// session sends once the client has been told.
+struct Live {
+    id: u64,
+    stop: oneshot::Sender<(CloseFrame, oneshot::Sender<()>)>,
+}
+
+type SessionKey = (String, String, ConsoleKind);
+
+fn session_key(target: &ConsoleTarget) -> SessionKey {
+    (target.namespace.clone(), target.name.clone(), target.kind)
+}
+
+/// The close code a taken-over session gets (application range).
+pub const TAKEN_OVER_CODE: u16 = 4001;
+/// ... and its reason.
+pub const TAKEN_OVER: &str = "taken over by another session";
+
 struct Shared {
     config: GatewayConfig,
     port: u16,
     tickets: Tickets<Pending>,
     live: AtomicUsize,
+    sessions: Mutex<HashMap<SessionKey, Live>>,
+    next_id: AtomicU64,
     shutdown: watch::Receiver<bool>,
+}
+
+impl Shared {
+    /// Close this gateway's live session of `target` (if any), telling its client why; returns
+    /// once the client was told or the session was gone.
+    async fn take_over(&self, target: &ConsoleTarget) {
+        let live = self.sessions.lock().remove(&session_key(target));
+        if let Some(live) = live {
+            let (ack, acked) = oneshot::channel();
+            let frame = CloseFrame {
+                code: CloseCode::Library(TAKEN_OVER_CODE),
+                reason: TAKEN_OVER.into(),
+            };
+            if live.stop.send((frame, ack)).is_ok() {
+                let _ = acked.await;
+            }
+        }
+    }
 }
 
 /// A running gateway; dropping it stops it and ends its sessions.
@@ -134,6 +177,8 @@ impl Gateway {
             config,
             port,
             live: AtomicUsize::new(0),
+            sessions: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
             shutdown,
         });
         let accept = tokio::spawn(accept_loop(listener, shared.clone()));
@@ -170,6 +215,11 @@ impl Gateway {
         client: &kube::Client,
         target: ConsoleTarget,
     ) -> Result<Ticket, OpenError> {
+        // KubeVirt keeps one session per VMI and stream: a serial dial, or a VNC takeover, closes
+        // the one before it, so our own client of it is told why first.
+        if target.kind == ConsoleKind::Serial || target.takeover {
+            self.shared.take_over(&target).await;
+        }
         let upstream = dial(client, &target, self.shared.config.websocket()).await?;
         let token = self.shared.tickets.issue(Pending { target, upstream })?;
         let ttl = self.shared.tickets.ttl();
@@ -201,8 +251,14 @@ impl Drop for Gateway {
 
 async fn accept_loop(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
     loop {
-        let Ok((tcp, peer)) = listener.accept().await else {
-            continue;
+        let (tcp, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors and the like: do not spin.
+                tracing::warn!("console gateway accept: {error}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
         };
         if !peer.ip().is_loopback() {
             continue;
@@ -302,21 +358,58 @@ async fn session(shared: Arc<Shared>, request: Request<Incoming>, pending: Pendi
     .await;
     shared.live.fetch_add(1, Ordering::SeqCst);
     let Pending { target, upstream } = pending;
+    let id = shared.next_id.fetch_add(1, Ordering::SeqCst);
+    let (stop, stopped) = oneshot::channel::<(CloseFrame, oneshot::Sender<()>)>();
+    let key = session_key(&target);
+    // A session this gateway still holds for the same console is replaced (its upstream is gone).
+    shared
+        .sessions
+        .lock()
+        .insert(key.clone(), Live { id, stop });
+    let mut shutdown = shared.shutdown.clone();
+    let mut ack = None;
+    let stop = async {
+        tokio::select! {
+            request = stopped => match request {
+                Ok((frame, acknowledge)) => {
+                    ack = Some(acknowledge);
+                    frame
+                }
+                Err(_) => std::future::pending().await,
+            },
+            () = async { let _ = shutdown.wait_for(|stop| *stop).await; } => CloseFrame {
+                code: CloseCode::Away,
+                reason: "the console gateway stopped".into(),
+            },
+        }
+    };
     let (client_tx, client_rx) = client.split();
     let (upstream_tx, upstream_rx) = upstream.split();
-    let mut shutdown = shared.shutdown.clone();
-    let ended = tokio::select! {
-        ended = pump(client_rx, client_tx, upstream_rx, upstream_tx, shared.config.pump) => Some(ended),
-        _ = shutdown.wait_for(|stop| *stop) => None,
-    };
+    let ended = pump(
+        client_rx,
+        client_tx,
+        upstream_rx,
+        upstream_tx,
+        shared.config.pump,
+        stop,
+    )
+    .await;
+    if let Some(ack) = ack {
+        let _ = ack.send(());
+    }
+    {
+        let mut sessions = shared.sessions.lock();
+        if sessions.get(&key).is_some_and(|live| live.id == id) {
+            sessions.remove(&key);
+        }
+    }
     shared.live.fetch_sub(1, Ordering::SeqCst);
     match ended {
-        Some(ended @ (Ended::ClientClosed(_) | Ended::ClientGone)) => {
+        Ended::ClientClosed(_) | Ended::ClientGone => {
             tracing::info!(namespace = %target.namespace, vmi = %target.name, kind = ?target.kind, "console closed: {ended}");
         }
-        Some(ended) => {
+        _ => {
             tracing::info!(namespace = %target.namespace, vmi = %target.name, kind = ?target.kind, "console ended: {ended}");
         }
-        None => tracing::info!(vmi = %target.name, "console ended: the gateway stopped"),
     }
 }

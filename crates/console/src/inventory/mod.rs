@@ -8,7 +8,7 @@ pub mod state;
 
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use kube::api::{Api, DynamicObject};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
@@ -27,6 +27,9 @@ use state::State;
 pub const BATCH_INTERVAL: Duration = Duration::from_millis(100);
 /// Updates queued per subscriber; past this, changes are coalesced until it reads.
 pub const SUBSCRIBER_QUEUE: usize = 4;
+
+/// Inputs already waiting that are applied together before the next flush may run.
+const DRAIN: usize = 1024;
 
 /// Which namespaces to watch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,7 +152,18 @@ async fn run(
         tokio::select! {
             input = inputs.next(), if inputs_open => match input {
                 Some(input) => {
-                    let changed = state.apply(input);
+                    let mut changed = state.apply(input);
+                    // Take what else has arrived already (bounded, so flushes still get their turn).
+                    for _ in 0..DRAIN {
+                        match inputs.next().now_or_never() {
+                            Some(Some(input)) => changed.extend(state.apply(input)),
+                            Some(None) => {
+                                inputs_open = false;
+                                break;
+                            }
+                            None => break,
+                        }
+                    }
                     if !changed.is_empty() {
                         hub.mark(&changed);
                     }
