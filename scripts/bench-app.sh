@@ -111,7 +111,7 @@ for app in hello vmdeck; do
   ms[$app]=$(printf '%s\n' "${starts[@]}" | median)
   kb[$app]=$(printf '%s\n' "${mems[@]}" | median)
 done
-profile_name=debug; [ "${1:-}" = "--release" ] && profile_name=release
+profile_name=$profile
 echo "bench ($profile_name build, median of $runs runs, vmdeck args: $bench_args)"
 printf '%-12s %10s %10s\n' app "start ms" "PSS MB"
 for app in hello vmdeck; do

@@ -1,0 +1,26 @@
+//! The installer: rendered packs onto a cluster and back off again. An inventory in the cluster
+//! written before anything else, server-side apply in dependency order with bounded concurrency
+//! and retries, readiness by watching, and an uninstall that removes what we installed and
+//! nothing else. Progress streams through a bounded channel; no Tauri, used by desktop-core,
+//! `vmdeckctl` and tests.
+
+pub mod apply;
+pub mod error;
+pub mod events;
+pub mod install;
+pub mod inventory;
+pub mod object_key;
+pub mod order;
+pub mod readiness;
+pub mod resources;
+pub mod retry;
+pub mod uninstall;
+
+pub use error::InstallError;
+pub use events::{Progress, ProgressSink};
+pub use install::{InstallOptions, InstallReport, install};
+pub use inventory::{
+    INVENTORY_ANNOTATION, INVENTORY_NAME, INVENTORY_NAMESPACE, Inventory, InventoryStore,
+};
+pub use object_key::ObjectKey;
+pub use uninstall::{UninstallError, UninstallOptions, UninstallReport, uninstall};

@@ -1,0 +1,216 @@
+//! Both presets installed onto simcluster from the upstream files in `../shared/upstream` (the
+//! mirror), waited ready, then uninstalled: nothing of ours is left, and what others made
+//! (including an object that merely carries our managed-by label) is untouched.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use k8s_openapi::api::admissionregistration::v1::{
+    MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
+};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIService;
+use kube::api::{Api, ListParams, PostParams};
+use serde_json::json;
+use simcluster::SimCluster;
+use tokio::sync::mpsc;
+use vmdeck_installer::{
+    INVENTORY_NAME, INVENTORY_NAMESPACE, InstallOptions, InventoryStore, Progress, ProgressSink,
+    UninstallOptions, install, uninstall,
+};
+use vmdeck_packs::{Catalog, ProfileRequest, Rendered, plan_sources, profile_from_preset, render};
+use vmdeck_sources::{Mirror, SourceStore};
+
+fn upstream() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/upstream")
+}
+
+/// The preset's profile rendered from the mirror, and its text.
+async fn rendered(preset: &str, values: &[(&str, &str)]) -> (Rendered, String) {
+    let catalog = Catalog::embedded().unwrap();
+    let profile = profile_from_preset(
+        &catalog,
+        &ProfileRequest {
+            preset: preset.into(),
+            versions: BTreeMap::new(),
+            gates: BTreeMap::new(),
+            values: values
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        },
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SourceStore::new(dir.path().join("lock"))
+        .with_mirror(Mirror::parse(upstream().to_str().unwrap()));
+    let fetched = store
+        .fetch_all(&plan_sources(&catalog, &profile).unwrap(), &mut |_| {})
+        .await
+        .unwrap();
+    let rendered = render(&catalog, &profile, &BTreeMap::new(), &fetched).unwrap();
+    (rendered, profile.to_yaml())
+}
+
+async fn cluster() -> (SimCluster, kube::Client) {
+    let cluster = SimCluster::start(simcluster::Options {
+        ready_delay: std::time::Duration::from_millis(50),
+        ..simcluster::Options::default()
+    })
+    .await
+    .unwrap();
+    let client = kube::Client::try_from(cluster.client_config("admin").await).unwrap();
+    (cluster, client)
+}
+
+/// Progress collected while the work runs (the channel is bounded: the reader keeps up).
+fn progress() -> (ProgressSink, tokio::task::JoinHandle<Vec<Progress>>) {
+    let (sender, mut receiver) = mpsc::channel(16);
+    let reader = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while let Some(event) = receiver.recv().await {
+            seen.push(event);
+        }
+        seen
+    });
+    (ProgressSink::new(sender), reader)
+}
+
+async fn names<K>(api: &Api<K>) -> Vec<String>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter_map(|o| o.meta().name.clone())
+        .collect()
+}
+
+async fn install_then_uninstall(preset: &str, values: &[(&str, &str)]) {
+    let (cluster, client) = cluster().await;
+    // Made by someone else beforehand: a namespace of theirs, and a ConfigMap that carries our
+    // managed-by label without being in our inventory.
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "theirs"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let theirs: Api<ConfigMap> = Api::namespaced(client.clone(), "theirs");
+    theirs
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "lookalike",
+                "labels": {"app.kubernetes.io/managed-by": "vmdeck"}}, "data": {"k": "v"}}))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let crds_before = names(&crds).await;
+
+    let (rendered, profile) = rendered(preset, values).await;
+    let (sink, reader) = progress();
+    let report = install(
+        client.clone(),
+        &rendered,
+        profile,
+        InstallOptions::default(),
+        &sink,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{preset}: {e}"));
+    drop(sink);
+    let seen = reader.await.unwrap();
+    assert_eq!(report.applied, rendered.objects.len());
+    assert!(
+        matches!(seen.first(), Some(Progress::InventoryWritten { .. })),
+        "the inventory comes first: {:?}",
+        seen.first()
+    );
+    for pack in &rendered.packs {
+        assert!(
+            seen.contains(&Progress::PackReady {
+                pack: pack.name.clone()
+            }),
+            "{} ready",
+            pack.name
+        );
+    }
+    let inventory = InventoryStore::new(client.clone(), Default::default())
+        .load()
+        .await
+        .unwrap()
+        .expect("an inventory");
+    assert_eq!(inventory.objects.len(), rendered.objects.len());
+    assert!(inventory.objects.iter().all(|e| e.uid.is_some()));
+    // The operators answer to KubeVirt and CDI: their own objects exist now.
+    let api_services: Api<APIService> = Api::all(client.clone());
+    assert!(
+        names(&api_services)
+            .await
+            .contains(&"v1.subresources.kubevirt.io".to_string())
+    );
+
+    let (sink, reader) = progress();
+    let removed = uninstall(client.clone(), UninstallOptions::default(), &sink)
+        .await
+        .unwrap_or_else(|e| panic!("{preset} uninstall: {e}"));
+    drop(sink);
+    reader.await.unwrap();
+    assert!(removed.deleted >= rendered.objects.len(), "{removed:?}");
+    // Nothing of ours is left: no inventory, no CRD, no APIService or webhook, no namespace.
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), INVENTORY_NAMESPACE);
+    assert!(config_maps.get_opt(INVENTORY_NAME).await.unwrap().is_none());
+    assert_eq!(names(&crds).await, crds_before);
+    let ours = |name: &String| name.contains("kubevirt") || name.contains("cdi");
+    let left_services: Vec<String> = names(&api_services)
+        .await
+        .into_iter()
+        .filter(ours)
+        .collect();
+    assert_eq!(left_services, Vec::<String>::new());
+    let validating: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
+    let mutating: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
+    assert_eq!(names(&validating).await, Vec::<String>::new());
+    assert_eq!(names(&mutating).await, Vec::<String>::new());
+    let left = names(&namespaces).await;
+    for namespace in ["kubevirt", "cdi", INVENTORY_NAMESPACE] {
+        assert!(
+            !left.contains(&namespace.to_string()),
+            "{namespace} left: {left:?}"
+        );
+    }
+    // Theirs is untouched.
+    assert!(left.contains(&"theirs".to_string()));
+    assert_eq!(
+        theirs.get("lookalike").await.unwrap().data.unwrap()["k"],
+        "v"
+    );
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vm_dashboard_direct_installs_ready_and_uninstalls_clean() {
+    install_then_uninstall("vm-dashboard-direct", &[]).await;
+}
+
+#[tokio::test]
+async fn uninstall_without_an_inventory_says_nothing_is_installed() {
+    let (cluster, client) = cluster().await;
+    let error = uninstall(
+        client,
+        UninstallOptions::default(),
+        &ProgressSink::discard(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.code(), "not_installed");
+    cluster.shutdown().await;
+}
