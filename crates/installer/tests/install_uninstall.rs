@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use futures::StreamExt;
 use k8s_openapi::api::admissionregistration::v1::{
     MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
 };
@@ -27,7 +28,11 @@ fn upstream() -> PathBuf {
 }
 
 /// The preset's profile rendered from the mirror, and its text.
-async fn rendered(preset: &str, values: &[(&str, &str)]) -> (Rendered, String) {
+async fn rendered(
+    preset: &str,
+    values: &[(&str, &str)],
+    secrets: &[(&str, &str, &str)],
+) -> (Rendered, String) {
     let catalog = Catalog::embedded().unwrap();
     let profile = profile_from_preset(
         &catalog,
@@ -49,14 +54,25 @@ async fn rendered(preset: &str, values: &[(&str, &str)]) -> (Rendered, String) {
         .fetch_all(&plan_sources(&catalog, &profile).unwrap(), &mut |_| {})
         .await
         .unwrap();
-    let rendered = render(&catalog, &profile, &BTreeMap::new(), &fetched).unwrap();
+    let mut by_pack: vmdeck_packs::Secrets = BTreeMap::new();
+    for (pack, key, value) in secrets {
+        by_pack
+            .entry(pack.to_string())
+            .or_default()
+            .insert(key.to_string(), value.to_string());
+    }
+    let rendered = render(&catalog, &profile, &by_pack, &fetched).unwrap();
     (rendered, profile.to_yaml())
 }
 
 async fn cluster() -> (SimCluster, kube::Client) {
+    cluster_with(simcluster::Options::default()).await
+}
+
+async fn cluster_with(options: simcluster::Options) -> (SimCluster, kube::Client) {
     let cluster = SimCluster::start(simcluster::Options {
         ready_delay: std::time::Duration::from_millis(50),
-        ..simcluster::Options::default()
+        ..options
     })
     .await
     .unwrap();
@@ -90,7 +106,11 @@ where
         .collect()
 }
 
-async fn install_then_uninstall(preset: &str, values: &[(&str, &str)]) {
+async fn install_then_uninstall(
+    preset: &str,
+    values: &[(&str, &str)],
+    secrets: &[(&str, &str, &str)],
+) {
     let (cluster, client) = cluster().await;
     // Made by someone else beforehand: a namespace of theirs, and a ConfigMap that carries our
     // managed-by label without being in our inventory.
@@ -115,7 +135,7 @@ async fn install_then_uninstall(preset: &str, values: &[(&str, &str)]) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let crds_before = names(&crds).await;
 
-    let (rendered, profile) = rendered(preset, values).await;
+    let (rendered, profile) = rendered(preset, values, secrets).await;
     let (sink, reader) = progress();
     let report = install(
         client.clone(),
@@ -198,7 +218,79 @@ async fn install_then_uninstall(preset: &str, values: &[(&str, &str)]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vm_dashboard_direct_installs_ready_and_uninstalls_clean() {
-    install_then_uninstall("vm-dashboard-direct", &[]).await;
+    install_then_uninstall("vm-dashboard-direct", &[], &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vm_dashboard_proxied_installs_ready_and_uninstalls_clean() {
+    install_then_uninstall(
+        "vm-dashboard-proxied",
+        &[
+            ("spectro-proxy.server.address", "proxy.example.com"),
+            ("spectro-proxy.clusterId", "c-42"),
+        ],
+        &[("spectro-proxy", "token", "frp-test-token")],
+    )
+    .await;
+}
+
+/// With one write in ten refused (500, 429 or a dropped connection), installs still converge:
+/// 20 seeds, each its own cluster; every object listed once, and the uid recorded is the live one
+/// (nothing was created twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installs_converge_under_injected_faults() {
+    let (rendered, profile) = rendered("vm-dashboard-direct", &[], &[]).await;
+    let seeds: Vec<u64> = (1..=20).collect();
+    futures::stream::iter(seeds)
+        .map(|seed| {
+            let (rendered, profile) = (&rendered, profile.clone());
+            async move {
+                let (cluster, client) = cluster_with(simcluster::Options {
+                    fault_rate: 0.1,
+                    seed,
+                    ..simcluster::Options::default()
+                })
+                .await;
+                install(
+                    client.clone(),
+                    rendered,
+                    profile,
+                    InstallOptions::default(),
+                    &ProgressSink::discard(),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+                let inventory = InventoryStore::new(client.clone(), Default::default())
+                    .load()
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let keys: std::collections::BTreeSet<_> =
+                    inventory.objects.iter().map(|e| &e.key).collect();
+                assert_eq!(
+                    keys.len(),
+                    inventory.objects.len(),
+                    "seed {seed}: listed twice"
+                );
+                assert_eq!(keys.len(), rendered.objects.len(), "seed {seed}");
+                let resources =
+                    vmdeck_installer::resources::Resources::new(client.clone(), Default::default());
+                for entry in &inventory.objects {
+                    let live = resources
+                        .api_for(&entry.key)
+                        .await
+                        .unwrap()
+                        .get(&entry.key.name)
+                        .await
+                        .unwrap_or_else(|e| panic!("seed {seed}: {}: {e}", entry.key));
+                    assert_eq!(live.metadata.uid, entry.uid, "seed {seed}: {}", entry.key);
+                }
+                cluster.shutdown().await;
+            }
+        })
+        .buffer_unordered(4)
+        .collect::<Vec<()>>()
+        .await;
 }
 
 #[tokio::test]
