@@ -4,6 +4,7 @@
 mod catalog_args;
 mod clusters_cmd;
 mod gates_cmd;
+mod install_cmd;
 mod output_format;
 mod packs_cmd;
 mod profile_cmd;
@@ -39,6 +40,12 @@ enum Command {
     /// Saved clusters: add from a kubeconfig, list, check, remove.
     #[command(subcommand)]
     Clusters(clusters_cmd::ClustersCommand),
+    /// Install a profile onto a cluster (inventory first; waits until every pack is ready).
+    Install(install_cmd::InstallArgs),
+    /// Remove everything VMDeck installed on a cluster, and nothing else.
+    Uninstall(install_cmd::UninstallArgs),
+    /// What VMDeck installed on a cluster, from its inventory.
+    Status(install_cmd::StatusArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +55,9 @@ fn main() -> ExitCode {
         Command::Profile(command) => profile_cmd::run(&cli.catalog, command),
         Command::Gates(command) => gates_cmd::run(&cli.catalog, command),
         Command::Clusters(command) => clusters_cmd::run_blocking(command),
+        Command::Install(args) => install_cmd::run_install(&cli.catalog, args),
+        Command::Uninstall(args) => install_cmd::run_uninstall(args),
+        Command::Status(args) => install_cmd::run_status(args),
     };
     match result {
         Ok(code) => code,

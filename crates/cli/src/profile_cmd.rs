@@ -34,29 +34,77 @@ pub enum ProfileCommand {
     Validate { file: PathBuf },
     /// Render a profile to the objects to apply.
     Render {
-        file: PathBuf,
-        /// Mirror of the upstream files: a folder laid out <component>/<version>/<file>, or a base URL.
-        #[arg(long, value_name = "DIR_OR_URL")]
-        mirror: Option<String>,
+        #[command(flatten)]
+        source: RenderArgs,
         /// `summary` lists the objects; `yaml` prints them (with origin comments; Secret data redacted).
         #[arg(short, long, value_enum, default_value_t = RenderOutput::Summary)]
         output: RenderOutput,
-        /// A secret value: PACK.KEY=env:VARIABLE or PACK.KEY=file:PATH (repeatable).
-        #[arg(long = "secret", value_name = "PACK.KEY=env:NAME|file:PATH", value_parser = parse_pair)]
-        secrets: Vec<(String, String)>,
         /// Print Secret data in `-o yaml` instead of redacting it.
         #[arg(long)]
         show_secrets: bool,
-        /// Download cache (default: $XDG_CACHE_HOME/vmdeck/sources).
-        #[arg(long, value_name = "DIR")]
-        cache_dir: Option<PathBuf>,
-        /// Lock file for sources without a pin (default: FILE.lock beside the profile).
-        #[arg(long, value_name = "FILE")]
-        lock_file: Option<PathBuf>,
-        /// Download sources that have no sha256 pin and record their digest in the lock file.
-        #[arg(long)]
-        trust_on_first_use: bool,
     },
+}
+
+/// A profile file and what rendering it needs: where upstream files come from, and secrets.
+#[derive(clap::Args)]
+pub struct RenderArgs {
+    /// The profile file.
+    pub file: PathBuf,
+    /// Mirror of the upstream files: a folder laid out <component>/<version>/<file>, or a base URL.
+    #[arg(long, value_name = "DIR_OR_URL")]
+    pub mirror: Option<String>,
+    /// A secret value: PACK.KEY=env:VARIABLE or PACK.KEY=file:PATH (repeatable).
+    #[arg(long = "secret", value_name = "PACK.KEY=env:NAME|file:PATH", value_parser = parse_pair)]
+    pub secrets: Vec<(String, String)>,
+    /// Download cache (default: $XDG_CACHE_HOME/vmdeck/sources).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Lock file for sources without a pin (default: FILE.lock beside the profile).
+    #[arg(long, value_name = "FILE")]
+    pub lock_file: Option<PathBuf>,
+    /// Download sources that have no sha256 pin and record their digest in the lock file.
+    #[arg(long)]
+    pub trust_on_first_use: bool,
+}
+
+/// Reads, validates and renders the profile (fetching its upstream files); `None` when the profile
+/// has problems, which are printed with their paths and lines.
+pub fn render_file(
+    catalog: &vmdeck_packs::Catalog,
+    args: &RenderArgs,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Option<(Profile, vmdeck_packs::Rendered)>> {
+    let text = read(&args.file)?;
+    let profile = match Profile::from_yaml(&text)
+        .and_then(|p| validate(catalog, &p, Some(&text)).map(|_| p))
+    {
+        Ok(profile) => profile,
+        Err(error) => {
+            print_issues(Some(&args.file), &error);
+            return Ok(None);
+        }
+    };
+    let secrets = read_secrets(&args.secrets)?;
+    let lock = args
+        .lock_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.lock", args.file.display())));
+    let mut store = SourceStore::new(lock).trust_on_first_use(args.trust_on_first_use);
+    if let Some(dir) = args.cache_dir.clone().or_else(default_cache_dir) {
+        store = store.with_cache_dir(dir);
+    }
+    if let Some(mirror) = &args.mirror {
+        store = store.with_mirror(Mirror::parse(mirror));
+    }
+    let plan = plan_sources(catalog, &profile)?;
+    let fetched = runtime.block_on(store.fetch_all(&plan, &mut |_| {}))?;
+    let rendered = render(catalog, &profile, &secrets, &fetched)?;
+    for pack in &rendered.packs {
+        for warning in &pack.warnings {
+            eprintln!("warning: {}: {warning}", pack.name);
+        }
+    }
+    Ok(Some((profile, rendered)))
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,46 +180,16 @@ pub fn run(args: &CatalogArgs, command: ProfileCommand) -> anyhow::Result<ExitCo
             }
         }
         ProfileCommand::Render {
-            file,
-            mirror,
+            source,
             output,
-            secrets,
             show_secrets,
-            cache_dir,
-            lock_file,
-            trust_on_first_use,
         } => {
-            let text = read(&file)?;
-            let profile = match Profile::from_yaml(&text)
-                .and_then(|p| validate(&catalog, &p, Some(&text)).map(|_| p))
-            {
-                Ok(profile) => profile,
-                Err(error) => {
-                    print_issues(Some(&file), &error);
-                    return Ok(ExitCode::FAILURE);
-                }
-            };
-            let secrets = read_secrets(&secrets)?;
-            let lock =
-                lock_file.unwrap_or_else(|| PathBuf::from(format!("{}.lock", file.display())));
-            let mut store = SourceStore::new(lock).trust_on_first_use(trust_on_first_use);
-            if let Some(dir) = cache_dir.or_else(default_cache_dir) {
-                store = store.with_cache_dir(dir);
-            }
-            if let Some(mirror) = &mirror {
-                store = store.with_mirror(Mirror::parse(mirror));
-            }
-            let plan = plan_sources(&catalog, &profile)?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            let fetched = runtime.block_on(store.fetch_all(&plan, &mut |_| {}))?;
-            let rendered = render(&catalog, &profile, &secrets, &fetched)?;
-            for pack in &rendered.packs {
-                for warning in &pack.warnings {
-                    eprintln!("warning: {}: {warning}", pack.name);
-                }
-            }
+            let Some((_, rendered)) = render_file(&catalog, &source, &runtime)? else {
+                return Ok(ExitCode::FAILURE);
+            };
             match output {
                 RenderOutput::Yaml => emit(&vmdeck_packs::output::to_yaml_stream(
                     &rendered,

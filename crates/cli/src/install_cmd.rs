@@ -1,0 +1,251 @@
+//! `vmdeckctl install | uninstall | status`: a profile onto a cluster and back, with progress as
+//! plain lines on stderr. A changing command asks first on a terminal and, without one, needs
+//! `--yes`.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use tokio::sync::mpsc;
+use vmdeck_installer::{
+    InstallOptions, InventoryStore, Progress, ProgressSink, UninstallOptions, install, uninstall,
+};
+
+use crate::catalog_args::CatalogArgs;
+use crate::profile_cmd::{RenderArgs, render_file};
+
+/// Which cluster: a kubeconfig file and context, as kubectl takes them (nothing is saved).
+#[derive(Args)]
+pub struct TargetArgs {
+    /// The kubeconfig file.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: PathBuf,
+    /// The context to use (default: the file's current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+#[derive(Args)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    source: RenderArgs,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Go ahead without asking.
+    #[arg(long)]
+    yes: bool,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Take over fields another field manager owns.
+    #[arg(long)]
+    force_conflicts: bool,
+}
+
+#[derive(Args)]
+pub struct UninstallArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    #[arg(long)]
+    yes: bool,
+    /// Delete VirtualMachines first (else uninstall refuses while any exist).
+    #[arg(long)]
+    remove_vms: bool,
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// `json` for scripts.
+    #[arg(short, long, value_enum, default_value_t = StatusOutput::Text)]
+    output: StatusOutput,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum StatusOutput {
+    Text,
+    Json,
+}
+
+async fn client(target: &TargetArgs) -> anyhow::Result<kube::Client> {
+    let kubeconfig = kube::config::Kubeconfig::read_from(&target.kubeconfig)
+        .with_context(|| format!("reading kubeconfig {}", target.kubeconfig.display()))?;
+    let options = kube::config::KubeConfigOptions {
+        context: target.context.clone(),
+        ..Default::default()
+    };
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .with_context(|| match &target.context {
+            Some(context) => format!(
+                "kubeconfig {}: context {context}",
+                target.kubeconfig.display()
+            ),
+            None => format!("kubeconfig {}", target.kubeconfig.display()),
+        })?;
+    Ok(kube::Client::try_from(config)?)
+}
+
+/// Asks on a terminal; without one, refuses unless `--yes`.
+fn confirmed(yes: bool, question: &str) -> anyhow::Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("{question}: not a terminal, so not asking; add --yes to go ahead");
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// Prints progress as lines until the sender goes away.
+fn print_progress() -> (ProgressSink, tokio::task::JoinHandle<()>) {
+    let (sender, mut receiver) = mpsc::channel(64);
+    let printer = tokio::spawn(async move {
+        while let Some(event) = receiver.recv().await {
+            match event {
+                Progress::InventoryWritten { objects } => {
+                    eprintln!("inventory written ({objects} objects to apply)")
+                }
+                Progress::PhaseStarted {
+                    pack,
+                    phase,
+                    objects,
+                } => eprintln!("{pack}: {phase} ({objects})"),
+                Progress::Retrying {
+                    object,
+                    attempt,
+                    reason,
+                } => eprintln!("  retrying {object} (attempt {attempt}): {reason}"),
+                Progress::Waiting { pack, what, status } => {
+                    eprintln!("  {pack}: waiting for {what}: {status}")
+                }
+                Progress::PackReady { pack } => eprintln!("{pack}: ready"),
+                Progress::Deleted { object } => eprintln!("  deleted {object}"),
+                Progress::Applied { .. } | Progress::Deleting { .. } | Progress::Done { .. } => {}
+            }
+        }
+    });
+    (ProgressSink::new(sender), printer)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+pub fn run_install(catalog: &CatalogArgs, args: InstallArgs) -> anyhow::Result<ExitCode> {
+    let catalog = catalog.load()?;
+    let runtime = runtime()?;
+    let Some((profile, rendered)) = render_file(&catalog, &args.source, &runtime)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let packs: Vec<String> = rendered
+        .packs
+        .iter()
+        .map(|p| format!("{} {}", p.name, p.version))
+        .collect();
+    let question = format!(
+        "install {} objects ({}) onto {}",
+        rendered.objects.len(),
+        packs.join(", "),
+        args.target.kubeconfig.display()
+    );
+    if !confirmed(args.yes, &question)? {
+        eprintln!("nothing installed");
+        return Ok(ExitCode::FAILURE);
+    }
+    runtime.block_on(async {
+        let client = client(&args.target).await?;
+        let (sink, printer) = print_progress();
+        let options = InstallOptions {
+            concurrency: args.concurrency,
+            force_conflicts: args.force_conflicts,
+            ..InstallOptions::default()
+        };
+        let result = install(client, &rendered, profile.to_yaml(), options, &sink).await;
+        drop(sink);
+        printer.await?;
+        let report = result.map_err(|e| anyhow::anyhow!("{e} [{}]", e.code()))?;
+        println!(
+            "installed {} ({} objects applied; inventory {})",
+            report.packs.join(", "),
+            report.applied,
+            report.inventory_id
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn run_uninstall(args: UninstallArgs) -> anyhow::Result<ExitCode> {
+    let question = format!(
+        "uninstall everything VMDeck installed on {}",
+        args.target.kubeconfig.display()
+    );
+    if !confirmed(args.yes, &question)? {
+        eprintln!("nothing removed");
+        return Ok(ExitCode::FAILURE);
+    }
+    runtime()?.block_on(async {
+        let client = client(&args.target).await?;
+        let (sink, printer) = print_progress();
+        let options = UninstallOptions {
+            remove_vms: args.remove_vms,
+            ..UninstallOptions::default()
+        };
+        let result = uninstall(client, options, &sink).await;
+        drop(sink);
+        printer.await?;
+        let report = result.map_err(|e| anyhow::anyhow!("{e} [{}]", e.code()))?;
+        println!(
+            "uninstalled {} ({} objects deleted)",
+            report.packs.join(", "),
+            report.deleted
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn run_status(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let client = client(&args.target).await?;
+        let inventory = InventoryStore::new(client, Default::default())
+            .load()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e} [{}]", e.code()))?;
+        match (args.output, inventory) {
+            (StatusOutput::Json, inventory) => {
+                let packs = inventory.as_ref().map(|i| &i.packs);
+                let value = serde_json::json!({
+                    "installed": inventory.is_some(),
+                    "inventory": inventory.as_ref().map(|i| &i.id),
+                    "packs": packs.map(|p| p.iter().map(|p| serde_json::json!({"name": p.name, "version": p.version})).collect::<Vec<_>>()),
+                    "objects": inventory.as_ref().map(|i| i.objects.len()),
+                });
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            }
+            (StatusOutput::Text, None) => println!("nothing of VMDeck is installed here"),
+            (StatusOutput::Text, Some(inventory)) => {
+                let rows: Vec<Vec<String>> = inventory
+                    .packs
+                    .iter()
+                    .map(|p| {
+                        let objects = inventory.objects.iter().filter(|o| o.pack == p.name).count();
+                        vec![p.name.clone(), p.version.clone(), objects.to_string()]
+                    })
+                    .collect();
+                crate::output_format::print_table(&["PACK", "VERSION", "OBJECTS"], &rows);
+                println!("inventory {}", inventory.id);
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,158 @@
+//! vmdeckctl install / status / uninstall against simcluster with the upstream mirror: refusal
+//! without --yes off a terminal, bad targets named, the install ready, uninstall clean.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use simcluster::SimCluster;
+
+fn mirror() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/upstream")
+        .display()
+        .to_string()
+}
+
+/// Runs vmdeckctl off the async threads (simcluster serves on them meanwhile).
+async fn vmdeckctl(home: &Path, args: Vec<String>) -> std::process::Output {
+    let home = home.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        Command::cargo_bin("vmdeckctl")
+            .unwrap()
+            .env_remove("VMDECK_PACKS_DIR")
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .args(args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn install_status_uninstall_through_the_cli() {
+    let cluster = SimCluster::start(simcluster::Options {
+        ready_delay: std::time::Duration::from_millis(50),
+        ..simcluster::Options::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    cluster.write_kubeconfig(&kubeconfig).unwrap();
+    let kubeconfig = kubeconfig.display().to_string();
+    let init = vmdeckctl(
+        dir.path(),
+        args(&["profile", "init", "--preset", "vm-dashboard-direct"]),
+    )
+    .await;
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    let profile = dir.path().join("profile.yaml");
+    std::fs::write(&profile, &init.stdout).unwrap();
+    let profile = profile.display().to_string();
+    let mirror = mirror();
+
+    // Not a terminal and no --yes: refused, nothing applied.
+    let refused = vmdeckctl(
+        dir.path(),
+        args(&[
+            "install",
+            &profile,
+            "--kubeconfig",
+            &kubeconfig,
+            "--mirror",
+            &mirror,
+        ]),
+    )
+    .await;
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("add --yes"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let status = vmdeckctl(dir.path(), args(&["status", "--kubeconfig", &kubeconfig])).await;
+    assert!(text(&status.stdout).contains("nothing of VMDeck is installed"));
+
+    // An unknown context is named.
+    let unknown = vmdeckctl(
+        dir.path(),
+        args(&[
+            "install",
+            &profile,
+            "--kubeconfig",
+            &kubeconfig,
+            "--context",
+            "nope",
+            "--mirror",
+            &mirror,
+            "--yes",
+        ]),
+    )
+    .await;
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown.stderr).contains("context nope"),
+        "{}",
+        text(&unknown.stderr)
+    );
+
+    let installed = vmdeckctl(
+        dir.path(),
+        args(&[
+            "install",
+            &profile,
+            "--kubeconfig",
+            &kubeconfig,
+            "--mirror",
+            &mirror,
+            "--yes",
+        ]),
+    )
+    .await;
+    assert!(installed.status.success(), "{}", text(&installed.stderr));
+    let stderr = text(&installed.stderr);
+    assert!(stderr.contains("kubevirt: ready"), "{stderr}");
+    assert!(
+        text(&installed.stdout).starts_with("installed "),
+        "{}",
+        text(&installed.stdout)
+    );
+
+    let status = vmdeckctl(
+        dir.path(),
+        args(&["status", "--kubeconfig", &kubeconfig, "-o", "json"]),
+    )
+    .await;
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["installed"], true);
+    let packs: Vec<&str> = status["packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        packs.contains(&"kubevirt") && packs.contains(&"vm-dashboard"),
+        "{packs:?}"
+    );
+
+    let removed = vmdeckctl(
+        dir.path(),
+        args(&["uninstall", "--kubeconfig", &kubeconfig, "--yes"]),
+    )
+    .await;
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    assert!(text(&removed.stdout).starts_with("uninstalled "));
+    let status = vmdeckctl(dir.path(), args(&["status", "--kubeconfig", &kubeconfig])).await;
+    assert!(text(&status.stdout).contains("nothing of VMDeck is installed"));
+    cluster.shutdown().await;
+}
