@@ -16,7 +16,7 @@ use vmdeck_vault::{
 pub const SESSION_ONLY_ENV: &str = "VMDECK_SESSION_ONLY";
 
 /// How long the login shell may take to print its PATH.
-const LOGIN_SHELL_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const LOGIN_SHELL_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
@@ -100,7 +100,7 @@ fn open_store(args: &StoreArgs) -> Result<Arc<dyn SecretStore>> {
         })
 }
 
-fn open_vault(store: Arc<dyn SecretStore>, exec: ExecEnvironment) -> Result<Vault> {
+pub(crate) fn open_vault(store: Arc<dyn SecretStore>, exec: ExecEnvironment) -> Result<Vault> {
     let dirs = AppDirs::from_env_or_system().map_err(|e| anyhow!("[{}] {e}", e.code()))?;
     let vault = Vault::new(&dirs, store, exec);
     // Secrets left by an interrupted removal or import; a failure here only delays it.

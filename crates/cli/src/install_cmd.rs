@@ -3,10 +3,9 @@
 //! `--yes`.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Args;
 use tokio::sync::mpsc;
 use vmdeck_installer::{
@@ -15,17 +14,7 @@ use vmdeck_installer::{
 
 use crate::catalog_args::CatalogArgs;
 use crate::profile_cmd::{RenderArgs, render_file};
-
-/// Which cluster: a kubeconfig file and context, as kubectl takes them (nothing is saved).
-#[derive(Args)]
-pub struct TargetArgs {
-    /// The kubeconfig file.
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: PathBuf,
-    /// The context to use (default: the file's current context).
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-}
+use crate::target::TargetArgs;
 
 #[derive(Args)]
 pub struct InstallArgs {
@@ -68,25 +57,6 @@ pub struct StatusArgs {
 enum StatusOutput {
     Text,
     Json,
-}
-
-async fn client(target: &TargetArgs) -> anyhow::Result<kube::Client> {
-    let kubeconfig = kube::config::Kubeconfig::read_from(&target.kubeconfig)
-        .with_context(|| format!("reading kubeconfig {}", target.kubeconfig.display()))?;
-    let options = kube::config::KubeConfigOptions {
-        context: target.context.clone(),
-        ..Default::default()
-    };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-        .await
-        .with_context(|| match &target.context {
-            Some(context) => format!(
-                "kubeconfig {}: context {context}",
-                target.kubeconfig.display()
-            ),
-            None => format!("kubeconfig {}", target.kubeconfig.display()),
-        })?;
-    Ok(kube::Client::try_from(config)?)
 }
 
 /// Asks on a terminal; without one, refuses unless `--yes`.
@@ -157,14 +127,14 @@ pub fn run_install(catalog: &CatalogArgs, args: InstallArgs) -> anyhow::Result<E
         "install {} objects ({}) onto {}",
         rendered.objects.len(),
         packs.join(", "),
-        args.target.kubeconfig.display()
+        args.target.describe()
     );
     if !confirmed(args.yes, &question)? {
         eprintln!("nothing installed");
         return Ok(ExitCode::FAILURE);
     }
     runtime.block_on(async {
-        let client = client(&args.target).await?;
+        let client = args.target.client().await?;
         let (sink, printer) = print_progress();
         let options = InstallOptions {
             concurrency: args.concurrency,
@@ -188,14 +158,14 @@ pub fn run_install(catalog: &CatalogArgs, args: InstallArgs) -> anyhow::Result<E
 pub fn run_uninstall(args: UninstallArgs) -> anyhow::Result<ExitCode> {
     let question = format!(
         "uninstall everything VMDeck installed on {}",
-        args.target.kubeconfig.display()
+        args.target.describe()
     );
     if !confirmed(args.yes, &question)? {
         eprintln!("nothing removed");
         return Ok(ExitCode::FAILURE);
     }
     runtime()?.block_on(async {
-        let client = client(&args.target).await?;
+        let client = args.target.client().await?;
         let (sink, printer) = print_progress();
         let options = UninstallOptions {
             remove_vms: args.remove_vms,
@@ -216,7 +186,7 @@ pub fn run_uninstall(args: UninstallArgs) -> anyhow::Result<ExitCode> {
 
 pub fn run_status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let client = client(&args.target).await?;
+        let client = args.target.client().await?;
         let inventory = InventoryStore::new(client, Default::default())
             .load()
             .await

@@ -8,6 +8,7 @@ mod install_cmd;
 mod output_format;
 mod packs_cmd;
 mod profile_cmd;
+mod target;
 
 use std::process::ExitCode;
 
