@@ -40,8 +40,125 @@ pub struct PackManifest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PackVersion {
     pub version: String,
+    /// The Kubernetes minors this version supports (checked by the installer's preflight); `None`
+    /// when the pack does not say (user packs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<KubernetesRange>,
     #[serde(default)]
     pub sources: Vec<UpstreamSource>,
+}
+
+/// Supported Kubernetes minors, both ends included: `{min: "1.33", max: "1.35"}`. Without `max`,
+/// every minor from `min` on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", try_from = "RawRange")]
+pub struct KubernetesRange {
+    pub min: KubernetesMinor,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<KubernetesMinor>,
+}
+
+/// A range as written, checked (`min` not above `max`) into a [`KubernetesRange`].
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawRange {
+    min: KubernetesMinor,
+    #[serde(default)]
+    max: Option<KubernetesMinor>,
+}
+
+impl TryFrom<RawRange> for KubernetesRange {
+    type Error = String;
+
+    fn try_from(raw: RawRange) -> Result<Self, String> {
+        match raw.max {
+            Some(max) if max < raw.min => {
+                Err(format!("kubernetes: min {} is above max {max}", raw.min))
+            }
+            max => Ok(KubernetesRange { min: raw.min, max }),
+        }
+    }
+}
+
+/// A Kubernetes `major.minor` (`1.34`), ordered numerically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KubernetesMinor {
+    pub major: u32,
+    pub minor: u32,
+}
+
+/// Where a version is on a [`KubernetesRange`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeFit {
+    Older,
+    Within,
+    Newer,
+}
+
+impl KubernetesRange {
+    pub fn fit(&self, version: KubernetesMinor) -> RangeFit {
+        if version < self.min {
+            RangeFit::Older
+        } else if self.max.is_some_and(|max| version > max) {
+            RangeFit::Newer
+        } else {
+            RangeFit::Within
+        }
+    }
+}
+
+impl std::fmt::Display for KubernetesRange {
+    /// `1.33-1.35`, or `1.25 or newer`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.max {
+            Some(max) if max == self.min => write!(f, "{max}"),
+            Some(max) => write!(f, "{}-{max}", self.min),
+            None => write!(f, "{} or newer", self.min),
+        }
+    }
+}
+
+impl KubernetesMinor {
+    /// `1.34`, or a server's `gitVersion` (`v1.34.1`, `v1.31.4-eks-2d5f260`, `v1.30.2+k3s1`).
+    pub fn parse(text: &str) -> Option<KubernetesMinor> {
+        let text = text.strip_prefix('v').unwrap_or(text);
+        let mut parts = text.split('.');
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?;
+        // `34`, or `34` of `34+` (EKS reports minor "34+") or of `34-rc.0`.
+        let digits: String = minor.chars().take_while(char::is_ascii_digit).collect();
+        let minor = digits.parse().ok()?;
+        Some(KubernetesMinor { major, minor })
+    }
+}
+
+impl std::fmt::Display for KubernetesMinor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl Serialize for KubernetesMinor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for KubernetesMinor {
+    /// Strictly `MAJOR.MINOR` as a string (`"1.34"`; not `1.34`, `v1.34` or `1.34.1`).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let strict = text.split('.').count() == 2
+            && text
+                .split('.')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+        match KubernetesMinor::parse(&text) {
+            Some(minor) if strict => Ok(minor),
+            _ => Err(serde::de::Error::custom(format!(
+                "`{text}` is not a Kubernetes minor like \"1.34\""
+            ))),
+        }
+    }
 }
 
 /// An upstream multi-document YAML file, applied as published (apart from named patches).
@@ -228,5 +345,88 @@ impl PackManifest {
 
     pub fn patch(&self, name: &str) -> Option<&Patch> {
         self.patches.iter().find(|p| p.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minor(text: &str) -> KubernetesMinor {
+        KubernetesMinor::parse(text).unwrap()
+    }
+
+    #[test]
+    fn server_versions_parse_to_their_minor() {
+        assert_eq!(
+            minor("v1.34.1"),
+            KubernetesMinor {
+                major: 1,
+                minor: 34
+            }
+        );
+        assert_eq!(minor("v1.31.4-eks-2d5f260").minor, 31);
+        assert_eq!(minor("v1.30.2+k3s1").minor, 30);
+        assert_eq!(minor("1.28+").minor, 28);
+        assert_eq!(KubernetesMinor::parse("latest"), None);
+        assert_eq!(KubernetesMinor::parse("v1"), None);
+        assert!(minor("1.9") < minor("1.10"));
+    }
+
+    #[test]
+    fn ranges_include_both_ends_and_may_be_open() {
+        let range: KubernetesRange =
+            serde_yaml_ng::from_str("{min: \"1.33\", max: \"1.35\"}").unwrap();
+        assert_eq!(range.to_string(), "1.33-1.35");
+        assert_eq!(range.fit(minor("v1.32.9")), RangeFit::Older);
+        assert_eq!(range.fit(minor("v1.33.0")), RangeFit::Within);
+        assert_eq!(range.fit(minor("v1.35.2")), RangeFit::Within);
+        assert_eq!(range.fit(minor("v1.36.0")), RangeFit::Newer);
+        let open: KubernetesRange = serde_yaml_ng::from_str("min: \"1.25\"").unwrap();
+        assert_eq!(open.fit(minor("v1.99.0")), RangeFit::Within);
+        assert_eq!(open.to_string(), "1.25 or newer");
+    }
+
+    #[test]
+    fn ranges_are_strict() {
+        // An unquoted minor is read as written (1.30 stays 1.30, not 1.3).
+        let unquoted: KubernetesRange = serde_yaml_ng::from_str("{min: 1.30}").unwrap();
+        assert_eq!(unquoted.min.minor, 30);
+        for bad in [
+            "{min: 1}",
+            "{min: \"v1.33\"}",
+            "{min: \"1.33.1\"}",
+            "{min: \"1.33\", maximum: \"1.35\"}",
+            "{max: \"1.35\"}",
+            "{min: \"1.35\", max: \"1.33\"}",
+        ] {
+            assert!(
+                serde_yaml_ng::from_str::<KubernetesRange>(bad).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_embedded_pack_version_names_its_kubernetes_range() {
+        let catalog = crate::Catalog::embedded().unwrap();
+        for pack in catalog.packs() {
+            for version in &pack.manifest.versions {
+                assert!(
+                    version.kubernetes.is_some(),
+                    "{} {} has no kubernetes range",
+                    pack.manifest.name,
+                    version.version
+                );
+            }
+        }
+        let kubevirt = catalog.get("kubevirt").unwrap();
+        let range = kubevirt
+            .manifest
+            .version("1.9.0")
+            .unwrap()
+            .kubernetes
+            .unwrap();
+        assert_eq!(range.to_string(), "1.34-1.36");
     }
 }
