@@ -70,6 +70,7 @@ async fn with_vmdeck(objects: &[Value]) -> Duration {
             uninstall: Vec::new(),
             preflight: Vec::new(),
             warnings: Vec::new(),
+            catalog_versions: vec!["1".into()],
         }],
         objects: objects
             .iter()

@@ -96,7 +96,7 @@ async fn apply_one(
 }
 
 /// Marks the object as belonging to inventory `id`.
-fn annotate(object: &mut Value, id: &str) {
+pub(crate) fn annotate(object: &mut Value, id: &str) {
     if let Some(metadata) = object
         .as_object_mut()
         .and_then(|o| o.get_mut("metadata"))

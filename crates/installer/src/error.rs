@@ -16,6 +16,31 @@ pub enum InstallError {
         #[source]
         source: Box<kube::Error>,
     },
+    #[error(
+        "{object}: fields are owned by {}; review them in the plan and add --force-conflicts to take them over",
+        managers.join(", ")
+    )]
+    Conflicts {
+        object: ObjectKey,
+        managers: Vec<String>,
+    },
+    #[error(
+        "{pack} {from} cannot go straight to {to}: it upgrades one minor version at a time; install the newest {next} release first, then {to}"
+    )]
+    SkipsMinor {
+        pack: String,
+        from: String,
+        to: String,
+        next: String,
+    },
+    #[error(
+        "{pack} {from} cannot be downgraded to {to}; uninstall it first, or keep {from} or newer"
+    )]
+    Downgrade {
+        pack: String,
+        from: String,
+        to: String,
+    },
     #[error("deleting {object} failed: {source}")]
     Delete {
         object: ObjectKey,
@@ -58,6 +83,9 @@ impl InstallError {
                 }
                 _ => "apply_failed",
             },
+            InstallError::Conflicts { .. } => "field_conflict",
+            InstallError::SkipsMinor { .. } => "upgrade_skips_minor",
+            InstallError::Downgrade { .. } => "downgrade",
             InstallError::Delete { .. } => "delete_failed",
             InstallError::Read { .. } => "read_failed",
             InstallError::NotReady { .. } => "not_ready",

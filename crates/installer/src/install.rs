@@ -1,8 +1,10 @@
-//! An install, start to end: the inventory first, then each pack (dependencies first) phase by
-//! phase, CRDs waited Established before anything that needs them, and each pack waited ready
-//! (its rules and its workloads) before the packs that depend on it.
+//! An install or upgrade, start to end: the inventory first, then each pack (dependencies first)
+//! phase by phase, CRDs waited Established before anything that needs them, a pack's workloads
+//! (its operator) rolled out before its custom resources, and each pack waited ready before the
+//! packs that depend on it. Last, what an earlier install left that is no longer rendered is
+//! pruned: dropped packs by their uninstall steps, stale objects in reverse apply order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use futures::future::try_join_all;
@@ -11,6 +13,7 @@ use vmdeck_packs::manifest::UninstallStep;
 use vmdeck_packs::{ObjectOrigin, Rendered};
 
 use crate::apply::{ApplySettings, Desired, apply_phase};
+use crate::delete::Deleter;
 use crate::error::InstallError;
 use crate::events::{Progress, ProgressSink};
 use crate::inventory::{Entry, InstalledPack, Inventory, InventoryStore};
@@ -19,6 +22,7 @@ use crate::order::Phase;
 use crate::readiness::{Readiness, Wait, wait_ready};
 use crate::resources::Resources;
 use crate::retry::RetryPolicy;
+use crate::upgrade_path;
 
 /// How an install runs.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +51,8 @@ impl Default for InstallOptions {
 pub struct InstallReport {
     pub inventory_id: String,
     pub applied: usize,
+    /// Objects of an earlier install no longer rendered, deleted.
+    pub pruned: usize,
     pub packs: Vec<String>,
 }
 
@@ -94,6 +100,14 @@ pub async fn install(
         }
         None => Inventory::new(profile_text),
     };
+    upgrade_path::check(&inventory.packs, &rendered.packs)?;
+    // Packs dropped from the profile stay listed until pruned, so an interruption can finish them.
+    let dropped: Vec<InstalledPack> = inventory
+        .packs
+        .iter()
+        .filter(|earlier| !rendered.packs.iter().any(|p| p.name == earlier.name))
+        .cloned()
+        .collect();
     inventory.packs = rendered
         .packs
         .iter()
@@ -102,6 +116,7 @@ pub async fn install(
             version: pack.version.clone(),
             uninstall: pack.uninstall.clone(),
         })
+        .chain(dropped.iter().cloned())
         .collect();
     for pack in &rendered.packs {
         inventory.add_operator_objects(pack.uninstall.iter().filter_map(|step| match step {
@@ -122,6 +137,23 @@ pub async fn install(
         .await;
 
     let resources = Resources::new(client, options.retry);
+    let workloads_of = |pack: &str| -> Vec<Wait> {
+        desired
+            .iter()
+            .filter(|d| {
+                d.pack == pack
+                    && matches!(
+                        (d.key.group_version().0, d.key.kind.as_str()),
+                        ("apps", "Deployment" | "DaemonSet" | "StatefulSet")
+                    )
+            })
+            .map(|d| Wait {
+                pack: pack.to_string(),
+                object: d.key.clone(),
+                readiness: Readiness::RolledOut,
+            })
+            .collect()
+    };
     let settings = ApplySettings {
         concurrency: options.concurrency,
         force_conflicts: options.force_conflicts,
@@ -136,7 +168,19 @@ pub async fn install(
                 .or_default()
                 .push(object.clone());
         }
+        let mut workloads_waited = false;
         for (phase, objects) in &phases {
+            // The operator runs (at its new version) before its custom resources change.
+            if *phase == Phase::CustomResources && !workloads_waited {
+                wait_all(
+                    &resources,
+                    workloads_of(&pack.name).into_iter(),
+                    options.ready_timeout,
+                    progress,
+                )
+                .await?;
+                workloads_waited = true;
+            }
             progress
                 .send(Progress::PhaseStarted {
                     pack: pack.name.clone(),
@@ -171,20 +215,11 @@ pub async fn install(
             }
         }
         store.save(&inventory).await?;
-        let workloads = desired
-            .iter()
-            .filter(|d| {
-                d.pack == pack.name
-                    && matches!(
-                        (d.key.group_version().0, d.key.kind.as_str()),
-                        ("apps", "Deployment" | "DaemonSet" | "StatefulSet")
-                    )
-            })
-            .map(|d| Wait {
-                pack: pack.name.clone(),
-                object: d.key.clone(),
-                readiness: Readiness::RolledOut,
-            });
+        let workloads = if workloads_waited {
+            Vec::new()
+        } else {
+            workloads_of(&pack.name)
+        };
         let rules = pack.readiness.iter().map(|rule| Wait {
             pack: pack.name.clone(),
             object: ObjectKey {
@@ -197,7 +232,7 @@ pub async fn install(
         });
         wait_all(
             &resources,
-            workloads.chain(rules),
+            workloads.into_iter().chain(rules),
             options.ready_timeout,
             progress,
         )
@@ -208,17 +243,71 @@ pub async fn install(
             })
             .await;
     }
+    let pruned = prune(
+        &resources,
+        &desired,
+        &mut inventory,
+        &dropped,
+        options,
+        progress,
+    )
+    .await?;
+    store.save(&inventory).await?;
     progress
         .send(Progress::Done {
             applied,
-            deleted: 0,
+            deleted: pruned,
         })
         .await;
     Ok(InstallReport {
         inventory_id: inventory.id,
         applied,
+        pruned,
         packs: rendered.packs.iter().map(|p| p.name.clone()).collect(),
     })
+}
+
+/// Deletes what the inventory lists and the profile no longer renders: dropped packs by their
+/// uninstall steps (last installed first), then stale objects of the others in reverse apply
+/// order; the inventory forgets them.
+async fn prune(
+    resources: &Resources,
+    desired: &[Desired],
+    inventory: &mut Inventory,
+    dropped: &[InstalledPack],
+    options: InstallOptions,
+    progress: &ProgressSink,
+) -> Result<usize, InstallError> {
+    let rendered: BTreeSet<&ObjectKey> = desired.iter().map(|d| &d.key).collect();
+    let deleter = Deleter {
+        resources,
+        concurrency: options.concurrency,
+        retry: options.retry,
+        gone_timeout: options.ready_timeout,
+        progress,
+    };
+    // Objects still rendered are never deleted, whichever pack listed them.
+    let mut done: BTreeSet<ObjectKey> = rendered.iter().map(|k| (*k).clone()).collect();
+    let mut pruned = 0;
+    for pack in dropped.iter().rev() {
+        pruned += deleter.remove_pack(inventory, pack, &mut done).await?;
+    }
+    let stale: Vec<Entry> = inventory
+        .objects
+        .iter()
+        .filter(|e| !rendered.contains(&e.key))
+        .cloned()
+        .collect();
+    let stale: Vec<&Entry> = stale.iter().collect();
+    pruned += deleter.delete_in_reverse_order(&stale, &mut done).await?;
+    inventory.objects.retain(|e| rendered.contains(&e.key));
+    inventory
+        .operator_objects
+        .retain(|e| !dropped.iter().any(|p| p.name == e.pack));
+    inventory
+        .packs
+        .retain(|p| !dropped.iter().any(|d| d.name == p.name));
+    Ok(pruned)
 }
 
 async fn wait_all(

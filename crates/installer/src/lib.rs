@@ -5,16 +5,20 @@
 //! `vmdeckctl` and tests.
 
 pub mod apply;
+pub mod delete;
+pub mod diff;
 pub mod error;
 pub mod events;
 pub mod install;
 pub mod inventory;
 pub mod object_key;
 pub mod order;
+pub mod plan;
 pub mod readiness;
 pub mod resources;
 pub mod retry;
 pub mod uninstall;
+pub mod upgrade_path;
 
 pub use error::InstallError;
 pub use events::{Progress, ProgressSink};
@@ -23,4 +27,5 @@ pub use inventory::{
     INVENTORY_ANNOTATION, INVENTORY_NAME, INVENTORY_NAMESPACE, Inventory, InventoryStore,
 };
 pub use object_key::ObjectKey;
+pub use plan::{Action, Conflict, PackCounts, Plan, PlanOptions, PlannedObject, plan};
 pub use uninstall::{UninstallError, UninstallOptions, UninstallReport, uninstall};

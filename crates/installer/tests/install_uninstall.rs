@@ -2,109 +2,22 @@
 //! mirror), waited ready, then uninstalled: nothing of ours is left, and what others made
 //! (including an object that merely carries our managed-by label) is untouched.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
 use futures::StreamExt;
+
+mod support;
 use k8s_openapi::api::admissionregistration::v1::{
     MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
 };
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIService;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, PostParams};
 use serde_json::json;
-use simcluster::SimCluster;
-use tokio::sync::mpsc;
+use support::{cluster, cluster_with, names, progress, rendered};
 use vmdeck_installer::{
     INVENTORY_NAME, INVENTORY_NAMESPACE, InstallOptions, InventoryStore, Progress, ProgressSink,
     UninstallOptions, install, uninstall,
 };
-use vmdeck_packs::{Catalog, ProfileRequest, Rendered, plan_sources, profile_from_preset, render};
-use vmdeck_sources::{Mirror, SourceStore};
-
-fn upstream() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/upstream")
-}
-
-/// The preset's profile rendered from the mirror, and its text.
-async fn rendered(
-    preset: &str,
-    values: &[(&str, &str)],
-    secrets: &[(&str, &str, &str)],
-) -> (Rendered, String) {
-    let catalog = Catalog::embedded().unwrap();
-    let profile = profile_from_preset(
-        &catalog,
-        &ProfileRequest {
-            preset: preset.into(),
-            versions: BTreeMap::new(),
-            gates: BTreeMap::new(),
-            values: values
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        },
-    )
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = SourceStore::new(dir.path().join("lock"))
-        .with_mirror(Mirror::parse(upstream().to_str().unwrap()));
-    let fetched = store
-        .fetch_all(&plan_sources(&catalog, &profile).unwrap(), &mut |_| {})
-        .await
-        .unwrap();
-    let mut by_pack: vmdeck_packs::Secrets = BTreeMap::new();
-    for (pack, key, value) in secrets {
-        by_pack
-            .entry(pack.to_string())
-            .or_default()
-            .insert(key.to_string(), value.to_string());
-    }
-    let rendered = render(&catalog, &profile, &by_pack, &fetched).unwrap();
-    (rendered, profile.to_yaml())
-}
-
-async fn cluster() -> (SimCluster, kube::Client) {
-    cluster_with(simcluster::Options::default()).await
-}
-
-async fn cluster_with(options: simcluster::Options) -> (SimCluster, kube::Client) {
-    let cluster = SimCluster::start(simcluster::Options {
-        ready_delay: std::time::Duration::from_millis(50),
-        ..options
-    })
-    .await
-    .unwrap();
-    let client = kube::Client::try_from(cluster.client_config("admin").await).unwrap();
-    (cluster, client)
-}
-
-/// Progress collected while the work runs (the channel is bounded: the reader keeps up).
-fn progress() -> (ProgressSink, tokio::task::JoinHandle<Vec<Progress>>) {
-    let (sender, mut receiver) = mpsc::channel(16);
-    let reader = tokio::spawn(async move {
-        let mut seen = Vec::new();
-        while let Some(event) = receiver.recv().await {
-            seen.push(event);
-        }
-        seen
-    });
-    (ProgressSink::new(sender), reader)
-}
-
-async fn names<K>(api: &Api<K>) -> Vec<String>
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    api.list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .filter_map(|o| o.meta().name.clone())
-        .collect()
-}
 
 async fn install_then_uninstall(
     preset: &str,

@@ -72,6 +72,9 @@ pub struct RenderedPack {
     pub uninstall: Vec<UninstallStep>,
     pub preflight: Vec<PreflightRule>,
     pub warnings: Vec<String>,
+    /// Every version the catalog offers of this pack, as listed: the path an upgrade may take.
+    #[serde(skip)]
+    pub catalog_versions: Vec<String>,
 }
 
 /// The result of rendering: packs in install order and their objects in apply order.
@@ -428,6 +431,11 @@ pub fn render(
             uninstall: manifest.uninstall.clone(),
             preflight: manifest.preflight.clone(),
             warnings: prepared.warnings,
+            catalog_versions: manifest
+                .versions
+                .iter()
+                .map(|v| v.version.clone())
+                .collect(),
         });
     }
     Ok(rendered)

@@ -1,0 +1,334 @@
+//! The plan: every rendered object server-side applied with `dryRun=All` (concurrently), compared
+//! with the live object, and the inventory's objects no longer rendered listed for pruning. Each
+//! object gets an action, a reviewable diff and the field conflicts with other managers that an
+//! apply would have to take over.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::{StreamExt, TryStreamExt, stream};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use serde::Serialize;
+use serde_json::Value;
+use vmdeck_packs::Rendered;
+
+use crate::apply::{Desired, annotate};
+use crate::diff::{mask_secrets, reviewable, unified};
+use crate::error::InstallError;
+use crate::install::desired_objects;
+use crate::inventory::{FIELD_MANAGER, Inventory, InventoryStore};
+use crate::object_key::ObjectKey;
+use crate::resources::Resources;
+use crate::retry::RetryPolicy;
+
+/// What an apply will do to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Unchanged,
+    /// In the inventory, no longer rendered: deleted after the apply.
+    Prune,
+}
+
+/// Fields another field manager owns that the apply would change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    pub manager: String,
+    pub fields: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedObject {
+    pub object: ObjectKey,
+    pub pack: String,
+    pub action: Action,
+    /// Unified diff of the live object against the result (empty when unchanged).
+    pub diff: String,
+    pub conflicts: Vec<Conflict>,
+}
+
+/// Counts per pack.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PackCounts {
+    pub pack: String,
+    pub create: usize,
+    pub update: usize,
+    pub unchanged: usize,
+    pub prune: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    /// Apply order, then the prunes.
+    pub objects: Vec<PlannedObject>,
+    /// Install order (dependencies first), packs only pruned last.
+    pub packs: Vec<PackCounts>,
+    /// Whether an inventory (an earlier install) was found.
+    pub upgrade: bool,
+}
+
+impl Plan {
+    /// Objects with fields another manager owns: an apply needs `--force-conflicts`.
+    pub fn conflicts(&self) -> impl Iterator<Item = &PlannedObject> {
+        self.objects.iter().filter(|o| !o.conflicts.is_empty())
+    }
+
+    /// Whether applying would change anything.
+    pub fn changes(&self) -> bool {
+        self.objects.iter().any(|o| o.action != Action::Unchanged)
+    }
+
+    pub fn count(&self, action: Action) -> usize {
+        self.objects.iter().filter(|o| o.action == action).count()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PlanOptions {
+    pub concurrency: usize,
+    pub retry: RetryPolicy,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 32,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// Plans applying `rendered` onto the cluster.
+pub async fn plan(
+    client: kube::Client,
+    rendered: &Rendered,
+    options: PlanOptions,
+) -> Result<Plan, InstallError> {
+    let desired = desired_objects(rendered)?;
+    let inventory = InventoryStore::new(client.clone(), options.retry)
+        .load()
+        .await?;
+    let resources = Resources::new(client, options.retry);
+    let id = inventory.as_ref().map_or("", |i| i.id.as_str());
+    let mut objects: Vec<PlannedObject> = stream::iter(&desired)
+        .map(|d| plan_one(&resources, d, id, options.retry))
+        .buffered(options.concurrency.max(1))
+        .try_collect()
+        .await?;
+    if let Some(inventory) = &inventory {
+        let rendered: BTreeSet<&ObjectKey> = desired.iter().map(|d| &d.key).collect();
+        let stale: Vec<_> = inventory
+            .objects
+            .iter()
+            .filter(|e| !rendered.contains(&e.key))
+            .collect();
+        let pruned: Vec<Option<PlannedObject>> = stream::iter(stale)
+            .map(|entry| plan_prune(&resources, &entry.key, &entry.pack, options.retry))
+            .buffered(options.concurrency.max(1))
+            .try_collect()
+            .await?;
+        objects.extend(pruned.into_iter().flatten());
+    }
+    Ok(Plan {
+        packs: counts(rendered, inventory.as_ref(), &objects),
+        objects,
+        upgrade: inventory.is_some(),
+    })
+}
+
+fn counts(
+    rendered: &Rendered,
+    inventory: Option<&Inventory>,
+    objects: &[PlannedObject],
+) -> Vec<PackCounts> {
+    let mut order: Vec<String> = rendered.packs.iter().map(|p| p.name.clone()).collect();
+    for pack in inventory.iter().flat_map(|i| &i.packs) {
+        if !order.contains(&pack.name) {
+            order.push(pack.name.clone());
+        }
+    }
+    let mut by_pack: BTreeMap<&str, PackCounts> = BTreeMap::new();
+    for object in objects {
+        let counts = by_pack
+            .entry(object.pack.as_str())
+            .or_insert_with(|| PackCounts {
+                pack: object.pack.clone(),
+                ..PackCounts::default()
+            });
+        match object.action {
+            Action::Create => counts.create += 1,
+            Action::Update => counts.update += 1,
+            Action::Unchanged => counts.unchanged += 1,
+            Action::Prune => counts.prune += 1,
+        }
+    }
+    let mut listed: Vec<PackCounts> = order
+        .iter()
+        .filter_map(|name| by_pack.remove(name.as_str()))
+        .collect();
+    listed.extend(by_pack.into_values());
+    listed
+}
+
+async fn live(
+    api: &Api<DynamicObject>,
+    key: &ObjectKey,
+    retry: RetryPolicy,
+) -> Result<Option<Value>, InstallError> {
+    let found = retry
+        .run(|| api.get_opt(&key.name), |_, _| {})
+        .await
+        .map_err(|(source, _)| InstallError::Read {
+            what: key.to_string(),
+            source: Box::new(source),
+        })?;
+    Ok(found.map(|o| serde_json::to_value(o).expect("an object serialises")))
+}
+
+async fn plan_one(
+    resources: &Resources,
+    desired: &Desired,
+    inventory_id: &str,
+    retry: RetryPolicy,
+) -> Result<PlannedObject, InstallError> {
+    let mut object = desired.object.clone();
+    if !inventory_id.is_empty() {
+        annotate(&mut object, inventory_id);
+    }
+    let planned = |action, before: Option<Value>, after: Option<Value>, conflicts| {
+        let (mut before, mut after) = (
+            before.map(|b| reviewable(&b)),
+            after.map(|a| reviewable(&a)),
+        );
+        mask_secrets(before.as_mut(), after.as_mut());
+        PlannedObject {
+            object: desired.key.clone(),
+            pack: desired.pack.clone(),
+            action,
+            diff: unified(before.as_ref(), after.as_ref()),
+            conflicts,
+        }
+    };
+    // A kind whose CRD is not applied yet: created after its CRD.
+    let api = match resources.api_for(&desired.key).await {
+        Ok(api) => api,
+        Err(InstallError::KindNotServed { .. }) => {
+            return Ok(planned(Action::Create, None, Some(object), Vec::new()));
+        }
+        Err(other) => return Err(other),
+    };
+    let before = live(&api, &desired.key, retry).await?;
+    let (after, conflicts) = match dry_run(&api, &desired.key, &object, false, retry).await {
+        Ok(after) => (after, Vec::new()),
+        Err(DryRun::Conflicts(conflicts)) => {
+            let after = dry_run(&api, &desired.key, &object, true, retry)
+                .await
+                .map_err(|e| e.into_error(&desired.key))?;
+            (after, conflicts)
+        }
+        // Its namespace is not created yet.
+        Err(DryRun::Failed(kube::Error::Api(status), _)) if status.code == 404 => {
+            return Ok(planned(Action::Create, None, Some(object), Vec::new()));
+        }
+        Err(other) => return Err(other.into_error(&desired.key)),
+    };
+    let action = match &before {
+        None => Action::Create,
+        Some(live) if reviewable(live) == reviewable(&after) => Action::Unchanged,
+        Some(_) => Action::Update,
+    };
+    Ok(planned(action, before, Some(after), conflicts))
+}
+
+async fn plan_prune(
+    resources: &Resources,
+    key: &ObjectKey,
+    pack: &str,
+    retry: RetryPolicy,
+) -> Result<Option<PlannedObject>, InstallError> {
+    let api = match resources.api_for(key).await {
+        Ok(api) => api,
+        Err(InstallError::KindNotServed { .. }) => return Ok(None),
+        Err(other) => return Err(other),
+    };
+    let Some(before) = live(&api, key, retry).await? else {
+        return Ok(None);
+    };
+    let mut before = reviewable(&before);
+    mask_secrets(Some(&mut before), None);
+    Ok(Some(PlannedObject {
+        object: key.clone(),
+        pack: pack.to_string(),
+        action: Action::Prune,
+        diff: unified(Some(&before), None),
+        conflicts: Vec::new(),
+    }))
+}
+
+enum DryRun {
+    Conflicts(Vec<Conflict>),
+    Failed(kube::Error, u32),
+}
+
+impl DryRun {
+    fn into_error(self, key: &ObjectKey) -> InstallError {
+        match self {
+            DryRun::Conflicts(conflicts) => InstallError::Conflicts {
+                object: key.clone(),
+                managers: conflicts.into_iter().map(|c| c.manager).collect(),
+            },
+            DryRun::Failed(source, attempts) => InstallError::Apply {
+                object: key.clone(),
+                attempts,
+                source: Box::new(source),
+            },
+        }
+    }
+}
+
+async fn dry_run(
+    api: &Api<DynamicObject>,
+    key: &ObjectKey,
+    object: &Value,
+    force: bool,
+    retry: RetryPolicy,
+) -> Result<Value, DryRun> {
+    let mut params = PatchParams::apply(FIELD_MANAGER).dry_run();
+    params.force = force;
+    let patch = Patch::Apply(object);
+    match retry
+        .run(|| api.patch(&key.name, &params, &patch), |_, _| {})
+        .await
+    {
+        Ok(after) => Ok(serde_json::to_value(after).expect("an object serialises")),
+        Err((kube::Error::Api(status), _)) if status.code == 409 && !force => {
+            Err(DryRun::Conflicts(conflicts_of(&status)))
+        }
+        Err((source, attempts)) => Err(DryRun::Failed(source, attempts)),
+    }
+}
+
+/// The conflicts a 409 names, one per manager: causes read `conflict with "manager" ...`.
+fn conflicts_of(status: &kube::core::Status) -> Vec<Conflict> {
+    let mut by_manager: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for cause in status.details.iter().flat_map(|d| &d.causes) {
+        let manager = cause
+            .message
+            .split('"')
+            .nth(1)
+            .unwrap_or("another manager")
+            .to_string();
+        by_manager
+            .entry(manager)
+            .or_default()
+            .push(cause.field.clone());
+    }
+    if by_manager.is_empty() {
+        by_manager.insert("another manager".into(), vec![status.message.clone()]);
+    }
+    by_manager
+        .into_iter()
+        .map(|(manager, fields)| Conflict { manager, fields })
+        .collect()
+}
