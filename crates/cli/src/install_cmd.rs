@@ -5,14 +5,17 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::bail;
+use anyhow::{anyhow, bail};
 use clap::Args;
 use tokio::sync::mpsc;
 use vmdeck_installer::{
-    InstallOptions, InventoryStore, Progress, ProgressSink, UninstallOptions, install, uninstall,
+    Action, InstallOptions, InventoryStore, Journal, PlanOptions, Progress, ProgressSink, RunState,
+    UninstallOptions, install_journaled, plan, uninstall,
 };
+use vmdeck_vault::AppDirs;
 
 use crate::catalog_args::CatalogArgs;
+use crate::plan_cmd::print_summary;
 use crate::profile_cmd::{RenderArgs, render_file};
 use crate::target::TargetArgs;
 
@@ -105,7 +108,7 @@ fn print_progress() -> (ProgressSink, tokio::task::JoinHandle<()>) {
     (ProgressSink::new(sender), printer)
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -118,15 +121,56 @@ pub fn run_install(catalog: &CatalogArgs, args: InstallArgs) -> anyhow::Result<E
     let Some((profile, rendered)) = render_file(&catalog, &args.source, &runtime)? else {
         return Ok(ExitCode::FAILURE);
     };
-    let packs: Vec<String> = rendered
-        .packs
-        .iter()
-        .map(|p| format!("{} {}", p.name, p.version))
-        .collect();
+    let dirs = AppDirs::from_env_or_system().map_err(|e| anyhow!("[{}] {e}", e.code()))?;
+    let journal = Journal::new(dirs.data.join("runs"));
+    let (client, cluster, planned) = runtime.block_on(async {
+        let (client, cluster) = args.target.connect().await?;
+        let options = PlanOptions {
+            concurrency: args.concurrency,
+            ..PlanOptions::default()
+        };
+        let planned = plan(client.clone(), &rendered, options)
+            .await
+            .map_err(|e| anyhow!("{e} [{}]", e.code()))?;
+        anyhow::Ok((client, cluster, planned))
+    })?;
+    if let Some(earlier) = journal
+        .find(&cluster)
+        .map_err(|e| anyhow!("{e} [{}]", e.code()))?
+    {
+        let how = match &earlier.state {
+            RunState::Running => "was cut short".to_string(),
+            RunState::Failed { message, .. } => format!("failed: {message}"),
+        };
+        let same = if earlier.profile == profile.to_yaml() {
+            "resuming it"
+        } else {
+            "this install, with another profile, takes its place"
+        };
+        eprintln!(
+            "an earlier install on {} {how} ({} pack(s) were ready); {same}",
+            args.target.describe(),
+            earlier.packs_ready.len()
+        );
+    }
+    print_summary(&planned);
+    if planned.conflicts().next().is_some() && !args.force_conflicts {
+        bail!(
+            "other field managers own fields this install would change (listed above); \
+             add --force-conflicts to take them over"
+        );
+    }
     let question = format!(
-        "install {} objects ({}) onto {}",
-        rendered.objects.len(),
-        packs.join(", "),
+        "install {} ({} to create, {} to update, {} to prune) onto {}",
+        rendered
+            .packs
+            .iter()
+            .map(|p| format!("{} {}", p.name, p.version))
+            .collect::<Vec<_>>()
+            .join(", "),
+        planned.count(Action::Create),
+        planned.count(Action::Update),
+        planned.count(Action::Prune),
         args.target.describe()
     );
     if !confirmed(args.yes, &question)? {
@@ -134,21 +178,30 @@ pub fn run_install(catalog: &CatalogArgs, args: InstallArgs) -> anyhow::Result<E
         return Ok(ExitCode::FAILURE);
     }
     runtime.block_on(async {
-        let client = args.target.client().await?;
         let (sink, printer) = print_progress();
         let options = InstallOptions {
             concurrency: args.concurrency,
             force_conflicts: args.force_conflicts,
             ..InstallOptions::default()
         };
-        let result = install(client, &rendered, profile.to_yaml(), options, &sink).await;
+        let result = install_journaled(
+            &journal,
+            &cluster,
+            client,
+            &rendered,
+            profile.to_yaml(),
+            options,
+            &sink,
+        )
+        .await;
         drop(sink);
         printer.await?;
-        let report = result.map_err(|e| anyhow::anyhow!("{e} [{}]", e.code()))?;
+        let report = result.map_err(|e| anyhow!("{e} [{}]", e.code()))?;
         println!(
-            "installed {} ({} objects applied; inventory {})",
+            "installed {} ({} objects applied, {} pruned; inventory {})",
             report.packs.join(", "),
             report.applied,
+            report.pruned,
             report.inventory_id
         );
         Ok(ExitCode::SUCCESS)

@@ -7,6 +7,7 @@ mod gates_cmd;
 mod install_cmd;
 mod output_format;
 mod packs_cmd;
+mod plan_cmd;
 mod profile_cmd;
 mod target;
 
@@ -41,6 +42,8 @@ enum Command {
     /// Saved clusters: add from a kubeconfig, list, check, remove.
     #[command(subcommand)]
     Clusters(clusters_cmd::ClustersCommand),
+    /// What installing a profile would change on a cluster (nothing is changed).
+    Plan(plan_cmd::PlanArgs),
     /// Install a profile onto a cluster (inventory first; waits until every pack is ready).
     Install(install_cmd::InstallArgs),
     /// Remove everything VMDeck installed on a cluster, and nothing else.
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Profile(command) => profile_cmd::run(&cli.catalog, command),
         Command::Gates(command) => gates_cmd::run(&cli.catalog, command),
         Command::Clusters(command) => clusters_cmd::run_blocking(command),
+        Command::Plan(args) => plan_cmd::run_plan(&cli.catalog, args),
         Command::Install(args) => install_cmd::run_install(&cli.catalog, args),
         Command::Uninstall(args) => install_cmd::run_uninstall(args),
         Command::Status(args) => install_cmd::run_status(args),

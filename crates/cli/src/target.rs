@@ -40,6 +40,12 @@ impl TargetArgs {
 
     /// A kube client for the target.
     pub async fn client(&self) -> anyhow::Result<kube::Client> {
+        Ok(self.connect().await?.0)
+    }
+
+    /// A kube client for the target and the cluster's identity for the install journal: the
+    /// saved cluster's name, or the API server's URL.
+    pub async fn connect(&self) -> anyhow::Result<(kube::Client, String)> {
         match (&self.cluster, &self.kubeconfig) {
             (Some(name), _) => {
                 let store = KeyringStore::connect().map_err(|e| {
@@ -50,10 +56,11 @@ impl TargetArgs {
                 })?;
                 let store: std::sync::Arc<dyn SecretStore> = std::sync::Arc::new(store);
                 let vault = open_vault(store, ExecEnvironment::detect(LOGIN_SHELL_TIMEOUT))?;
-                vault
+                let client = vault
                     .client(name)
                     .await
-                    .map_err(|e| anyhow!("[{}] cluster {name}: {e}", e.code()))
+                    .map_err(|e| anyhow!("[{}] cluster {name}: {e}", e.code()))?;
+                Ok((client, format!("saved cluster {name}")))
             }
             (None, Some(file)) => self.kubeconfig_client(file).await,
             (None, None) => Err(anyhow!(
@@ -62,7 +69,7 @@ impl TargetArgs {
         }
     }
 
-    async fn kubeconfig_client(&self, file: &PathBuf) -> anyhow::Result<kube::Client> {
+    async fn kubeconfig_client(&self, file: &PathBuf) -> anyhow::Result<(kube::Client, String)> {
         let kubeconfig = kube::config::Kubeconfig::read_from(file)
             .with_context(|| format!("reading kubeconfig {}", file.display()))?;
         let options = kube::config::KubeConfigOptions {
@@ -72,6 +79,7 @@ impl TargetArgs {
         let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
             .with_context(|| format!("kubeconfig {}", self.describe()))?;
-        Ok(kube::Client::try_from(config)?)
+        let server = config.cluster_url.to_string();
+        Ok((kube::Client::try_from(config)?, server))
     }
 }

@@ -21,6 +21,7 @@ async fn vmdeckctl(home: &Path, args: Vec<String>) -> std::process::Output {
             .unwrap()
             .env_remove("VMDECK_PACKS_DIR")
             .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("VMDECK_HOME", home.join("vmdeck"))
             .args(args)
             .output()
             .unwrap()
@@ -105,6 +106,47 @@ async fn install_status_uninstall_through_the_cli() {
         text(&unknown.stderr)
     );
 
+    // The plan before: every object a create, the KubeVirt CR's diff from nothing.
+    let planned = vmdeckctl(
+        dir.path(),
+        args(&[
+            "plan",
+            &profile,
+            "--kubeconfig",
+            &kubeconfig,
+            "--mirror",
+            &mirror,
+            "-o",
+            "json",
+        ]),
+    )
+    .await;
+    assert!(planned.status.success(), "{}", text(&planned.stderr));
+    let planned: serde_json::Value = serde_json::from_slice(&planned.stdout).unwrap();
+    let objects = planned["objects"].as_array().unwrap();
+    assert!(objects.len() > 50, "{}", objects.len());
+    assert!(objects.iter().all(|o| o["action"] == "create"));
+    let diff = vmdeckctl(
+        dir.path(),
+        args(&[
+            "plan",
+            &profile,
+            "--kubeconfig",
+            &kubeconfig,
+            "--mirror",
+            &mirror,
+            "-o",
+            "diff",
+        ]),
+    )
+    .await;
+    let diff = text(&diff.stdout);
+    assert!(
+        diff.contains("# create KubeVirt kubevirt/kubevirt (kubevirt)"),
+        "{diff}"
+    );
+    assert!(diff.contains("+kind: KubeVirt"));
+
     let installed = vmdeckctl(
         dir.path(),
         args(&[
@@ -121,10 +163,37 @@ async fn install_status_uninstall_through_the_cli() {
     assert!(installed.status.success(), "{}", text(&installed.stderr));
     let stderr = text(&installed.stderr);
     assert!(stderr.contains("kubevirt: ready"), "{stderr}");
+    let stdout = text(&installed.stdout);
     assert!(
-        text(&installed.stdout).starts_with("installed "),
+        stdout.contains("PACK "),
+        "the plan's counts come first: {stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .unwrap_or("")
+            .starts_with("installed "),
+        "{stdout}"
+    );
+
+    // Installed: planning again finds nothing to change.
+    let settled = vmdeckctl(
+        dir.path(),
+        args(&[
+            "plan",
+            &profile,
+            "--kubeconfig",
+            &kubeconfig,
+            "--mirror",
+            &mirror,
+        ]),
+    )
+    .await;
+    assert!(
+        text(&settled.stdout).contains("nothing to change"),
         "{}",
-        text(&installed.stdout)
+        text(&settled.stdout)
     );
 
     let status = vmdeckctl(

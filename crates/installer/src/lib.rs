@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod install;
 pub mod inventory;
+pub mod journal;
 pub mod object_key;
 pub mod order;
 pub mod plan;
@@ -26,6 +27,7 @@ pub use install::{InstallOptions, InstallReport, install};
 pub use inventory::{
     INVENTORY_ANNOTATION, INVENTORY_NAME, INVENTORY_NAMESPACE, Inventory, InventoryStore,
 };
+pub use journal::{Journal, JournalError, JournaledError, RunRecord, RunState, install_journaled};
 pub use object_key::ObjectKey;
 pub use plan::{Action, Conflict, PackCounts, Plan, PlanOptions, PlannedObject, plan};
 pub use uninstall::{UninstallError, UninstallOptions, UninstallReport, uninstall};
