@@ -2,7 +2,8 @@
 //! console, generic over Sink/Stream halves. One frame in flight per direction: a slow reader
 //! stops the pump reading the other side, so backpressure reaches the sender instead of memory.
 //! Text frames from the client are sent on as binary (KubeVirt reads binary only); pings are
-//! answered by the websocket layer and not forwarded; the client is pinged while idle.
+//! answered by the websocket layer and not forwarded; the client is pinged while idle. One
+//! generic half-pump serves both directions.
 
 use std::error::Error as StdError;
 use std::time::Duration;
@@ -66,12 +67,70 @@ pub enum Ended {
     },
 }
 
-/// The close frame the client gets when the upstream ends.
-fn close(code: CloseCode, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame {
+impl Side {
+    fn other(self) -> Self {
+        match self {
+            Self::Client => Self::Upstream,
+            Self::Upstream => Self::Client,
+        }
+    }
+}
+
+impl Ended {
+    /// The side whose end (or fault) ended the session; `None` when it was stopped.
+    pub fn side(&self) -> Option<Side> {
+        match self {
+            Self::ClientClosed(_) | Self::ClientGone => Some(Side::Client),
+            Self::UpstreamClosed(_) | Self::UpstreamGone => Some(Side::Upstream),
+            Self::TooLarge { from, .. } => Some(*from),
+            Self::Failed { side, .. } => Some(*side),
+            Self::Stopped(_) => None,
+        }
+    }
+
+    fn closed(side: Side, frame: Option<CloseFrame>) -> Self {
+        match side {
+            Side::Client => Self::ClientClosed(frame),
+            Side::Upstream => Self::UpstreamClosed(frame),
+        }
+    }
+
+    fn gone(side: Side) -> Self {
+        match side {
+            Side::Client => Self::ClientGone,
+            Side::Upstream => Self::UpstreamGone,
+        }
+    }
+}
+
+fn frame(code: CloseCode, reason: &'static str) -> CloseFrame {
+    CloseFrame {
         code,
         reason: reason.into(),
-    }))
+    }
+}
+
+/// The close frame the client gets for `ended`: the stop's reason, or what the upstream's end
+/// means; `None` when the client itself ended the session.
+pub fn client_close(ended: &Ended) -> Option<CloseFrame> {
+    match ended {
+        Ended::Stopped(reason) => Some(reason.clone()),
+        Ended::UpstreamClosed(theirs) => Some(
+            theirs
+                .clone()
+                .unwrap_or_else(|| frame(CloseCode::Away, "the console was closed by the cluster")),
+        ),
+        Ended::UpstreamGone => Some(frame(CloseCode::Away, "the console's connection ended")),
+        Ended::Failed {
+            side: Side::Upstream,
+            ..
+        } => Some(frame(CloseCode::Error, "the console's connection failed")),
+        Ended::TooLarge {
+            from: Side::Upstream,
+            ..
+        } => Some(frame(CloseCode::Size, "message too large")),
+        _ => None,
+    }
 }
 
 fn payload_len(message: &Message) -> usize {
@@ -80,6 +139,99 @@ fn payload_len(message: &Message) -> usize {
         Message::Text(t) => t.len(),
         _ => 0,
     }
+}
+
+/// One direction: messages from `rx` (the `from` side) to `tx`, binary only, each within
+/// `limit`; `tx` is pinged every `keepalive` while idle. Returns how that direction ended.
+async fn half<R, W, E>(
+    rx: &mut R,
+    tx: &mut W,
+    from: Side,
+    limit: usize,
+    keepalive: Option<Duration>,
+) -> Ended
+where
+    R: Stream<Item = Result<Message, E>> + Unpin,
+    W: Sink<Message> + Unpin,
+    W::Error: StdError + Send + Sync + 'static,
+    E: StdError + Send + Sync + 'static,
+{
+    let failed = |side: Side, source: BoxError| Ended::Failed { side, source };
+    let mut keepalive = keepalive.map(|every| {
+        let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval
+    });
+    loop {
+        let tick = async {
+            match keepalive.as_mut() {
+                Some(interval) => interval.tick().await,
+                None => std::future::pending().await,
+            }
+        };
+        let message = tokio::select! {
+            message = rx.next() => message,
+            _ = tick => {
+                if let Err(e) = tx.send(Message::Ping(Default::default())).await {
+                    return failed(from.other(), Box::new(e));
+                }
+                continue;
+            }
+        };
+        let forward = match message {
+            Some(Ok(message @ (Message::Binary(_) | Message::Text(_)))) => {
+                let size = payload_len(&message);
+                if size > limit {
+                    return Ended::TooLarge { from, size, limit };
+                }
+                match message {
+                    Message::Text(text) => Message::Binary(text.into()),
+                    other => other,
+                }
+            }
+            Some(Ok(Message::Close(frame))) => return Ended::closed(from, frame),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return failed(from, Box::new(e)),
+            None => return Ended::gone(from),
+        };
+        if let Err(e) = tx.send(forward).await {
+            return failed(from.other(), Box::new(e));
+        }
+    }
+}
+
+/// Forward both ways until one side ends or `stop` resolves. The upstream is told (a close)
+/// when the client ended; the client is told nothing here: the caller chooses its close frame
+/// ([`client_close`], or a reason of its own) and may keep the client for a new upstream.
+pub async fn forward<CR, CW, UR, UW, CE, UE, S>(
+    client_rx: &mut CR,
+    client_tx: &mut CW,
+    upstream_rx: &mut UR,
+    upstream_tx: &mut UW,
+    config: PumpConfig,
+    stop: S,
+) -> Ended
+where
+    S: Future<Output = CloseFrame>,
+    CR: Stream<Item = Result<Message, CE>> + Unpin,
+    CW: Sink<Message> + Unpin,
+    CW::Error: StdError + Send + Sync + 'static,
+    UR: Stream<Item = Result<Message, UE>> + Unpin,
+    UW: Sink<Message> + Unpin,
+    UW::Error: StdError + Send + Sync + 'static,
+    CE: StdError + Send + Sync + 'static,
+    UE: StdError + Send + Sync + 'static,
+{
+    let limit = config.max_message;
+    let ended = tokio::select! {
+        ended = half(upstream_rx, client_tx, Side::Upstream, limit, config.keepalive) => ended,
+        ended = half(client_rx, upstream_tx, Side::Client, limit, None) => ended,
+        frame = stop => Ended::Stopped(frame),
+    };
+    if ended.side() == Some(Side::Client) {
+        let _ = upstream_tx.send(Message::Close(None)).await;
+    }
+    ended
 }
 
 /// Run until one side ends; the other side is told (a close frame) where it can be.
@@ -104,121 +256,19 @@ where
     CE: StdError + Send + Sync + 'static,
     UE: StdError + Send + Sync + 'static,
 {
-    let limit = config.max_message;
-    let failed = |side: Side| move |e: BoxError| Ended::Failed { side, source: e };
-    let down = async {
-        let mut stop = std::pin::pin!(stop);
-        let mut keepalive = config.keepalive.map(|every| {
-            let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            interval
-        });
-        loop {
-            let tick = async {
-                match keepalive.as_mut() {
-                    Some(interval) => interval.tick().await,
-                    None => std::future::pending().await,
-                }
-            };
-            let message = tokio::select! {
-                message = upstream_rx.next() => message,
-                frame = &mut stop => {
-                    let _ = client_tx.send(Message::Close(Some(frame.clone()))).await;
-                    return Ended::Stopped(frame);
-                }
-                _ = tick => {
-                    if let Err(e) = client_tx.send(Message::Ping(Default::default())).await {
-                        return failed(Side::Client)(Box::new(e));
-                    }
-                    continue;
-                }
-            };
-            let forward = match message {
-                Some(Ok(message @ (Message::Binary(_) | Message::Text(_)))) => {
-                    let size = payload_len(&message);
-                    if size > limit {
-                        let _ = client_tx
-                            .send(close(CloseCode::Size, "message too large"))
-                            .await;
-                        return Ended::TooLarge {
-                            from: Side::Upstream,
-                            size,
-                            limit,
-                        };
-                    }
-                    match message {
-                        Message::Text(text) => Message::Binary(text.into()),
-                        other => other,
-                    }
-                }
-                Some(Ok(Message::Close(frame))) => {
-                    let reason = frame.clone().unwrap_or(CloseFrame {
-                        code: CloseCode::Away,
-                        reason: "the console was closed by the cluster".into(),
-                    });
-                    let _ = client_tx.send(Message::Close(Some(reason))).await;
-                    return Ended::UpstreamClosed(frame);
-                }
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => {
-                    let _ = client_tx
-                        .send(close(CloseCode::Error, "the console's connection failed"))
-                        .await;
-                    return failed(Side::Upstream)(Box::new(e));
-                }
-                None => {
-                    let _ = client_tx
-                        .send(close(CloseCode::Away, "the console's connection ended"))
-                        .await;
-                    return Ended::UpstreamGone;
-                }
-            };
-            if let Err(e) = client_tx.send(forward).await {
-                return failed(Side::Client)(Box::new(e));
-            }
-        }
-    };
-    let up = async {
-        loop {
-            let forward = match client_rx.next().await {
-                Some(Ok(message @ (Message::Binary(_) | Message::Text(_)))) => {
-                    let size = payload_len(&message);
-                    if size > limit {
-                        let _ = upstream_tx.send(Message::Close(None)).await;
-                        return Ended::TooLarge {
-                            from: Side::Client,
-                            size,
-                            limit,
-                        };
-                    }
-                    match message {
-                        Message::Text(text) => Message::Binary(text.into()),
-                        other => other,
-                    }
-                }
-                Some(Ok(Message::Close(frame))) => {
-                    let _ = upstream_tx.send(Message::Close(None)).await;
-                    return Ended::ClientClosed(frame);
-                }
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => {
-                    let _ = upstream_tx.send(Message::Close(None)).await;
-                    return failed(Side::Client)(Box::new(e));
-                }
-                None => {
-                    let _ = upstream_tx.send(Message::Close(None)).await;
-                    return Ended::ClientGone;
-                }
-            };
-            if let Err(e) = upstream_tx.send(forward).await {
-                return failed(Side::Upstream)(Box::new(e));
-            }
-        }
-    };
-    tokio::select! {
-        ended = down => ended,
-        ended = up => ended,
+    let ended = forward(
+        &mut client_rx,
+        &mut client_tx,
+        &mut upstream_rx,
+        &mut upstream_tx,
+        config,
+        stop,
+    )
+    .await;
+    if let Some(frame) = client_close(&ended) {
+        let _ = client_tx.send(Message::Close(Some(frame))).await;
     }
+    ended
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::Role;
+/// The settings [`dial`] takes (tungstenite's), re-exported for callers without tungstenite.
+pub use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::kinds::subresource_path;
 
@@ -175,19 +177,27 @@ pub async fn dial(
             message,
         ));
     }
-    let header = |name: http::header::HeaderName| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+    // Owned values: nothing borrowed from the response is held across the upgrade's await, so
+    // the dial is `Send` (spawned per viewer connection).
+    let (accept, protocol) = {
+        let header = |name: http::header::HeaderName| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        (
+            header(http::header::SEC_WEBSOCKET_ACCEPT),
+            header(http::header::SEC_WEBSOCKET_PROTOCOL),
+        )
     };
-    if header(http::header::SEC_WEBSOCKET_ACCEPT) != Some(derive_accept_key(key.as_bytes())) {
+    if accept != Some(derive_accept_key(key.as_bytes())) {
         return Err(DialError::Handshake {
             why: "Sec-WebSocket-Accept does not match the key".into(),
         });
     }
-    if header(http::header::SEC_WEBSOCKET_PROTOCOL).as_deref() != Some(KUBEVIRT_PROTOCOL) {
+    if protocol.as_deref() != Some(KUBEVIRT_PROTOCOL) {
         return Err(DialError::Handshake {
             why: format!("the server did not pick {KUBEVIRT_PROTOCOL}"),
         });

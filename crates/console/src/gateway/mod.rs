@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -27,11 +27,13 @@ use serde::Serialize;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 
-use crate::pump::{Ended, PumpConfig, pump};
+use crate::lifecycle::{CloseReason, VmiWatch};
+use crate::pump::{Ended, PumpConfig, Side, client_close, forward};
 use crate::upstream::{
     ConsoleKind, ConsoleTarget, DialError, KUBEVIRT_PROTOCOL, UpstreamSocket, dial,
 };
@@ -109,6 +111,10 @@ impl OpenError {
 struct Pending {
     target: ConsoleTarget,
     upstream: UpstreamSocket,
+    /// To dial again (serial, after a restart or migration).
+    client: kube::Client,
+    /// The VMI, watched from before the dial: why the console ends.
+    vmi: VmiWatch,
 }
 
 /// A bridging session's handle: a stop request carries the reason and an acknowledgement the
@@ -125,7 +131,7 @@ fn session_key(target: &ConsoleTarget) -> SessionKey {
 }
 
 /// The close code a taken-over session gets (application range).
-pub const TAKEN_OVER_CODE: u16 = 4001;
+pub const TAKEN_OVER_CODE: u16 = 4001; // CloseReason::TakenOver
 /// ... and its reason.
 pub const TAKEN_OVER: &str = "taken over by another session";
 
@@ -220,8 +226,14 @@ impl Gateway {
         if target.kind == ConsoleKind::Serial || target.takeover {
             self.shared.take_over(&target).await;
         }
+        let vmi = VmiWatch::start(client.clone(), &target.namespace, &target.name);
         let upstream = dial(client, &target, self.shared.config.websocket()).await?;
-        let token = self.shared.tickets.issue(Pending { target, upstream })?;
+        let token = self.shared.tickets.issue(Pending {
+            target,
+            upstream,
+            client: client.clone(),
+            vmi,
+        })?;
         let ttl = self.shared.tickets.ttl();
         let shared = Arc::downgrade(&self.shared);
         let expiring = token.clone();
@@ -342,6 +354,16 @@ fn admit(shared: &Shared, request: &Request<Incoming>) -> Result<Admitted, Refus
     Ok((pending, picked, key))
 }
 
+/// How long the first list of the VMI may take before a session runs without knowing it.
+const VMI_LIST_WAIT: Duration = Duration::from_secs(5);
+/// After the upstream closed on its own, how long a VMI change may take to arrive and name why.
+const EXPLAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// What the client of a serial console reads while its VM comes back.
+fn notice(text: &str) -> Message {
+    Message::Binary(format!("\r\n[vmdeck: {text}]\r\n").into_bytes().into())
+}
+
 async fn session(shared: Arc<Shared>, request: Request<Incoming>, pending: Pending) {
     let upgraded = match hyper::upgrade::on(request).await {
         Ok(upgraded) => upgraded,
@@ -357,7 +379,12 @@ async fn session(shared: Arc<Shared>, request: Request<Incoming>, pending: Pendi
     )
     .await;
     shared.live.fetch_add(1, Ordering::SeqCst);
-    let Pending { target, upstream } = pending;
+    let Pending {
+        target,
+        upstream,
+        client: kube_client,
+        mut vmi,
+    } = pending;
     let id = shared.next_id.fetch_add(1, Ordering::SeqCst);
     let (stop, stopped) = oneshot::channel::<(CloseFrame, oneshot::Sender<()>)>();
     let key = session_key(&target);
@@ -367,33 +394,124 @@ async fn session(shared: Arc<Shared>, request: Request<Incoming>, pending: Pendi
         .lock()
         .insert(key.clone(), Live { id, stop });
     let mut shutdown = shared.shutdown.clone();
-    let mut ack = None;
-    let stop = async {
+    // A takeover (with the acknowledgement its requester waits for) or the gateway stopping.
+    let told = async {
         tokio::select! {
             request = stopped => match request {
-                Ok((frame, acknowledge)) => {
-                    ack = Some(acknowledge);
-                    frame
-                }
+                Ok((frame, acknowledge)) => (frame, Some(acknowledge)),
                 Err(_) => std::future::pending().await,
             },
-            () = async { let _ = shutdown.wait_for(|stop| *stop).await; } => CloseFrame {
+            () = async { let _ = shutdown.wait_for(|stop| *stop).await; } => (CloseFrame {
                 code: CloseCode::Away,
                 reason: "the console gateway stopped".into(),
-            },
+            }, None),
         }
     };
-    let (client_tx, client_rx) = client.split();
-    let (upstream_tx, upstream_rx) = upstream.split();
-    let ended = pump(
-        client_rx,
-        client_tx,
-        upstream_rx,
-        upstream_tx,
-        shared.config.pump,
-        stop,
-    )
-    .await;
+    let mut told = std::pin::pin!(told);
+    let mut ack = None;
+    let (mut client_tx, mut client_rx) = client.split();
+    let mut upstream = Some(upstream);
+    let mut start = vmi.first(VMI_LIST_WAIT).await;
+    let ended = loop {
+        let Some(socket) = upstream.take() else {
+            break None;
+        };
+        let (mut upstream_tx, mut upstream_rx) = socket.split();
+        let stop = async {
+            tokio::select! {
+                (frame, acknowledge) = &mut told => {
+                    ack = acknowledge;
+                    frame
+                }
+                reason = async {
+                    match &start {
+                        Some(start) => vmi.ended(start).await,
+                        None => std::future::pending().await,
+                    }
+                } => reason.frame(),
+            }
+        };
+        let ended = forward(
+            &mut client_rx,
+            &mut client_tx,
+            &mut upstream_rx,
+            &mut upstream_tx,
+            shared.config.pump,
+            stop,
+        )
+        .await;
+        let reason = match (&ended, &start) {
+            (Ended::Stopped(frame), _) => CloseReason::of_frame(frame),
+            (ended, Some(start)) if ended.side() == Some(Side::Upstream) => {
+                Some(vmi.explain(start, EXPLAIN_GRACE).await)
+            }
+            _ => None,
+        };
+        let comes_back = matches!(
+            reason,
+            Some(CloseReason::VmRestarted | CloseReason::VmMigrated)
+        );
+        let redial = match (reason, &start) {
+            (Some(reason), Some(old)) if comes_back && target.kind == ConsoleKind::Serial => {
+                Some((reason, old.clone()))
+            }
+            _ => None,
+        };
+        let Some((reason, old)) = redial else {
+            let frame = reason
+                .map(CloseReason::frame)
+                .or_else(|| client_close(&ended));
+            if let Some(frame) = frame {
+                let _ = client_tx.send(Message::Close(Some(frame))).await;
+            }
+            break Some(ended);
+        };
+        // Serial comes back by itself: wait for the VMI to run again, then dial anew.
+        tracing::info!(namespace = %target.namespace, vmi = %target.name, "serial console: {}; re-dialling when it runs again", reason.reason());
+        let _ = client_tx
+            .send(notice(&format!(
+                "{}; reconnecting when it runs again",
+                reason.reason()
+            )))
+            .await;
+        let back = async {
+            let next = vmi.running_again(&old).await?;
+            match dial(&kube_client, &target, shared.config.websocket()).await {
+                Ok(socket) => Ok((next, socket)),
+                Err(error) => {
+                    tracing::info!("serial console re-dial: {error}");
+                    Err(CloseReason::VmStopped)
+                }
+            }
+        };
+        // Meanwhile the client may leave, or the console be taken over.
+        let drained = async {
+            while let Some(Ok(message)) = client_rx.next().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        };
+        tokio::select! {
+            back = back => match back {
+                Ok((next, socket)) => {
+                    let _ = client_tx.send(notice("reconnected")).await;
+                    start = Some(next);
+                    upstream = Some(socket);
+                }
+                Err(reason) => {
+                    let _ = client_tx.send(Message::Close(Some(reason.frame()))).await;
+                    break Some(ended);
+                }
+            },
+            () = drained => break Some(Ended::ClientGone),
+            (frame, acknowledge) = &mut told => {
+                ack = acknowledge;
+                let _ = client_tx.send(Message::Close(Some(frame.clone()))).await;
+                break Some(Ended::Stopped(frame));
+            }
+        }
+    };
     if let Some(ack) = ack {
         let _ = ack.send(());
     }
@@ -405,11 +523,12 @@ async fn session(shared: Arc<Shared>, request: Request<Incoming>, pending: Pendi
     }
     shared.live.fetch_sub(1, Ordering::SeqCst);
     match ended {
-        Ended::ClientClosed(_) | Ended::ClientGone => {
+        Some(ended @ (Ended::ClientClosed(_) | Ended::ClientGone)) => {
             tracing::info!(namespace = %target.namespace, vmi = %target.name, kind = ?target.kind, "console closed: {ended}");
         }
-        _ => {
+        Some(ended) => {
             tracing::info!(namespace = %target.namespace, vmi = %target.name, kind = ?target.kind, "console ended: {ended}");
         }
+        None => {}
     }
 }
