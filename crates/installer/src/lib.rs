@@ -15,6 +15,7 @@ pub mod journal;
 pub mod object_key;
 pub mod order;
 pub mod plan;
+pub mod preflight;
 pub mod readiness;
 pub mod resources;
 pub mod retry;
@@ -30,4 +31,8 @@ pub use inventory::{
 pub use journal::{Journal, JournalError, JournaledError, RunRecord, RunState, install_journaled};
 pub use object_key::ObjectKey;
 pub use plan::{Action, Conflict, PackCounts, Plan, PlanOptions, PlannedObject, plan};
+pub use preflight::{
+    Check, CheckId, PreflightError, PreflightOptions, PreflightReport, ProfileChange, Verdict,
+    preflight,
+};
 pub use uninstall::{UninstallError, UninstallOptions, UninstallReport, uninstall};

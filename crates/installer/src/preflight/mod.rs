@@ -1,0 +1,130 @@
+//! Preflight: what the cluster must offer, and must not already have, before an install. Checks
+//! run concurrently; each reports an id, a verdict (pass, warn, fail), what it saw, how to fix it
+//! and, where one exists, an automatic fix (a profile change, skipping a pack, or adoption). A
+//! failure blocks the install; nothing is written to the cluster by a preflight.
+
+pub mod change;
+mod cni;
+mod context;
+pub mod error;
+mod existing;
+mod kvm;
+mod permissions;
+mod proxy;
+pub mod report;
+mod snapshots;
+mod storage;
+mod version;
+
+use std::time::Duration;
+
+use vmdeck_packs::{Catalog, Rendered};
+
+pub use change::{ProfileChange, ProfileChangeError};
+pub use error::PreflightError;
+pub use kvm::{EMULATION_COST, KVM_RESOURCE};
+pub use permissions::VERBS;
+pub use report::{AutoFix, Check, CheckId, FixAction, PreflightReport, Verdict, without_packs};
+
+use crate::inventory::InventoryStore;
+use crate::retry::RetryPolicy;
+use context::Context;
+
+/// How a preflight runs.
+#[derive(Debug, Clone, Copy)]
+pub struct PreflightOptions {
+    pub retry: RetryPolicy,
+    /// Access reviews in flight at once.
+    pub concurrency: usize,
+    /// For resolving and connecting to outside servers (the frp server).
+    pub connect_timeout: Duration,
+}
+
+impl Default for PreflightOptions {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            concurrency: 16,
+            connect_timeout: proxy::CONNECT_TIMEOUT,
+        }
+    }
+}
+
+/// A check's result, with a read it was not allowed to make turned into its failure.
+fn settle(
+    id: CheckId,
+    result: Result<Vec<Check>, PreflightError>,
+) -> Result<Vec<Check>, PreflightError> {
+    match result {
+        Err(PreflightError::Forbidden { what, message }) => Ok(vec![Check {
+            id,
+            pack: None,
+            verdict: Verdict::Fail,
+            saw: format!("cannot tell: not allowed to {what} ({message})"),
+            fix: Some(format!("Run preflight with credentials that may {what}.")),
+            auto_fix: None,
+        }]),
+        other => other,
+    }
+}
+
+/// Checks `rendered` (as `packs::render` made it from a profile of `catalog`) against the cluster.
+pub async fn preflight(
+    client: kube::Client,
+    rendered: &Rendered,
+    catalog: &Catalog,
+    options: PreflightOptions,
+) -> Result<PreflightReport, PreflightError> {
+    let info = options
+        .retry
+        .run(|| client.apiserver_version(), |_, _| {})
+        .await
+        .map_err(|(source, _)| PreflightError::Unreachable {
+            source: Box::new(source),
+        })?;
+    let inventory = match InventoryStore::new(client.clone(), options.retry)
+        .load()
+        .await
+    {
+        Ok(found) => found,
+        Err(crate::InstallError::Read { what, source }) => {
+            return Err(PreflightError::read(format!("get {what}"), *source));
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let ctx = Context::new(
+        client,
+        rendered,
+        catalog,
+        &options,
+        info.git_version,
+        inventory,
+    )?;
+    let (version, permissions, kvm, storage, snapshots, cni, existing, proxy) = futures::join!(
+        version::check(&ctx),
+        permissions::check(&ctx),
+        kvm::check(&ctx),
+        storage::check(&ctx),
+        snapshots::check(&ctx),
+        cni::check(&ctx),
+        existing::check(&ctx),
+        proxy::check(&ctx),
+    );
+    let mut checks = Vec::new();
+    for (id, result) in [
+        (CheckId::KubernetesVersion, version),
+        (CheckId::Permissions, permissions),
+        (CheckId::Kvm, kvm),
+        (CheckId::DefaultStorageClass, storage),
+        (CheckId::ExistingSnapshotController, snapshots),
+        (CheckId::DefaultCni, cni),
+        (CheckId::ExistingKubevirt, existing),
+        (CheckId::ProxyReachable, proxy),
+    ] {
+        checks.extend(settle(id, result)?);
+    }
+    Ok(PreflightReport {
+        kubernetes_version: ctx.git_version.clone(),
+        checks,
+    })
+}

@@ -1,0 +1,241 @@
+//! Whether the caller may do the install: a SelfSubjectAccessReview for each verb the installer
+//! uses (create, patch, get, list, watch, delete) on each distinct group, resource and namespace it
+//! is about to write, the inventory's included; fails naming the first missing permission.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::StreamExt;
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
+use kube::api::{Api, PostParams};
+
+use super::context::Context;
+use super::error::PreflightError;
+use super::report::{Check, CheckId, Verdict};
+use crate::error::InstallError;
+use crate::inventory::{INVENTORY_NAME, INVENTORY_NAMESPACE};
+use crate::object_key::ObjectKey;
+use crate::resources::Resources;
+
+/// The verbs an install, its readiness waits and its uninstall use.
+pub const VERBS: [&str; 6] = ["create", "patch", "get", "list", "watch", "delete"];
+
+/// A resource the install writes, in one namespace (or cluster-wide).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Target {
+    pub group: String,
+    pub resource: String,
+    pub namespace: Option<String>,
+    /// The first object that needs it, for the message.
+    pub example: String,
+}
+
+impl Target {
+    fn describe(&self) -> String {
+        let resource = if self.group.is_empty() {
+            self.resource.clone()
+        } else {
+            format!("{}.{}", self.resource, self.group)
+        };
+        match &self.namespace {
+            Some(namespace) => format!("{resource} in namespace {namespace}"),
+            None => format!("{resource} (cluster-wide)"),
+        }
+    }
+}
+
+/// Kubernetes' default plural of a kind (`DataSource` -> `datasources`, `Policy` -> `policies`).
+fn guess_plural(kind: &str) -> String {
+    let lower = kind.to_lowercase();
+    if let Some(stem) = lower.strip_suffix('y')
+        && !stem.ends_with(['a', 'e', 'i', 'o', 'u'])
+    {
+        return format!("{stem}ies");
+    }
+    if lower.ends_with(['s', 'x', 'z']) || lower.ends_with("ch") || lower.ends_with("sh") {
+        return format!("{lower}es");
+    }
+    format!("{lower}s")
+}
+
+/// The distinct targets of the rendered objects, in apply order, then the inventory's.
+async fn targets(ctx: &Context<'_>) -> Result<Vec<Target>, PreflightError> {
+    // Kinds defined by CRDs of the profile are not served yet: their CRD says plural and scope.
+    let mut defined: BTreeMap<(String, String), (String, bool)> = BTreeMap::new();
+    for desired in ctx
+        .desired
+        .iter()
+        .filter(|d| d.key.kind == "CustomResourceDefinition")
+    {
+        let spec = &desired.object["spec"];
+        if let (Some(group), Some(kind), Some(plural)) = (
+            spec["group"].as_str(),
+            spec["names"]["kind"].as_str(),
+            spec["names"]["plural"].as_str(),
+        ) {
+            defined.insert(
+                (group.to_string(), kind.to_string()),
+                (
+                    plural.to_string(),
+                    spec["scope"].as_str() != Some("Cluster"),
+                ),
+            );
+        }
+    }
+    let resources = Resources::new(ctx.client.clone(), ctx.options.retry);
+    let inventory = [
+        ObjectKey {
+            api_version: "v1".into(),
+            kind: "Namespace".into(),
+            namespace: None,
+            name: INVENTORY_NAMESPACE.into(),
+        },
+        ObjectKey {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: Some(INVENTORY_NAMESPACE.into()),
+            name: INVENTORY_NAME.into(),
+        },
+    ];
+    let keys = ctx.desired.iter().map(|d| &d.key).chain(inventory.iter());
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for key in keys {
+        let (group, _) = key.group_version();
+        let (resource, namespaced) = match defined.get(&(group.to_string(), key.kind.clone())) {
+            Some((plural, namespaced)) => (plural.clone(), *namespaced),
+            None => match resources.resolve(key).await {
+                Ok(found) => (found.api.plural, found.namespaced),
+                // Made at runtime by an operator of the profile (KubeVirt's instancetypes, CDI's
+                // DataSources): the default plural, namespaced when the object names a namespace.
+                Err(InstallError::KindNotServed { .. }) => {
+                    (guess_plural(&key.kind), key.namespace.is_some())
+                }
+                Err(InstallError::Read { source, .. }) => {
+                    return Err(PreflightError::read(
+                        format!("discover {}", key.api_version),
+                        *source,
+                    ));
+                }
+                Err(other) => return Err(other.into()),
+            },
+        };
+        let namespace = if namespaced {
+            Some(key.namespace.clone().unwrap_or_else(|| "default".into()))
+        } else {
+            None
+        };
+        if seen.insert((group.to_string(), resource.clone(), namespace.clone())) {
+            out.push(Target {
+                group: group.to_string(),
+                resource,
+                namespace,
+                example: key.to_string(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+async fn allowed(ctx: &Context<'_>, target: &Target, verb: &str) -> Result<bool, PreflightError> {
+    let api: Api<SelfSubjectAccessReview> = Api::all(ctx.client.clone());
+    let review = SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                group: Some(target.group.clone()),
+                resource: Some(target.resource.clone()),
+                namespace: target.namespace.clone(),
+                verb: Some(verb.to_string()),
+                ..ResourceAttributes::default()
+            }),
+            ..SelfSubjectAccessReviewSpec::default()
+        },
+        ..SelfSubjectAccessReview::default()
+    };
+    let params = PostParams::default();
+    let answer = ctx
+        .options
+        .retry
+        .run(|| api.create(&params, &review), |_, _| {})
+        .await
+        .map_err(|(source, _)| {
+            PreflightError::read(
+                "create selfsubjectaccessreviews.authorization.k8s.io",
+                source,
+            )
+        })?;
+    Ok(answer.status.is_some_and(|s| s.allowed))
+}
+
+pub(super) async fn check(ctx: &Context<'_>) -> Result<Vec<Check>, PreflightError> {
+    let targets = targets(ctx).await?;
+    let questions: Vec<(&Target, &str)> = targets
+        .iter()
+        .flat_map(|t| VERBS.iter().map(move |verb| (t, *verb)))
+        .collect();
+    // In order, so the first missing permission is the first the install would hit.
+    let answers: Vec<Result<bool, PreflightError>> = futures::stream::iter(questions.iter())
+        .map(|(target, verb)| allowed(ctx, target, verb))
+        .buffered(ctx.options.concurrency.max(1))
+        .collect()
+        .await;
+    let mut missing = Vec::new();
+    for ((target, verb), answer) in questions.iter().zip(answers) {
+        if !answer? {
+            missing.push((*target, *verb));
+        }
+    }
+    let checked = format!("{} verbs on {} resources", VERBS.len(), targets.len());
+    let check = match missing.first() {
+        None => Check {
+            id: CheckId::Permissions,
+            pack: None,
+            verdict: Verdict::Pass,
+            saw: format!("allowed: {checked} ({})", VERBS.join(", ")),
+            fix: None,
+            auto_fix: None,
+        },
+        Some((target, verb)) => {
+            let resources: BTreeSet<&str> =
+                missing.iter().map(|(t, _)| t.example.as_str()).collect();
+            Check {
+                id: CheckId::Permissions,
+                pack: None,
+                verdict: Verdict::Fail,
+                saw: format!(
+                    "not allowed to {verb} {} (needed for {}); {} of {checked} missing, on {} resources",
+                    target.describe(),
+                    target.example,
+                    missing.len(),
+                    resources.len()
+                ),
+                fix: Some(format!(
+                    "Use credentials that may {} what the profile installs (cluster-admin, or a role granting at least `{verb}` on {}).",
+                    VERBS.join(", "),
+                    target.describe()
+                )),
+                auto_fix: None,
+            }
+        }
+    };
+    Ok(vec![check])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guess_plural;
+
+    #[test]
+    fn plurals_follow_the_default_rules() {
+        assert_eq!(guess_plural("DataSource"), "datasources");
+        assert_eq!(guess_plural("DataImportCron"), "dataimportcrons");
+        assert_eq!(
+            guess_plural("VirtualMachineClusterInstancetype"),
+            "virtualmachineclusterinstancetypes"
+        );
+        assert_eq!(guess_plural("NetworkPolicy"), "networkpolicies");
+        assert_eq!(guess_plural("Gateway"), "gateways");
+        assert_eq!(guess_plural("Ingress"), "ingresses");
+    }
+}
