@@ -8,6 +8,7 @@ mod install_cmd;
 mod output_format;
 mod packs_cmd;
 mod plan_cmd;
+mod preflight_cmd;
 mod profile_cmd;
 mod target;
 
@@ -43,6 +44,9 @@ enum Command {
     #[command(subcommand)]
     Clusters(clusters_cmd::ClustersCommand),
     /// What installing a profile would change on a cluster (nothing is changed).
+    /// Check a cluster before installing a profile: versions, permissions, KVM, storage, CNI and
+    /// what is already installed (exits non-zero when a check fails; changes nothing).
+    Preflight(preflight_cmd::PreflightArgs),
     Plan(plan_cmd::PlanArgs),
     /// Install a profile onto a cluster (inventory first; waits until every pack is ready).
     Install(install_cmd::InstallArgs),
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
         Command::Profile(command) => profile_cmd::run(&cli.catalog, command),
         Command::Gates(command) => gates_cmd::run(&cli.catalog, command),
         Command::Clusters(command) => clusters_cmd::run_blocking(command),
+        Command::Preflight(args) => preflight_cmd::run_preflight(&cli.catalog, args),
         Command::Plan(args) => plan_cmd::run_plan(&cli.catalog, args),
         Command::Install(args) => install_cmd::run_install(&cli.catalog, args),
         Command::Uninstall(args) => install_cmd::run_uninstall(args),

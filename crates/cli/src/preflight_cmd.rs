@@ -1,0 +1,102 @@
+//! `vmdeckctl preflight PROFILE TARGET [-o json]`: what the cluster must offer (and must not
+//! already have) before the profile is installed, as a table of checks or the JSON report; exits
+//! non-zero when a check fails. Nothing is changed on the cluster.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use vmdeck_installer::preflight::{Check, PreflightOptions, PreflightReport, Verdict, preflight};
+
+use crate::catalog_args::CatalogArgs;
+use crate::install_cmd::runtime;
+use crate::output_format::{emit, print_table};
+use crate::profile_cmd::{RenderArgs, render_file};
+use crate::target::TargetArgs;
+
+#[derive(Args)]
+pub struct PreflightArgs {
+    #[command(flatten)]
+    source: RenderArgs,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// `text` (a table of checks) or `json` (the report).
+    #[arg(short, long, value_enum, default_value_t = PreflightOutput::Text)]
+    output: PreflightOutput,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PreflightOutput {
+    Text,
+    Json,
+}
+
+fn name(check: &Check) -> String {
+    match &check.pack {
+        Some(pack) => format!("{} ({pack})", check.id),
+        None => check.id.to_string(),
+    }
+}
+
+/// The table, each automatic fix under it, then the counts.
+pub fn print_report(report: &PreflightReport) {
+    let rows: Vec<Vec<String>> = report
+        .checks
+        .iter()
+        .map(|c| {
+            vec![
+                name(c),
+                c.verdict.as_str().to_string(),
+                c.saw.clone(),
+                c.fix.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    print_table(&["CHECK", "VERDICT", "SAW", "FIX"], &rows);
+    for check in &report.checks {
+        if let Some(fix) = &check.auto_fix {
+            let default = if fix.default { " (default)" } else { "" };
+            let cost = fix
+                .cost
+                .as_ref()
+                .map(|c| format!("; cost: {c}"))
+                .unwrap_or_default();
+            emit(&format!(
+                "automatic fix {} for {}{default}: {}{cost}\n",
+                fix.id,
+                name(check),
+                fix.summary
+            ));
+        }
+    }
+    let count = |v: Verdict| report.checks.iter().filter(|c| c.verdict == v).count();
+    emit(&format!(
+        "Kubernetes {}: {} failed, {} warned, {} passed\n",
+        report.kubernetes_version,
+        count(Verdict::Fail),
+        count(Verdict::Warn),
+        count(Verdict::Pass)
+    ));
+}
+
+pub fn run_preflight(catalog: &CatalogArgs, args: PreflightArgs) -> anyhow::Result<ExitCode> {
+    let catalog = catalog.load()?;
+    let runtime = runtime()?;
+    let Some((_, rendered)) = render_file(&catalog, &args.source, &runtime)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let report = runtime.block_on(async {
+        let client = args.target.client().await?;
+        preflight(client, &rendered, &catalog, PreflightOptions::default())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e} [{}]", e.code()))
+    })?;
+    match args.output {
+        PreflightOutput::Json => emit(&format!("{}\n", serde_json::to_string_pretty(&report)?)),
+        PreflightOutput::Text => print_report(&report),
+    }
+    Ok(if report.blocks() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
