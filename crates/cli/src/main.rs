@@ -43,10 +43,10 @@ enum Command {
     /// Saved clusters: add from a kubeconfig, list, check, remove.
     #[command(subcommand)]
     Clusters(clusters_cmd::ClustersCommand),
-    /// What installing a profile would change on a cluster (nothing is changed).
     /// Check a cluster before installing a profile: versions, permissions, KVM, storage, CNI and
     /// what is already installed (exits non-zero when a check fails; changes nothing).
     Preflight(preflight_cmd::PreflightArgs),
+    /// What installing a profile would change on a cluster (nothing is changed).
     Plan(plan_cmd::PlanArgs),
     /// Install a profile onto a cluster (inventory first; waits until every pack is ready).
     Install(install_cmd::InstallArgs),
