@@ -444,3 +444,78 @@ async fn a_pack_version_outside_the_clusters_range_warns_with_one_that_fits() {
     assert_eq!(kubevirt.verdict, Verdict::Pass);
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_frp_server_that_refuses_only_warns() {
+    let cluster = cluster_with(simcluster::Options::default()).await;
+    // A port nothing listens on any more.
+    let closed = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap().port().to_string()
+    };
+    let draft = profile(
+        "vm-dashboard-proxied",
+        &[],
+        &[
+            ("spectro-proxy.server.address", "127.0.0.1"),
+            ("spectro-proxy.server.port", closed.as_str()),
+            ("spectro-proxy.clusterId", "c-42"),
+        ],
+    );
+    let report = run(client(&cluster, "admin").await, &rendered(&draft).await).await;
+    let proxy = only(&report, CheckId::ProxyReachable);
+    assert_eq!(proxy.verdict, Verdict::Warn, "{proxy:?}");
+    assert!(
+        proxy
+            .saw
+            .starts_with(&format!("127.0.0.1:{closed} (127.0.0.1) refuses TCP")),
+        "{}",
+        proxy.saw
+    );
+    assert!(
+        proxy
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("server.address and server.port")
+    );
+    assert!(!report.blocks(), "warn only: {report:#?}");
+    cluster.shutdown().await;
+}
+
+/// After VMDeck's own install, what is there is ours: KubeVirt, CDI and the snapshot CRDs pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_vmdeck_installed_is_not_someone_elses() {
+    let cluster = cluster_with(simcluster::Options {
+        ready_delay: std::time::Duration::from_millis(50),
+        ..simcluster::Options::default()
+    })
+    .await;
+    let admin = client(&cluster, "admin").await;
+    let draft = profile("vm-dashboard-direct", &[], &[]);
+    let rendered = rendered(&draft).await;
+    vmdeck_installer::install(
+        admin.clone(),
+        &rendered,
+        draft.to_yaml(),
+        vmdeck_installer::InstallOptions::default(),
+        &vmdeck_installer::ProgressSink::discard(),
+    )
+    .await
+    .unwrap();
+    let report = run(admin, &rendered).await;
+    assert_eq!(report.verdict(), Verdict::Pass, "{report:#?}");
+    assert_eq!(
+        only(&report, CheckId::ExistingKubevirt).saw,
+        "KubeVirt is installed by VMDeck (in this cluster's inventory)"
+    );
+    assert_eq!(
+        only(&report, CheckId::ExistingCdi).saw,
+        "CDI is installed by VMDeck (in this cluster's inventory)"
+    );
+    assert_eq!(
+        only(&report, CheckId::ExistingSnapshotController).saw,
+        "no snapshot controller or snapshot CRDs installed by someone else"
+    );
+    cluster.shutdown().await;
+}
