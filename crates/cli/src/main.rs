@@ -3,6 +3,7 @@
 
 mod catalog_args;
 mod clusters_cmd;
+mod console_cmd;
 mod gates_cmd;
 mod install_cmd;
 mod output_format;
@@ -11,6 +12,7 @@ mod plan_cmd;
 mod preflight_cmd;
 mod profile_cmd;
 mod target;
+mod vms_cmd;
 
 use std::process::ExitCode;
 
@@ -54,6 +56,15 @@ enum Command {
     Uninstall(install_cmd::UninstallArgs),
     /// What VMDeck installed on a cluster, from its inventory.
     Status(install_cmd::StatusArgs),
+    /// VMs: list (and watch) them, power actions.
+    #[command(subcommand)]
+    Vms(vms_cmd::VmsCommand),
+    /// A VM's serial console on this terminal (Ctrl+] leaves).
+    Console(console_cmd::ConsoleArgs),
+    /// A VM's VNC for a native viewer, through a loopback proxy.
+    Vnc(console_cmd::VncArgs),
+    /// Save a PNG of a VM's screen.
+    Screenshot(console_cmd::ScreenshotArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +79,10 @@ fn main() -> ExitCode {
         Command::Install(args) => install_cmd::run_install(&cli.catalog, args),
         Command::Uninstall(args) => install_cmd::run_uninstall(args),
         Command::Status(args) => install_cmd::run_status(args),
+        Command::Vms(command) => vms_cmd::run(command),
+        Command::Console(args) => console_cmd::run_console(args),
+        Command::Vnc(args) => console_cmd::run_vnc(args),
+        Command::Screenshot(args) => console_cmd::run_screenshot(args),
     };
     match result {
         Ok(code) => code,

@@ -1,20 +1,20 @@
 //! The native viewer hand-off: a TCP listener on a loopback address (a random port unless told
 //! otherwise; anything but loopback is refused) that a VNC viewer (remote-viewer, TigerVNC,
-//! Remmina) connects to. One connection at a time; each dials the VMI's `vnc` subresource
-//! afresh, so a viewer can reconnect (`virtctl vnc` serves one connection and exits). The
-//! listener lives until the [`VncProxy`] is dropped.
+//! Remmina) connects to. One connection at a time: a new one replaces the one before (a viewer
+//! reconnecting while its old connection lingers); each dials the VMI's `vnc` subresource
+//! afresh, so a viewer can reconnect (`virtctl vnc` serves one connection and exits). The first
+//! dial respects another live VNC session (`session_in_use`); later ones take over the session
+//! this proxy's earlier connection left. The listener lives until the [`VncProxy`] is dropped.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::iobridge::{IoEnded, bridge_io};
+use crate::iobridge::{IoBridgeError, IoEnded, bridge_io};
 use crate::upstream::{ConsoleKind, ConsoleTarget, DialError, dial};
 
 /// Events kept for the user before the oldest are dropped.
@@ -42,8 +42,8 @@ pub enum ProxyEvent {
     Connected { peer: SocketAddr },
     /// A viewer connected but the console could not be opened; the connection was closed.
     Refused { peer: SocketAddr, error: DialError },
-    /// A second viewer while one is connected: closed at once.
-    Busy { peer: SocketAddr },
+    /// A new viewer connection replaced this one.
+    Replaced { peer: SocketAddr },
     /// A viewer's session ended.
     Closed { peer: SocketAddr, why: String },
 }
@@ -116,32 +116,41 @@ async fn accept_loop(
     target: ConsoleTarget,
     events: mpsc::Sender<ProxyEvent>,
 ) {
-    let busy = Arc::new(AtomicBool::new(false));
-    let mut sessions = tokio::task::JoinSet::new();
+    let mut current: Option<(SocketAddr, AbortOnDrop)> = None;
+    let mut dialled_before = false;
     loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (tcp, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        tracing::warn!("VNC proxy accept: {error}");
-                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                        continue;
-                    }
-                };
-                if busy.swap(true, Ordering::SeqCst) {
-                    tell(&events, ProxyEvent::Busy { peer });
-                    continue;
-                }
-                let (client, target, events, busy) =
-                    (client.clone(), target.clone(), events.clone(), busy.clone());
-                sessions.spawn(async move {
-                    serve(tcp, peer, &client, &target, &events).await;
-                    busy.store(false, Ordering::SeqCst);
-                });
+        let (tcp, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!("VNC proxy accept: {error}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
             }
-            Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+        };
+        if let Some((old_peer, mut session)) = current.take()
+            && !session.0.is_finished()
+        {
+            session.0.abort();
+            let _ = (&mut session.0).await;
+            tell(&events, ProxyEvent::Replaced { peer: old_peer });
         }
+        let target = ConsoleTarget {
+            takeover: dialled_before,
+            ..target.clone()
+        };
+        dialled_before = true;
+        let (client, events) = (client.clone(), events.clone());
+        let task = tokio::spawn(async move { serve(tcp, peer, &client, &target, &events).await });
+        current = Some((peer, AbortOnDrop(task)));
+    }
+}
+
+/// A session task, aborted when the accept loop (the proxy) goes.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -164,6 +173,14 @@ async fn serve(
     let (reader, writer) = tcp.into_split();
     let why = match bridge_io(upstream, reader, writer, None).await {
         Ok(IoEnded::InputClosed) | Ok(IoEnded::Escaped) => "the viewer disconnected".to_string(),
+        Err(IoBridgeError::Input(e) | IoBridgeError::Output(e))
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            ) =>
+        {
+            "the viewer disconnected".to_string()
+        }
         Ok(IoEnded::UpstreamClosed(Some(frame))) if !frame.reason.is_empty() => {
             format!("the cluster closed the console: {}", frame.reason)
         }

@@ -1,0 +1,288 @@
+//! vmdeckctl vms / console / vnc / screenshot against simcluster's KubeVirt (in process): the
+//! list as a table and as JSON, a power action and its plain error, the viewer context refused,
+//! the serial console with piped stdin, the VNC proxy serving a viewer twice, a PNG screenshot.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use kube::api::{Api, DynamicObject};
+use simcluster::SimCluster;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use vmdeck_test_support::{WAIT_LIMIT, eventually};
+
+fn vmi_resource() -> kube::api::ApiResource {
+    kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("kubevirt.io", "v1", "VirtualMachineInstance"),
+        "virtualmachineinstances",
+    )
+}
+
+/// simcluster with KubeVirt and six seeded VMs (dev/web-01 Always, prod/db-02 Manual, ...), its
+/// kubeconfig (contexts `admin` and `viewer`) written to `dir`; dev/web-01 runs.
+async fn cluster(dir: &Path) -> (SimCluster, String) {
+    let cluster = SimCluster::start(simcluster::Options {
+        with_kubevirt: true,
+        vms: 6,
+        ..simcluster::Options::default()
+    })
+    .await
+    .expect("simcluster starts");
+    let kubeconfig = dir.join("kubeconfig");
+    cluster.write_kubeconfig(&kubeconfig).unwrap();
+    running(&cluster, "dev", "web-01").await;
+    (cluster, kubeconfig.display().to_string())
+}
+
+/// Wait until the VMI `ns/name` is Running.
+async fn running(cluster: &SimCluster, namespace: &str, name: &str) {
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(cluster.client().await, namespace, &vmi_resource());
+    eventually(&format!("{namespace}/{name} running"), async || {
+        let vmi = api.get_opt(name).await.ok()??;
+        (vmi.data.pointer("/status/phase")?.as_str()? == "Running").then_some(())
+    })
+    .await;
+}
+
+fn vmdeckctl_path() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("vmdeckctl")
+}
+
+/// Runs vmdeckctl to its end, off the async threads (simcluster serves on them meanwhile).
+async fn vmdeckctl(args: &[&str]) -> std::process::Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(vmdeckctl_path())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_act_refuse_and_screenshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cluster, kubeconfig) = cluster(dir.path()).await;
+    let k = kubeconfig.as_str();
+
+    let table = vmdeckctl(&["vms", "list", "--kubeconfig", k, "-n", "dev"]).await;
+    assert!(table.status.success(), "{}", text(&table.stderr));
+    let out = text(&table.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("NAMESPACE  NAME"), "{out}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("dev") && l.contains("web-01") && l.contains("Running")),
+        "{out}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("NAMESPACE") || l.starts_with("dev")),
+        "{out}"
+    );
+
+    let json = vmdeckctl(&["vms", "list", "--kubeconfig", k, "-A", "-o", "json"]).await;
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    let web = rows
+        .iter()
+        .find(|r| r["namespace"] == "dev" && r["name"] == "web-01")
+        .unwrap();
+    assert_eq!(web["status"], "Running");
+    assert!(
+        web["actions"].as_array().unwrap().contains(&"stop".into()),
+        "{web}"
+    );
+
+    // prod/db-02 is Manual: started, then "already running".
+    let start = vmdeckctl(&["vms", "start", "--kubeconfig", k, "prod/db-02"]).await;
+    assert!(start.status.success(), "{}", text(&start.stderr));
+    running(&cluster, "prod", "db-02").await;
+    let again = vmdeckctl(&["vms", "start", "--kubeconfig", k, "prod/db-02"]).await;
+    assert!(!again.status.success());
+    assert_eq!(
+        text(&again.stderr).trim(),
+        "error: db-02 is already running"
+    );
+
+    // The viewer lists but may not act.
+    let viewer = ["--kubeconfig", k, "--context", "viewer"];
+    let listed = vmdeckctl(&[&["vms", "list"][..], &viewer, &["-A"]].concat()).await;
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let stop = vmdeckctl(&[&["vms", "stop"][..], &viewer, &["dev/web-01"]].concat()).await;
+    assert!(!stop.status.success());
+    assert!(
+        text(&stop.stderr).starts_with("error: not allowed"),
+        "{}",
+        text(&stop.stderr)
+    );
+
+    let png = dir.path().join("web-01.png");
+    let shot = vmdeckctl(&[
+        "screenshot",
+        "--kubeconfig",
+        k,
+        "dev/web-01",
+        "-o",
+        &png.display().to_string(),
+    ])
+    .await;
+    assert!(shot.status.success(), "{}", text(&shot.stderr));
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(bytes.starts_with(&[0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n']));
+    assert!(bytes.len() > 1000, "{} bytes", bytes.len());
+
+    let missing = vmdeckctl(&[
+        "screenshot",
+        "--kubeconfig",
+        k,
+        "dev/nowhere",
+        "-o",
+        "x.png",
+    ])
+    .await;
+    assert!(!missing.status.success());
+    assert!(
+        text(&missing.stderr).contains("not found"),
+        "{}",
+        text(&missing.stderr)
+    );
+    cluster.shutdown().await;
+}
+
+/// A child's output, read as it comes.
+struct Output {
+    reader: BufReader<tokio::process::ChildStdout>,
+    seen: Vec<u8>,
+}
+
+impl Output {
+    async fn until(&mut self, wanted: &str) -> String {
+        let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
+        loop {
+            let text = String::from_utf8_lossy(&self.seen).into_owned();
+            if text.contains(wanted) {
+                return text;
+            }
+            let mut buf = [0u8; 4096];
+            let n = tokio::time::timeout_at(deadline, self.reader.read(&mut buf))
+                .await
+                .unwrap_or_else(|_| panic!("{wanted:?} not seen; got {text:?}"))
+                .unwrap();
+            assert!(n > 0, "output ended before {wanted:?}; got {text:?}");
+            self.seen.extend_from_slice(&buf[..n]);
+        }
+    }
+}
+
+fn spawn(args: &[&str]) -> (tokio::process::Child, Output) {
+    let mut child = tokio::process::Command::new(vmdeckctl_path())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    (
+        child,
+        Output {
+            reader: BufReader::new(stdout),
+            seen: Vec::new(),
+        },
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_serial_console_with_piped_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cluster, kubeconfig) = cluster(dir.path()).await;
+    let (mut child, mut output) = spawn(&["console", "--kubeconfig", &kubeconfig, "dev/web-01"]);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"\r").await.unwrap();
+    output.until("web-01 login: ").await;
+    stdin.write_all(b"root\r").await.unwrap();
+    output.until("Password: ").await;
+    // Ctrl+] leaves.
+    stdin.write_all(&[0x1d]).await.unwrap();
+    let status = tokio::time::timeout(WAIT_LIMIT, child.wait())
+        .await
+        .expect("vmdeckctl console leaves on Ctrl+]")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    cluster.shutdown().await;
+}
+
+async fn rfb_version(port: u16) -> Vec<u8> {
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut version = vec![0u8; 12];
+    tokio::time::timeout(WAIT_LIMIT, tcp.read_exact(&mut version))
+        .await
+        .expect("the RFB greeting in time")
+        .unwrap();
+    // Answer it, so the server goes on to its security types: the stream really flows both ways.
+    tcp.write_all(b"RFB 003.008\n").await.unwrap();
+    let mut count = [0u8];
+    tcp.read_exact(&mut count).await.unwrap();
+    assert!(count[0] > 0, "security types offered");
+    version
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vnc_proxy_serves_a_viewer_again_and_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cluster, kubeconfig) = cluster(dir.path()).await;
+    let (mut child, mut output) = spawn(&[
+        "vnc",
+        "--kubeconfig",
+        &kubeconfig,
+        "dev/web-01",
+        "--proxy-only",
+    ]);
+    let mut line = String::new();
+    tokio::time::timeout(WAIT_LIMIT, output.reader.read_line(&mut line))
+        .await
+        .expect("the port in time")
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let port = u16::try_from(answer["port"].as_u64().unwrap()).unwrap();
+    assert!(port > 0);
+    assert_eq!(rfb_version(port).await, b"RFB 003.008\n");
+    // The viewer reconnects: a fresh dial, the same greeting.
+    assert_eq!(rfb_version(port).await, b"RFB 003.008\n");
+    assert!(child.try_wait().unwrap().is_none(), "still serving");
+    child.kill().await.unwrap();
+
+    // Only loopback is served.
+    let refused = vmdeckctl(&[
+        "vnc",
+        "--kubeconfig",
+        &kubeconfig,
+        "dev/web-01",
+        "--listen",
+        "0.0.0.0:0",
+        "--proxy-only",
+    ])
+    .await;
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("not a loopback address"),
+        "{}",
+        text(&refused.stderr)
+    );
+    cluster.shutdown().await;
+}
