@@ -232,6 +232,8 @@ pub enum PreflightCheck {
     },
     /// At least one node is Ready (which needs a working default CNI).
     NodesReady,
+    /// A default CNI (a known CNI's DaemonSet, or one writing `/etc/cni/net.d`) runs on every node.
+    DefaultCni,
     /// A default StorageClass (virt default or cluster default) exists.
     DefaultStorageClass,
     /// Cannot be checked automatically; shown to the user.
