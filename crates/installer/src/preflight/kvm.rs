@@ -1,6 +1,6 @@
 //! Hardware virtualization on schedulable nodes: `devices.kubevirt.io/kvm` allocatable (virt-handler's
 //! device plugin, once KubeVirt runs), or a node label that says so (simcluster's
-//! `simcluster.vmdeck.io/kvm`, node-feature-discovery's CPU flags). None: warn, and offer
+//! `simcluster.vmdeck.io/kvm`, the CPU flags node-feature-discovery or KubeVirt label). None: warn, and offer
 //! `useEmulation: true` on the kubevirt pack, with what it costs.
 
 use k8s_openapi::api::core::v1::Node;
@@ -15,10 +15,14 @@ use super::report::{AutoFix, Check, CheckId, FixAction, Verdict};
 pub const KVM_RESOURCE: &str = "devices.kubevirt.io/kvm";
 /// simcluster's label (true or false) for nodes with `/dev/kvm`.
 pub const SIMCLUSTER_KVM_LABEL: &str = "simcluster.vmdeck.io/kvm";
-/// node-feature-discovery's CPU flags for Intel VT-x and AMD-V.
-const NFD_LABELS: [&str; 2] = [
+/// CPU flags for Intel VT-x and AMD-V as node-feature-discovery and KubeVirt's node labeller
+/// publish them. (`kubevirt.io/schedulable=true` is not evidence: virt-handler sets it on nodes
+/// without KVM too when emulation is on.)
+const CPU_FLAG_LABELS: [&str; 4] = [
     "feature.node.kubernetes.io/cpu-cpuid.VMX",
     "feature.node.kubernetes.io/cpu-cpuid.SVM",
+    "cpu-feature.node.kubevirt.io/vmx",
+    "cpu-feature.node.kubevirt.io/svm",
 ];
 pub const KUBEVIRT_PACK: &str = "kubevirt";
 pub const EMULATION_VALUE: &str = "useEmulation";
@@ -33,18 +37,28 @@ enum Kvm {
     Unknown,
 }
 
+/// Whether a quantity (`110`, `1k`: the device plugin advertises 1000) is above zero.
+fn positive(quantity: &str) -> bool {
+    let number: String = quantity
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    number.parse::<f64>().is_ok_and(|n| n > 0.0)
+}
+
 fn kvm_of(node: &Node) -> Kvm {
     let allocatable = node
         .status
         .as_ref()
         .and_then(|s| s.allocatable.as_ref())
         .and_then(|a| a.get(KVM_RESOURCE))
-        .map(|q| q.0.trim().parse::<u64>().unwrap_or(0));
-    if allocatable.is_some_and(|n| n > 0) {
+        .map(|q| positive(&q.0));
+    if allocatable == Some(true) {
         return Kvm::Yes;
     }
     let labels = node.metadata.labels.clone().unwrap_or_default();
-    if NFD_LABELS
+    if CPU_FLAG_LABELS
         .iter()
         .any(|l| labels.get(*l).map(String::as_str) == Some("true"))
     {
@@ -54,7 +68,7 @@ fn kvm_of(node: &Node) -> Kvm {
         Some("true") => Kvm::Yes,
         Some("false") => Kvm::No,
         // The device plugin advertises 0 when /dev/kvm is missing.
-        _ if allocatable == Some(0) => Kvm::No,
+        _ if allocatable == Some(false) => Kvm::No,
         _ => Kvm::Unknown,
     }
 }
@@ -170,4 +184,44 @@ pub(super) async fn check(ctx: &Context<'_>) -> Result<Vec<Check>, PreflightErro
             },
         }),
     }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(labels: serde_json::Value, allocatable: serde_json::Value) -> Node {
+        serde_json::from_value(json!({
+            "metadata": {"name": "n", "labels": labels},
+            "status": {"allocatable": allocatable},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn kvm_evidence_from_the_device_plugin_and_labels() {
+        assert_eq!(
+            kvm_of(&node(json!({}), json!({KVM_RESOURCE: "1k"}))),
+            Kvm::Yes
+        );
+        assert_eq!(
+            kvm_of(&node(json!({}), json!({KVM_RESOURCE: "0"}))),
+            Kvm::No
+        );
+        assert_eq!(
+            kvm_of(&node(
+                json!({"cpu-feature.node.kubevirt.io/vmx": "true"}),
+                json!({})
+            )),
+            Kvm::Yes
+        );
+        assert_eq!(
+            kvm_of(&node(json!({SIMCLUSTER_KVM_LABEL: "false"}), json!({}))),
+            Kvm::No
+        );
+        assert_eq!(
+            kvm_of(&node(json!({"kubevirt.io/schedulable": "true"}), json!({}))),
+            Kvm::Unknown
+        );
+    }
 }
