@@ -286,3 +286,134 @@ async fn the_vnc_proxy_serves_a_viewer_again_and_again() {
     );
     cluster.shutdown().await;
 }
+
+/// A real HTTP CONNECT proxy (Debian's tinyproxy) on loopback, logging each request.
+struct Tinyproxy {
+    child: tokio::process::Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Tinyproxy {
+    async fn start(dir: &Path) -> Self {
+        let program = std::env::var_os("PATH")
+            .and_then(|path| {
+                std::env::split_paths(&path)
+                    .map(|d| d.join("tinyproxy"))
+                    .find(|p| p.is_file())
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "tinyproxy is not installed: the proxy-url test needs Debian's tinyproxy \
+                     (scripts/test installs it; by hand: apt-get install tinyproxy)"
+                )
+            });
+        // A free port for its config (tinyproxy cannot be asked to pick one).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.join("tinyproxy.conf");
+        let log = dir.join("tinyproxy.log");
+        std::fs::write(
+            &config,
+            format!(
+                "Port {port}\nListen 127.0.0.1\nTimeout 600\nLogLevel Connect\nLogFile \"{}\"\n\
+                 MaxClients 64\nAllow 127.0.0.1\nDisableViaHeader Yes\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        let child = tokio::process::Command::new(program)
+            .arg("-d")
+            .arg("-c")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("tinyproxy starts");
+        eventually("tinyproxy listening", async || {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .ok()
+        })
+        .await;
+        Self { child, port, log }
+    }
+
+    /// CONNECT requests to `authority` seen so far.
+    fn connects_to(&self, authority: &str) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .matches(&format!("CONNECT {authority} "))
+            .count()
+    }
+}
+
+/// `vms list`, a power action, `console` and `vnc` with the kubeconfig's `proxy-url` pointing
+/// at tinyproxy: each works, and each went through the proxy (its log counts the CONNECTs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_goes_through_a_proxy_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = Tinyproxy::start(dir.path()).await;
+    let (cluster, _) = cluster(dir.path()).await;
+    let mut kubeconfig: serde_json::Value = serde_yaml_ng::from_str(cluster.kubeconfig()).unwrap();
+    let server = kubeconfig["clusters"][0]["cluster"]["server"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let authority = server
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .to_string();
+    kubeconfig["clusters"][0]["cluster"]["proxy-url"] =
+        serde_json::json!(format!("http://127.0.0.1:{}", proxy.port));
+    let proxied = dir.path().join("proxied-kubeconfig");
+    std::fs::write(&proxied, serde_yaml_ng::to_string(&kubeconfig).unwrap()).unwrap();
+    let k = proxied.display().to_string();
+    let mut seen = proxy.connects_to(&authority);
+    let mut went_through = |what: &str| {
+        let now = proxy.connects_to(&authority);
+        assert!(
+            now > seen,
+            "{what} did not go through the proxy (CONNECT {authority}); its log:\n{}",
+            std::fs::read_to_string(&proxy.log).unwrap_or_default()
+        );
+        seen = now;
+    };
+
+    let json = vmdeckctl(&["vms", "list", "--kubeconfig", &k, "-A", "-o", "json"]).await;
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 6);
+    went_through("vms list");
+
+    let start = vmdeckctl(&["vms", "start", "--kubeconfig", &k, "dev/db-02"]).await;
+    assert!(start.status.success(), "{}", text(&start.stderr));
+    went_through("vms start");
+    running(&cluster, "dev", "db-02").await;
+
+    let (mut child, mut output) = spawn(&["console", "--kubeconfig", &k, "dev/web-01"]);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"\r").await.unwrap();
+    output.until("web-01 login: ").await;
+    stdin.write_all(&[0x1d]).await.unwrap();
+    assert!(child.wait().await.unwrap().success());
+    went_through("console");
+
+    let (mut child, mut output) = spawn(&["vnc", "--kubeconfig", &k, "dev/web-01", "--proxy-only"]);
+    let mut line = String::new();
+    tokio::time::timeout(WAIT_LIMIT, output.reader.read_line(&mut line))
+        .await
+        .expect("the port in time")
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let port = u16::try_from(answer["port"].as_u64().unwrap()).unwrap();
+    assert_eq!(rfb_version(port).await, b"RFB 003.008\n");
+    child.kill().await.unwrap();
+    went_through("vnc");
+    drop(proxy.child);
+    cluster.shutdown().await;
+}
