@@ -417,3 +417,49 @@ async fn every_command_goes_through_a_proxy_url() {
     drop(proxy.child);
     cluster.shutdown().await;
 }
+
+/// `vms list --watch -o json`: the snapshot line, then a change line when a VM stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_watches_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cluster, kubeconfig) = cluster(dir.path()).await;
+    let (mut child, mut output) = spawn(&[
+        "vms",
+        "list",
+        "--kubeconfig",
+        &kubeconfig,
+        "-n",
+        "dev",
+        "-o",
+        "json",
+        "--watch",
+    ]);
+    let mut line = String::new();
+    tokio::time::timeout(WAIT_LIMIT, output.reader.read_line(&mut line))
+        .await
+        .expect("the snapshot in time")
+        .unwrap();
+    let snapshot: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(snapshot["kind"], "snapshot", "{line}");
+    assert!(!snapshot["rows"].as_array().unwrap().is_empty());
+    let stop = vmdeckctl(&["vms", "stop", "--kubeconfig", &kubeconfig, "dev/web-01"]).await;
+    assert!(stop.status.success(), "{}", text(&stop.stderr));
+    let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
+    loop {
+        line.clear();
+        let n = tokio::time::timeout_at(deadline, output.reader.read_line(&mut line))
+            .await
+            .expect("web-01 stopped, as a change line")
+            .unwrap();
+        assert!(n > 0, "the watch ended");
+        let change: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if change["change"] == "changed"
+            && change["name"] == "web-01"
+            && change["status"] == "Stopped"
+        {
+            break;
+        }
+    }
+    child.kill().await.unwrap();
+    cluster.shutdown().await;
+}
