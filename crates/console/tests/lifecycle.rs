@@ -1,7 +1,8 @@
 //! Close reasons told by watching the VMI, through the gateway and simcluster: stopping the VM
 //! closes the console with "VM stopped"; after a restart serial re-dials by itself (the client
 //! stays connected and logs in again) while VNC closes with "VM restarted"; a migration closes
-//! VNC with "VM migrated"; a console taken by a session outside the gateway is "taken over".
+//! VNC with "VM migrated"; a console taken by a session outside the gateway is "taken over";
+//! a cluster that cannot be reached any more is "network lost".
 
 mod support;
 
@@ -14,7 +15,7 @@ use vmdeck_console::lifecycle::CloseReason;
 use vmdeck_console::upstream::{ConsoleTarget, dial};
 
 struct Setup {
-    _cluster: simcluster::SimCluster,
+    cluster: simcluster::SimCluster,
     client: kube::Client,
     gateway: Gateway,
     rows: Rows,
@@ -32,7 +33,7 @@ async fn setup() -> Setup {
     let client = console_client(&cluster, "admin").await;
     let gateway = Gateway::start(GatewayConfig::new([ORIGIN])).await.unwrap();
     Setup {
-        _cluster: cluster,
+        cluster,
         client,
         gateway,
         rows,
@@ -143,4 +144,52 @@ async fn a_session_opened_elsewhere_is_taken_over() {
         )
     );
     drop(elsewhere);
+}
+
+/// A TCP forwarder to `to` on a loopback port; aborting its task cuts every connection and
+/// refuses new ones (the listener goes with it).
+async fn forwarder(to: std::net::SocketAddr) -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        let mut connections = tokio::task::JoinSet::new();
+        while let Ok((mut near, _)) = listener.accept().await {
+            connections.spawn(async move {
+                if let Ok(mut far) = tokio::net::TcpStream::connect(to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut near, &mut far).await;
+                }
+            });
+        }
+    });
+    (port, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acluster_out_of_reach_is_network_lost() {
+    let setup = setup().await;
+    let server: std::net::SocketAddr = setup
+        .cluster
+        .url()
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let (port, link) = forwarder(server).await;
+    let mut config = setup.cluster.client_config("admin").await;
+    config.cluster_url = format!("https://127.0.0.1:{port}").parse().unwrap();
+    let far = vmdeck_console::upstream::client_without_retry(config).unwrap();
+    let ticket = setup
+        .gateway
+        .open(&far, ConsoleTarget::serial("dev", "web-01"))
+        .await
+        .unwrap();
+    let mut serial = Bytes::new(connect(setup.gateway.port(), &ticket.protocol).await);
+    logged_in_prompt(&mut serial).await;
+    // The link to the cluster goes down, for good.
+    link.abort();
+    serial.wait_closed().await;
+    assert_eq!(
+        reason_of(&serial.close),
+        (CloseReason::NetworkLost.code(), "network lost".into())
+    );
 }
