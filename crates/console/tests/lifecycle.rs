@@ -13,6 +13,7 @@ use vmdeck_console::gateway::{Gateway, GatewayConfig};
 use vmdeck_console::inventory::{Inventory, Scope};
 use vmdeck_console::lifecycle::CloseReason;
 use vmdeck_console::upstream::{ConsoleTarget, dial};
+use vmdeck_test_support::wait_until;
 
 struct Setup {
     cluster: simcluster::SimCluster,
@@ -71,7 +72,10 @@ async fn stopping_the_vm_closes_the_console_with_vm_stopped() {
         reason_of(&serial.close),
         (CloseReason::VmStopped.code(), "VM stopped".into())
     );
-    assert_eq!(setup.gateway.live_sessions(), 0);
+    wait_until("the session ended", async || {
+        setup.gateway.live_sessions() == 0
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,7 +101,10 @@ async fn after_a_restart_serial_comes_back_and_vnc_is_told() {
     serial.read_until("[vmdeck: reconnected]").await;
     logged_in_prompt(&mut serial).await;
     assert!(serial.close.is_none());
-    assert_eq!(setup.gateway.live_sessions(), 1, "only serial");
+    wait_until("only serial is live", async || {
+        setup.gateway.live_sessions() == 1
+    })
+    .await;
     setup
         .rows
         .until("web-01 running again", |rows| {
