@@ -172,7 +172,7 @@ async fn forwarder(to: std::net::SocketAddr) -> (u16, tokio::task::JoinHandle<()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acluster_out_of_reach_is_network_lost() {
+async fn a_cluster_out_of_reach_is_network_lost() {
     let setup = setup().await;
     let server: std::net::SocketAddr = setup
         .cluster

@@ -1,18 +1,16 @@
 //! Scaffolding for the console crate's tests: simcluster with KubeVirt and seeded VMs, waiting
 //! on inventory rows, raw websocket handshakes with the gateway (so refusals are seen as HTTP
-//! statuses) and a byte reader over binary frames.
+//! statuses); the byte reader over binary frames is vmdeck-test-support's.
 
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
 use simcluster::SimCluster;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use vmdeck_console::inventory::{RowChange, RowKey, Subscription, Update, VmRow};
 
@@ -185,99 +183,8 @@ pub async fn connect(port: u16, protocol: &str) -> Socket {
     socket
 }
 
-/// Bytes carried by binary frames.
-pub struct Bytes {
-    pub socket: Socket,
-    buffer: Vec<u8>,
-    pub text_frames: usize,
-    pub pongs: usize,
-    pub close: Option<Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>>,
-}
-
-impl Bytes {
-    pub fn new(socket: Socket) -> Self {
-        Self {
-            socket,
-            buffer: Vec::new(),
-            text_frames: 0,
-            pongs: 0,
-            close: None,
-        }
-    }
-
-    /// One more frame; false once closed.
-    pub async fn fill(&mut self) -> bool {
-        match tokio::time::timeout(WAIT, self.socket.next()).await {
-            Err(_) => panic!("no frame within {WAIT:?}"),
-            Ok(Some(Ok(Message::Binary(data)))) => {
-                self.buffer.extend_from_slice(&data);
-                true
-            }
-            Ok(Some(Ok(Message::Text(_)))) => {
-                self.text_frames += 1;
-                true
-            }
-            Ok(Some(Ok(Message::Pong(_)))) => {
-                self.pongs += 1;
-                true
-            }
-            Ok(Some(Ok(Message::Close(frame)))) => {
-                self.close = Some(frame);
-                false
-            }
-            Ok(None) | Ok(Some(Err(_))) => {
-                self.close.get_or_insert(None);
-                false
-            }
-            Ok(Some(Ok(_))) => true,
-        }
-    }
-
-    pub async fn read(&mut self, n: usize) -> Vec<u8> {
-        while self.buffer.len() < n {
-            assert!(self.fill().await, "closed while {n} bytes were awaited");
-        }
-        self.buffer.drain(..n).collect()
-    }
-
-    pub async fn u8(&mut self) -> u8 {
-        self.read(1).await[0]
-    }
-
-    pub async fn u16(&mut self) -> u16 {
-        let b = self.read(2).await;
-        u16::from_be_bytes([b[0], b[1]])
-    }
-
-    pub async fn u32(&mut self) -> u32 {
-        let b = self.read(4).await;
-        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
-    }
-
-    pub async fn send(&mut self, bytes: &[u8]) {
-        self.socket
-            .send(Message::Binary(bytes.to_vec().into()))
-            .await
-            .expect("sent");
-    }
-
-    /// Read until the text seen contains `wanted`.
-    pub async fn read_until(&mut self, wanted: &str) -> String {
-        loop {
-            let text = String::from_utf8_lossy(&self.buffer).into_owned();
-            if text.contains(wanted) {
-                self.buffer.clear();
-                return text;
-            }
-            assert!(self.fill().await, "closed before {wanted:?}; got {text:?}");
-        }
-    }
-
-    /// Wait until the gateway closes the socket.
-    pub async fn wait_closed(&mut self) {
-        while self.fill().await {}
-    }
-}
+/// Bytes carried by the gateway's binary frames (the reader every console suite shares).
+pub type Bytes = vmdeck_test_support::ws::Bytes<Socket>;
 
 /// RFB 3.8 with security None, 32 bpp, Raw only: returns (width, height, name).
 pub async fn rfb_handshake(io: &mut Bytes) -> (u16, u16, String) {
