@@ -163,6 +163,8 @@ pub struct VmiWatch {
     namespace: String,
     name: String,
     observed: watch::Receiver<Observed>,
+    /// Turns true when the watch failed before its first list (not allowed, not served, ...).
+    failed: watch::Receiver<bool>,
     task: JoinHandle<()>,
 }
 
@@ -176,6 +178,7 @@ impl VmiWatch {
     /// Watch the VMI `namespace/name`.
     pub fn start(client: kube::Client, namespace: &str, name: &str) -> Self {
         let (tx, observed) = watch::channel(None);
+        let (failing, failed) = watch::channel(false);
         let api: Api<DynamicObject> =
             Api::namespaced_with(client.clone(), namespace, &vmi_resource());
         let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
@@ -198,7 +201,12 @@ impl VmiWatch {
                     Ok(Event::Delete(_)) => {
                         tx.send_replace(Some(None));
                     }
-                    Err(error) => tracing::debug!("VMI watch: {error}"),
+                    Err(error) => {
+                        tracing::debug!("VMI watch: {error}");
+                        if tx.borrow().is_none() {
+                            failing.send_replace(true);
+                        }
+                    }
                 }
             }
         });
@@ -207,17 +215,25 @@ impl VmiWatch {
             namespace: namespace.to_string(),
             name: name.to_string(),
             observed,
+            failed,
             task,
         }
     }
 
-    /// The VMI as first listed (waiting at most `within`); `None` when it cannot be watched.
+    /// The VMI as first listed (waiting at most `within`); `None` when it cannot be watched
+    /// (the watch failed before listing) or is not there.
     pub async fn first(&mut self, within: Duration) -> Option<VmiFacts> {
-        let listed = tokio::time::timeout(within, self.observed.wait_for(Option::is_some)).await;
-        match listed {
-            Ok(Ok(observed)) => observed.clone().flatten(),
-            _ => None,
-        }
+        let mut failed = self.failed.clone();
+        let listed = tokio::time::timeout(within, async {
+            tokio::select! {
+                listed = self.observed.wait_for(Option::is_some) => {
+                    listed.ok().and_then(|observed| observed.clone().flatten())
+                }
+                _ = failed.wait_for(|failed| *failed) => None,
+            }
+        })
+        .await;
+        listed.ok().flatten()
     }
 
     async fn vm(&self) -> Result<Option<Value>, kube::Error> {

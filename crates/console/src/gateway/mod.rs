@@ -32,7 +32,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 
-use crate::lifecycle::{CloseReason, VmiWatch};
+use crate::lifecycle::{CloseReason, VmiFacts, VmiWatch};
 use crate::pump::{Ended, PumpConfig, Side, client_close, forward};
 use crate::upstream::{
     ConsoleKind, ConsoleTarget, DialError, KUBEVIRT_PROTOCOL, UpstreamSocket, dial,
@@ -115,6 +115,8 @@ struct Pending {
     client: kube::Client,
     /// The VMI, watched from before the dial: why the console ends.
     vmi: VmiWatch,
+    /// The VMI when dialled (`None`: it cannot be watched; close reasons are then the defaults).
+    start: Option<VmiFacts>,
 }
 
 /// A bridging session's handle: a stop request carries the reason and an acknowledgement the
@@ -226,13 +228,19 @@ impl Gateway {
         if target.kind == ConsoleKind::Serial || target.takeover {
             self.shared.take_over(&target).await;
         }
-        let vmi = VmiWatch::start(client.clone(), &target.namespace, &target.name);
-        let upstream = dial(client, &target, self.shared.config.websocket()).await?;
+        // The VMI is listed while the console is dialled: neither waits for the other.
+        let mut vmi = VmiWatch::start(client.clone(), &target.namespace, &target.name);
+        let (start, upstream) = tokio::join!(
+            vmi.first(VMI_LIST_WAIT),
+            dial(client, &target, self.shared.config.websocket())
+        );
+        let upstream = upstream?;
         let token = self.shared.tickets.issue(Pending {
             target,
             upstream,
             client: client.clone(),
             vmi,
+            start,
         })?;
         let ttl = self.shared.tickets.ttl();
         let shared = Arc::downgrade(&self.shared);
@@ -384,6 +392,7 @@ async fn session(shared: Arc<Shared>, request: Request<Incoming>, pending: Pendi
         upstream,
         client: kube_client,
         mut vmi,
+        mut start,
     } = pending;
     let id = shared.next_id.fetch_add(1, Ordering::SeqCst);
     let (stop, stopped) = oneshot::channel::<(CloseFrame, oneshot::Sender<()>)>();
@@ -411,7 +420,6 @@ async fn session(shared: Arc<Shared>, request: Request<Incoming>, pending: Pendi
     let mut ack = None;
     let (mut client_tx, mut client_rx) = client.split();
     let mut upstream = Some(upstream);
-    let mut start = vmi.first(VMI_LIST_WAIT).await;
     let ended = loop {
         let Some(socket) = upstream.take() else {
             break None;
