@@ -10,7 +10,7 @@ use clap::Args;
 use tokio::sync::mpsc;
 use vmdeck_installer::{
     Action, InstallOptions, InventoryStore, Journal, PlanOptions, Progress, ProgressSink, RunState,
-    UninstallOptions, install_journaled, plan, uninstall,
+    UninstallOptions, health, install_journaled, live_gates, plan, uninstall,
 };
 use vmdeck_vault::AppDirs;
 
@@ -63,7 +63,7 @@ enum StatusOutput {
 }
 
 /// Asks on a terminal; without one, refuses unless `--yes`.
-fn confirmed(yes: bool, question: &str) -> anyhow::Result<bool> {
+pub fn confirmed(yes: bool, question: &str) -> anyhow::Result<bool> {
     if yes {
         return Ok(true);
     }
@@ -240,35 +240,80 @@ pub fn run_uninstall(args: UninstallArgs) -> anyhow::Result<ExitCode> {
 pub fn run_status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let client = args.target.client().await?;
-        let inventory = InventoryStore::new(client, Default::default())
+        let coded = |e: vmdeck_installer::InstallError| anyhow!("{e} [{}]", e.code());
+        let inventory = InventoryStore::new(client.clone(), Default::default())
             .load()
             .await
-            .map_err(|e| anyhow::anyhow!("{e} [{}]", e.code()))?;
-        match (args.output, inventory) {
-            (StatusOutput::Json, inventory) => {
-                let packs = inventory.as_ref().map(|i| &i.packs);
+            .map_err(coded)?;
+        let Some(inventory) = inventory else {
+            match args.output {
+                StatusOutput::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({"installed": false}))?
+                ),
+                StatusOutput::Text => println!("nothing of VMDeck is installed here"),
+            }
+            return Ok(ExitCode::SUCCESS);
+        };
+        let (health, gates) = tokio::try_join!(
+            health(client.clone(), &inventory, Default::default()),
+            live_gates(client, &inventory, Default::default())
+        )
+        .map_err(coded)?;
+        let gates_of = |pack: &str| {
+            gates
+                .iter()
+                .filter(|g| g.pack == pack)
+                .flat_map(|g| g.enabled.iter().cloned())
+                .collect::<Vec<_>>()
+        };
+        match args.output {
+            StatusOutput::Json => {
+                let packs: Vec<serde_json::Value> = health
+                    .iter()
+                    .map(|h| {
+                        serde_json::json!({
+                            "name": h.pack, "version": h.version, "healthy": h.healthy,
+                            "reasons": h.reasons,
+                            "objects": inventory.objects.iter().filter(|o| o.pack == h.pack).count(),
+                            "gates": gates.iter().find(|g| g.pack == h.pack),
+                        })
+                    })
+                    .collect();
                 let value = serde_json::json!({
-                    "installed": inventory.is_some(),
-                    "inventory": inventory.as_ref().map(|i| &i.id),
-                    "packs": packs.map(|p| p.iter().map(|p| serde_json::json!({"name": p.name, "version": p.version})).collect::<Vec<_>>()),
-                    "objects": inventory.as_ref().map(|i| i.objects.len()),
+                    "installed": true,
+                    "inventory": inventory.id,
+                    "packs": packs,
+                    "objects": inventory.objects.len(),
                 });
                 println!("{}", serde_json::to_string_pretty(&value)?);
             }
-            (StatusOutput::Text, None) => println!("nothing of VMDeck is installed here"),
-            (StatusOutput::Text, Some(inventory)) => {
-                let rows: Vec<Vec<String>> = inventory
-                    .packs
+            StatusOutput::Text => {
+                let rows: Vec<Vec<String>> = health
                     .iter()
-                    .map(|p| {
-                        let objects = inventory.objects.iter().filter(|o| o.pack == p.name).count();
-                        vec![p.name.clone(), p.version.clone(), objects.to_string()]
+                    .map(|h| {
+                        let objects = inventory.objects.iter().filter(|o| o.pack == h.pack).count();
+                        let state = if h.healthy { "healthy" } else { "not ready" };
+                        vec![
+                            h.pack.clone(),
+                            h.version.clone(),
+                            objects.to_string(),
+                            state.to_string(),
+                            gates_of(&h.pack).join(","),
+                        ]
                     })
                     .collect();
-                crate::output_format::print_table(&["PACK", "VERSION", "OBJECTS"], &rows);
+                crate::output_format::print_table(
+                    &["PACK", "VERSION", "OBJECTS", "HEALTH", "GATES"],
+                    &rows,
+                );
+                for reason in health.iter().flat_map(|h| &h.reasons) {
+                    println!("  {reason}");
+                }
                 println!("inventory {}", inventory.id);
             }
         }
-        Ok(ExitCode::SUCCESS)
+        let healthy = health.iter().all(|h| h.healthy);
+        Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     })
 }

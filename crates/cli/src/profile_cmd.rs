@@ -45,11 +45,18 @@ pub enum ProfileCommand {
     },
 }
 
-/// A profile file and what rendering it needs: where upstream files come from, and secrets.
+/// A profile file and what rendering it needs.
 #[derive(clap::Args)]
 pub struct RenderArgs {
     /// The profile file.
     pub file: PathBuf,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+}
+
+/// What rendering a profile needs besides the profile: where upstream files come from, and secrets.
+#[derive(clap::Args)]
+pub struct SourceArgs {
     /// Mirror of the upstream files: a folder laid out <component>/<version>/<file>, or a base URL.
     #[arg(long, value_name = "DIR_OR_URL")]
     pub mirror: Option<String>,
@@ -84,11 +91,21 @@ pub fn render_file(
             return Ok(None);
         }
     };
+    let lock = PathBuf::from(format!("{}.lock", args.file.display()));
+    let rendered = render_profile(catalog, &profile, &args.sources, lock, runtime)?;
+    Ok(Some((profile, rendered)))
+}
+
+/// Renders a valid profile, fetching its upstream files (`default_lock` unless `--lock-file`).
+pub fn render_profile(
+    catalog: &vmdeck_packs::Catalog,
+    profile: &Profile,
+    args: &SourceArgs,
+    default_lock: PathBuf,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<vmdeck_packs::Rendered> {
     let secrets = read_secrets(&args.secrets)?;
-    let lock = args
-        .lock_file
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{}.lock", args.file.display())));
+    let lock = args.lock_file.clone().unwrap_or(default_lock);
     let mut store = SourceStore::new(lock).trust_on_first_use(args.trust_on_first_use);
     if let Some(dir) = args.cache_dir.clone().or_else(default_cache_dir) {
         store = store.with_cache_dir(dir);
@@ -96,15 +113,15 @@ pub fn render_file(
     if let Some(mirror) = &args.mirror {
         store = store.with_mirror(Mirror::parse(mirror));
     }
-    let plan = plan_sources(catalog, &profile)?;
+    let plan = plan_sources(catalog, profile)?;
     let fetched = runtime.block_on(store.fetch_all(&plan, &mut |_| {}))?;
-    let rendered = render(catalog, &profile, &secrets, &fetched)?;
+    let rendered = render(catalog, profile, &secrets, &fetched)?;
     for pack in &rendered.packs {
         for warning in &pack.warnings {
             eprintln!("warning: {}: {warning}", pack.name);
         }
     }
-    Ok(Some((profile, rendered)))
+    Ok(rendered)
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

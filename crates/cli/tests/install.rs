@@ -213,6 +213,112 @@ async fn install_status_uninstall_through_the_cli() {
         packs.contains(&"kubevirt") && packs.contains(&"vm-dashboard"),
         "{packs:?}"
     );
+    for pack in status["packs"].as_array().unwrap() {
+        assert_eq!(pack["healthy"], true, "{pack}");
+    }
+
+    // HostDisk on, live: the plan shows one object changing, one line of it; status shows it.
+    let gates = vmdeckctl(
+        dir.path(),
+        args(&[
+            "gates",
+            "set",
+            "--kubeconfig",
+            &kubeconfig,
+            "--gate",
+            "HostDisk=on",
+            "--mirror",
+            &mirror,
+            "--yes",
+        ]),
+    )
+    .await;
+    let stdout = text(&gates.stdout);
+    assert!(gates.status.success(), "{stdout}\n{}", text(&gates.stderr));
+    let changed: Vec<&str> = stdout.lines().filter(|l| l.starts_with("# ")).collect();
+    assert_eq!(
+        changed,
+        ["# Update KubeVirt kubevirt/kubevirt (kubevirt)"],
+        "{stdout}"
+    );
+    let edits: Vec<&str> = stdout
+        .lines()
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
+        .collect();
+    assert_eq!(edits, ["+      - HostDisk"], "{stdout}");
+    assert!(
+        stdout.contains("kubevirt: gates now ") && stdout.contains("HostDisk"),
+        "{stdout}"
+    );
+    let status = vmdeckctl(
+        dir.path(),
+        args(&["status", "--kubeconfig", &kubeconfig, "-o", "json"]),
+    )
+    .await;
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let kubevirt = status["packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "kubevirt")
+        .unwrap();
+    assert!(
+        kubevirt["gates"]["enabled"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("HostDisk")),
+        "{kubevirt}"
+    );
+    assert_eq!(kubevirt["healthy"], true, "{kubevirt}");
+
+    // Another manager takes the gate list (as HCO would): VMDeck says so and changes nothing.
+    let client = kube::Client::try_from(cluster.client_config("admin").await).unwrap();
+    let kubevirts: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        client,
+        "kubevirt",
+        &kube::api::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
+            "kubevirt.io",
+            "v1",
+            "KubeVirt",
+        )),
+    );
+    kubevirts
+        .patch(
+            "kubevirt",
+            &kube::api::PatchParams::apply("hyperconverged-cluster-operator").force(),
+            &kube::api::Patch::Apply(serde_json::json!({
+                "apiVersion": "kubevirt.io/v1", "kind": "KubeVirt",
+                "metadata": {"name": "kubevirt", "namespace": "kubevirt"},
+                "spec": {"configuration": {"developerConfiguration": {"featureGates": ["Snapshot"]}}}})),
+        )
+        .await
+        .unwrap();
+    let fought = vmdeckctl(
+        dir.path(),
+        args(&[
+            "gates",
+            "set",
+            "--kubeconfig",
+            &kubeconfig,
+            "--gate",
+            "HostDisk=off",
+            "--mirror",
+            &mirror,
+            "--yes",
+        ]),
+    )
+    .await;
+    let stderr = text(&fought.stderr);
+    assert!(!fought.status.success());
+    assert!(
+        stderr.contains("gates_owned_elsewhere")
+            && stderr.contains("hyperconverged-cluster-operator"),
+        "{stderr}"
+    );
 
     let removed = vmdeckctl(
         dir.path(),

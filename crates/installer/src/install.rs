@@ -115,6 +115,7 @@ pub async fn install(
             name: pack.name.clone(),
             version: pack.version.clone(),
             uninstall: pack.uninstall.clone(),
+            readiness: pack.readiness.clone(),
         })
         .chain(dropped.iter().cloned())
         .collect();
@@ -140,13 +141,7 @@ pub async fn install(
     let workloads_of = |pack: &str| -> Vec<Wait> {
         desired
             .iter()
-            .filter(|d| {
-                d.pack == pack
-                    && matches!(
-                        (d.key.group_version().0, d.key.kind.as_str()),
-                        ("apps", "Deployment" | "DaemonSet" | "StatefulSet")
-                    )
-            })
+            .filter(|d| d.pack == pack && is_workload(&d.key))
             .map(|d| Wait {
                 pack: pack.to_string(),
                 object: d.key.clone(),
@@ -308,6 +303,14 @@ async fn prune(
         .packs
         .retain(|p| !dropped.iter().any(|d| d.name == p.name));
     Ok(pruned)
+}
+
+/// Deployments, DaemonSets and StatefulSets: what rolls out.
+pub fn is_workload(key: &ObjectKey) -> bool {
+    matches!(
+        (key.group_version().0, key.kind.as_str()),
+        ("apps", "Deployment" | "DaemonSet" | "StatefulSet")
+    )
 }
 
 async fn wait_all(

@@ -27,6 +27,9 @@ pub struct InstalledPack {
     pub name: String,
     pub version: String,
     pub uninstall: Vec<vmdeck_packs::manifest::UninstallStep>,
+    /// What must hold for the pack to count as healthy (besides its workloads rolled out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub readiness: Vec<vmdeck_packs::manifest::ReadinessRule>,
 }
 
 /// One object of ours.

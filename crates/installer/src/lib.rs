@@ -9,9 +9,11 @@ pub mod delete;
 pub mod diff;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod install;
 pub mod inventory;
 pub mod journal;
+pub mod live_gates;
 pub mod object_key;
 pub mod order;
 pub mod plan;
@@ -24,11 +26,13 @@ pub mod upgrade_path;
 
 pub use error::InstallError;
 pub use events::{Progress, ProgressSink};
+pub use health::{PackHealth, health};
 pub use install::{InstallOptions, InstallReport, install};
 pub use inventory::{
     INVENTORY_ANNOTATION, INVENTORY_NAME, INVENTORY_NAMESPACE, Inventory, InventoryStore,
 };
 pub use journal::{Journal, JournalError, JournaledError, RunRecord, RunState, install_journaled};
+pub use live_gates::{LiveGates, live_gates};
 pub use object_key::ObjectKey;
 pub use plan::{Action, Conflict, PackCounts, Plan, PlanOptions, PlannedObject, plan};
 pub use preflight::{

@@ -90,6 +90,7 @@ mod tests {
             name: name.into(),
             version: version.into(),
             uninstall: Vec::new(),
+            readiness: Vec::new(),
         }
     }
 

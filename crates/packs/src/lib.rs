@@ -25,7 +25,7 @@ pub use gates::{GateCatalog, GateChoice, GateError, GateRow, Maturity, RenderedG
 pub use manifest::{PackManifest, UpstreamSource};
 pub use profile::{Profile, ProfileError, ProfileIssue, ProfilePack};
 pub use profile_check::{Secrets, validate, validate_with_secrets};
-pub use profile_init::{InitError, ProfileRequest, profile_from_preset};
+pub use profile_init::{InitError, ProfileRequest, profile_from_preset, set_gate};
 pub use render::{
     FetchedSources, ObjectOrigin, RenderError, Rendered, RenderedObject, RenderedPack,
     SourceRequest, plan_sources, render,

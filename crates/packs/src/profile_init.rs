@@ -120,38 +120,7 @@ pub fn profile_from_preset(
         })
         .collect();
     for (key, choice) in &request.gates {
-        let (pack_name, gate) = match key.split_once('/') {
-            Some((p, g)) => (Some(p), g),
-            None => (None, key.as_str()),
-        };
-        let owners: Vec<usize> = packs
-            .iter()
-            .enumerate()
-            .filter(|(_, entry)| pack_name.is_none_or(|p| p == entry.name))
-            .filter(|(_, entry)| {
-                catalog
-                    .gates(&entry.name)
-                    .is_some_and(|g| g.gates.iter().any(|e| e.name == gate))
-            })
-            .map(|(i, _)| i)
-            .collect();
-        match owners.as_slice() {
-            [index] => {
-                packs[*index].gates.insert(gate.to_string(), *choice);
-            }
-            [] => return Err(InitError::Gate {
-                gate: key.clone(),
-                message:
-                    "no pack of this profile has such a feature gate (see `vmdeckctl gates list`)"
-                        .into(),
-            }),
-            _ => {
-                return Err(InitError::Gate {
-                    gate: key.clone(),
-                    message: "several packs have this gate; write PACK/GATE".into(),
-                });
-            }
-        }
+        set_gate(catalog, &mut packs, key, Some(*choice))?;
     }
     for (key, text) in &request.values {
         let Some((pack, path)) = key.split_once('.') else {
@@ -183,4 +152,58 @@ pub fn profile_from_preset(
         preset: Some(preset.name.clone()),
         packs,
     })
+}
+
+/// Sets the gate `key` (`NAME` or `PACK/NAME`) of whichever pack in `packs` has it: `Some` to a
+/// choice, `None` back to the profile default of the pack's version.
+pub fn set_gate(
+    catalog: &Catalog,
+    packs: &mut [ProfilePack],
+    key: &str,
+    choice: Option<GateChoice>,
+) -> Result<(), InitError> {
+    let (pack_name, gate) = match key.split_once('/') {
+        Some((p, g)) => (Some(p), g),
+        None => (None, key),
+    };
+    let owners: Vec<usize> = packs
+        .iter()
+        .enumerate()
+        .filter(|(_, entry)| pack_name.is_none_or(|p| p == entry.name))
+        .filter(|(_, entry)| {
+            catalog
+                .gates(&entry.name)
+                .is_some_and(|g| g.gates.iter().any(|e| e.name == gate))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let index = match owners.as_slice() {
+        [index] => *index,
+        [] => {
+            return Err(InitError::Gate {
+                gate: key.to_string(),
+                message:
+                    "no pack of this profile has such a feature gate (see `vmdeckctl gates list`)"
+                        .into(),
+            });
+        }
+        _ => {
+            return Err(InitError::Gate {
+                gate: key.to_string(),
+                message: "several packs have this gate; write PACK/GATE".into(),
+            });
+        }
+    };
+    let entry = &mut packs[index];
+    let choice = choice.or_else(|| {
+        catalog
+            .gates(&entry.name)
+            .and_then(|g| g.profile_defaults(&entry.version).ok())
+            .and_then(|defaults| defaults.get(gate).copied())
+    });
+    match choice {
+        Some(choice) => entry.gates.insert(gate.to_string(), choice),
+        None => entry.gates.remove(gate),
+    };
+    Ok(())
 }
