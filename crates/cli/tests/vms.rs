@@ -463,3 +463,50 @@ async fn the_list_watches_changes() {
     child.kill().await.unwrap();
     cluster.shutdown().await;
 }
+
+/// Without `--proxy-only` the installed viewer is launched at the proxy's port: a stand-in
+/// `remote-viewer` (bash) reads the RFB greeting through it and records it; when it exits,
+/// vmdeckctl does too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_installed_viewer_is_launched_at_the_port() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (cluster, kubeconfig) = cluster(dir.path()).await;
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let seen = dir.path().join("seen");
+    let viewer = bin.join("remote-viewer");
+    std::fs::write(
+        &viewer,
+        format!(
+            "#!/bin/bash\nset -e\nurl=\"$1\"\nhostport=\"${{url#vnc://}}\"\n\
+             exec 3<>\"/dev/tcp/${{hostport%:*}}/${{hostport##*:}}\"\n\
+             head -c 12 <&3 > '{seen}.part'\necho \"$url\" >> '{seen}.part'\nmv '{seen}.part' '{seen}'\n",
+            seen = seen.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&viewer, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let k = kubeconfig.clone();
+    let run = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(vmdeckctl_path())
+            .args(["vnc", "--kubeconfig", &k, "dev/web-01"])
+            .env("PATH", path)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    });
+    let run = tokio::time::timeout(WAIT_LIMIT, run)
+        .await
+        .expect("vmdeckctl vnc ends with its viewer")
+        .unwrap();
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("starting"), "{stderr}");
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    let (greeting, url) = seen.split_at(12);
+    assert_eq!(greeting, "RFB 003.008\n");
+    assert!(url.trim().starts_with("vnc://127.0.0.1:"), "{url}");
+    cluster.shutdown().await;
+}
