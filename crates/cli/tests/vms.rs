@@ -510,3 +510,39 @@ async fn the_installed_viewer_is_launched_at_the_port() {
     assert!(url.trim().starts_with("vnc://127.0.0.1:"), "{url}");
     cluster.shutdown().await;
 }
+
+/// On a terminal (a pty from util-linux `script`) the console is raw: Ctrl+C goes to the guest
+/// instead of interrupting vmdeckctl, and Ctrl+] leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_the_console_is_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cluster, kubeconfig) = cluster(dir.path()).await;
+    let command = format!(
+        "'{}' console --kubeconfig '{kubeconfig}' dev/web-01",
+        vmdeckctl_path().display()
+    );
+    let mut child = tokio::process::Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("util-linux script runs");
+    let mut output = Output {
+        reader: BufReader::new(child.stdout.take().unwrap()),
+        seen: Vec::new(),
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    output.until("Ctrl+] leaves.").await;
+    stdin.write_all(&[0x03]).await.unwrap();
+    stdin.write_all(b"\r").await.unwrap();
+    output.until("web-01 login: ").await;
+    stdin.write_all(&[0x1d]).await.unwrap();
+    let status = tokio::time::timeout(WAIT_LIMIT, child.wait())
+        .await
+        .expect("vmdeckctl console leaves on Ctrl+]")
+        .unwrap();
+    assert!(status.success(), "Ctrl+C did not interrupt it: {status}");
+    cluster.shutdown().await;
+}
