@@ -1,15 +1,18 @@
 //! `vmdeckctl console | vnc | screenshot`: a VMI's serial console on this terminal (raw mode when
-//! stdin is a terminal, Ctrl+] leaves; piped stdin works too), its VNC handed to a native viewer
+//! stdin is a terminal, Ctrl+] leaves; piped stdin works too; the VMI is watched, so a closed
+//! console says why and comes back by itself after a restart or migration), its VNC handed to a native viewer
 //! through a loopback proxy (`--proxy-only` prints the port as JSON), and a PNG screenshot.
 
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
-use vmdeck_console::iobridge::{ESCAPE, IoEnded, bridge_io};
+use vmdeck_console::iobridge::{ESCAPE, IoBridgeError, IoEnded, bridge_io};
+use vmdeck_console::lifecycle::{CloseReason, VmiWatch};
 use vmdeck_console::upstream::{ConsoleTarget, WebSocketConfig, dial};
 use vmdeck_console::viewer::{ProxyEvent, VncProxy, find_viewer};
 
@@ -84,13 +87,27 @@ pub fn run_console(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     result
 }
 
+/// How long the VMI's first list may take before the console runs without close reasons.
+const VMI_LIST_WAIT: Duration = Duration::from_secs(5);
+/// After the console closed on its own, how long a VMI change may take to name why.
+const EXPLAIN_GRACE: Duration = Duration::from_secs(2);
+
+enum Outcome {
+    Bridge(Result<IoEnded, IoBridgeError>),
+    Lifecycle(CloseReason),
+}
+
 async fn console(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     let client = args.target.client().await?;
     let (namespace, name) = parse_vm(&args.vm, client.default_namespace())?;
     let target = ConsoleTarget::serial(&namespace, &name);
-    let upstream = dial(&client, &target, WebSocketConfig::default())
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    // The VMI is watched so a closed console says why, and comes back after a restart.
+    let mut vmi = VmiWatch::start(client.clone(), &namespace, &name);
+    let (mut start, upstream) = tokio::join!(
+        vmi.first(VMI_LIST_WAIT),
+        dial(&client, &target, WebSocketConfig::default())
+    );
+    let mut upstream = upstream.map_err(|e| anyhow!("{e}"))?;
     let terminal = std::io::stdin().is_terminal();
     let raw = if terminal {
         eprint!("Connected to {namespace}/{name}; Ctrl+] leaves.\r\n");
@@ -98,26 +115,71 @@ async fn console(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let ended = bridge_io(
-        upstream,
-        tokio::io::stdin(),
-        tokio::io::stdout(),
-        Some(ESCAPE),
-    )
-    .await;
-    drop(raw);
     let eol = if terminal { "\r\n" } else { "\n" };
-    match ended.map_err(|e| anyhow!("{e}"))? {
-        IoEnded::Escaped | IoEnded::InputClosed => Ok(ExitCode::SUCCESS),
-        IoEnded::UpstreamClosed(Some(frame)) if !frame.reason.is_empty() => {
-            eprint!("{eol}console closed: {}{eol}", frame.reason);
-            Ok(ExitCode::FAILURE)
-        }
-        IoEnded::UpstreamClosed(_) | IoEnded::UpstreamGone => {
-            eprint!("{eol}console closed by the cluster{eol}");
-            Ok(ExitCode::FAILURE)
-        }
-    }
+    let (mut stdin, mut stdout) = (tokio::io::stdin(), tokio::io::stdout());
+    let code = loop {
+        let outcome = tokio::select! {
+            ended = bridge_io(upstream, &mut stdin, &mut stdout, Some(ESCAPE)) => Outcome::Bridge(ended),
+            reason = async {
+                match &start {
+                    Some(start) => vmi.ended(start).await,
+                    None => std::future::pending().await,
+                }
+            } => Outcome::Lifecycle(reason),
+        };
+        let reason = match outcome {
+            Outcome::Bridge(Ok(IoEnded::Escaped | IoEnded::InputClosed)) => {
+                break ExitCode::SUCCESS;
+            }
+            Outcome::Bridge(Err(error)) => {
+                drop(raw);
+                return Err(anyhow!("{error}"));
+            }
+            Outcome::Bridge(Ok(ended)) => match &start {
+                Some(start) => vmi.explain(start, EXPLAIN_GRACE).await,
+                None => {
+                    let why = match ended {
+                        IoEnded::UpstreamClosed(Some(frame)) if !frame.reason.is_empty() => {
+                            frame.reason.to_string()
+                        }
+                        _ => "by the cluster".to_string(),
+                    };
+                    eprint!("{eol}console closed: {why}{eol}");
+                    break ExitCode::FAILURE;
+                }
+            },
+            Outcome::Lifecycle(reason) => reason,
+        };
+        let old = match (&start, reason) {
+            (Some(old), CloseReason::VmRestarted | CloseReason::VmMigrated) => old.clone(),
+            _ => {
+                eprint!("{eol}console closed: {}{eol}", reason.reason());
+                break ExitCode::FAILURE;
+            }
+        };
+        eprint!(
+            "{eol}[{}; reconnecting when it runs again]{eol}",
+            reason.reason()
+        );
+        let next = match vmi.running_again(&old).await {
+            Ok(next) => next,
+            Err(reason) => {
+                eprint!("{eol}console closed: {}{eol}", reason.reason());
+                break ExitCode::FAILURE;
+            }
+        };
+        upstream = match dial(&client, &target, WebSocketConfig::default()).await {
+            Ok(upstream) => upstream,
+            Err(error) => {
+                eprint!("{eol}console closed: {error}{eol}");
+                break ExitCode::FAILURE;
+            }
+        };
+        eprint!("[reconnected]{eol}");
+        start = Some(next);
+    };
+    drop(raw);
+    Ok(code)
 }
 
 fn print_event(event: &ProxyEvent) {

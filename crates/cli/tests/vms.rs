@@ -162,12 +162,12 @@ async fn list_act_refuse_and_screenshot() {
 }
 
 /// A child's output, read as it comes.
-struct Output {
-    reader: BufReader<tokio::process::ChildStdout>,
+struct Output<R = tokio::process::ChildStdout> {
+    reader: BufReader<R>,
     seen: Vec<u8>,
 }
 
-impl Output {
+impl<R: tokio::io::AsyncRead + Unpin> Output<R> {
     async fn until(&mut self, wanted: &str) -> String {
         let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
         loop {
@@ -544,5 +544,50 @@ async fn on_a_terminal_the_console_is_raw() {
         .expect("vmdeckctl console leaves on Ctrl+]")
         .unwrap();
     assert!(status.success(), "Ctrl+C did not interrupt it: {status}");
+    cluster.shutdown().await;
+}
+
+/// The console follows its VM: after a restart it says so and comes back by itself (the guest
+/// answers again); a stop ends it with "console closed: VM stopped".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_follows_a_restart_and_ends_with_a_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cluster, kubeconfig) = cluster(dir.path()).await;
+    let mut child = tokio::process::Command::new(vmdeckctl_path())
+        .args(["console", "--kubeconfig", &kubeconfig, "dev/web-01"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut output = Output {
+        reader: BufReader::new(child.stdout.take().unwrap()),
+        seen: Vec::new(),
+    };
+    let mut errors = Output {
+        reader: BufReader::new(child.stderr.take().unwrap()),
+        seen: Vec::new(),
+    };
+    stdin.write_all(b"\r").await.unwrap();
+    output.until("web-01 login: ").await;
+    output.seen.clear();
+    let restart = vmdeckctl(&["vms", "restart", "--kubeconfig", &kubeconfig, "dev/web-01"]).await;
+    assert!(restart.status.success(), "{}", text(&restart.stderr));
+    errors
+        .until("[VM restarted; reconnecting when it runs again]")
+        .await;
+    errors.until("[reconnected]").await;
+    stdin.write_all(b"\r").await.unwrap();
+    output.until("web-01 login: ").await;
+    let stop = vmdeckctl(&["vms", "stop", "--kubeconfig", &kubeconfig, "dev/web-01"]).await;
+    assert!(stop.status.success(), "{}", text(&stop.stderr));
+    errors.until("console closed: VM stopped").await;
+    let status = tokio::time::timeout(WAIT_LIMIT, child.wait())
+        .await
+        .expect("the console ends with the VM")
+        .unwrap();
+    assert!(!status.success());
     cluster.shutdown().await;
 }
