@@ -8,14 +8,17 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail};
 use clap::Args;
 use tokio::sync::mpsc;
+use vmdeck_installer::preflight::without_packs;
 use vmdeck_installer::{
-    Action, InstallOptions, InventoryStore, Journal, PlanOptions, Progress, ProgressSink, RunState,
-    UninstallOptions, health, install_journaled, live_gates, plan, uninstall,
+    Action, InstallOptions, InventoryStore, Journal, PlanOptions, PreflightOptions, Progress,
+    ProgressSink, RunState, UninstallOptions, Verdict, health, install_journaled, live_gates, plan,
+    preflight, uninstall,
 };
 use vmdeck_vault::AppDirs;
 
 use crate::catalog_args::CatalogArgs;
 use crate::plan_cmd::print_summary;
+use crate::preflight_cmd::print_report;
 use crate::profile_cmd::{RenderArgs, render_file};
 use crate::target::TargetArgs;
 
@@ -123,8 +126,31 @@ pub fn run_install(catalog: &CatalogArgs, args: InstallArgs) -> anyhow::Result<E
     };
     let dirs = AppDirs::from_env_or_system().map_err(|e| anyhow!("[{}] {e}", e.code()))?;
     let journal = Journal::new(dirs.data.join("runs"));
-    let (client, cluster, planned) = runtime.block_on(async {
+    let (client, cluster, rendered, planned) = runtime.block_on(async {
         let (client, cluster) = args.target.connect().await?;
+        // Preflight first: a failing check stops the install before anything is applied.
+        let report = preflight(
+            client.clone(),
+            &rendered,
+            &catalog,
+            PreflightOptions::default(),
+        )
+        .await
+        .map_err(|e| anyhow!("{e} [{}]", e.code()))?;
+        if report.verdict() != Verdict::Pass {
+            print_report(&report);
+        }
+        if report.blocks() {
+            let first = report.failures().next().map_or(String::new(), |c| {
+                format!(": {} ({})", c.id, c.fix.as_deref().unwrap_or(&c.saw))
+            });
+            bail!("preflight failed{first}; nothing was applied [preflight_failed]");
+        }
+        let skipped = report.skipped_packs();
+        for pack in &skipped {
+            eprintln!("{pack}: skipped, the cluster already has what it installs (see preflight)");
+        }
+        let rendered = without_packs(&rendered, &skipped);
         let options = PlanOptions {
             concurrency: args.concurrency,
             ..PlanOptions::default()
@@ -132,7 +158,7 @@ pub fn run_install(catalog: &CatalogArgs, args: InstallArgs) -> anyhow::Result<E
         let planned = plan(client.clone(), &rendered, options)
             .await
             .map_err(|e| anyhow!("{e} [{}]", e.code()))?;
-        anyhow::Ok((client, cluster, planned))
+        anyhow::Ok((client, cluster, rendered, planned))
     })?;
     if let Some(earlier) = journal
         .find(&cluster)

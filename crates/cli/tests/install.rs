@@ -331,3 +331,59 @@ async fn install_status_uninstall_through_the_cli() {
     assert!(text(&status.stdout).contains("nothing of VMDeck is installed"));
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_preflight_stops_the_install_before_anything_is_applied() {
+    let cluster = SimCluster::start(simcluster::Options {
+        bare: true,
+        ..simcluster::Options::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    cluster.write_kubeconfig(&kubeconfig).unwrap();
+    let kubeconfig = kubeconfig.display().to_string();
+    let init = vmdeckctl(
+        dir.path(),
+        args(&["profile", "init", "--preset", "vm-dashboard-direct"]),
+    )
+    .await;
+    let profile = dir.path().join("profile.yaml");
+    std::fs::write(&profile, &init.stdout).unwrap();
+    let profile = profile.display().to_string();
+    let mirror = mirror();
+    for context in ["admin", "viewer"] {
+        let refused = vmdeckctl(
+            dir.path(),
+            args(&[
+                "install",
+                &profile,
+                "--kubeconfig",
+                &kubeconfig,
+                "--context",
+                context,
+                "--mirror",
+                &mirror,
+                "--yes",
+            ]),
+        )
+        .await;
+        let stderr = text(&refused.stderr);
+        assert!(!refused.status.success(), "{context}: {stderr}");
+        assert!(
+            stderr.contains("preflight failed") && stderr.contains("nothing was applied"),
+            "{context}: {stderr}"
+        );
+        let stdout = text(&refused.stdout);
+        let expected = if context == "viewer" {
+            "not allowed to"
+        } else {
+            "StorageClass"
+        };
+        assert!(stdout.contains(expected), "{context}: {stdout}");
+    }
+    let status = vmdeckctl(dir.path(), args(&["status", "--kubeconfig", &kubeconfig])).await;
+    assert!(text(&status.stdout).contains("nothing of VMDeck is installed"));
+    cluster.shutdown().await;
+}

@@ -161,12 +161,10 @@ impl Journal {
             source,
         };
         std::fs::create_dir_all(&self.dir).map_err(failed)?;
-        let temporary = path.with_extension("json.tmp");
         let text = serde_json::to_vec_pretty(record).expect("a record serialises");
-        let mut file = std::fs::File::create(&temporary).map_err(failed)?;
+        let mut file = atomic_write_file::AtomicWriteFile::open(&path).map_err(failed)?;
         file.write_all(&text).map_err(failed)?;
-        file.sync_all().map_err(failed)?;
-        std::fs::rename(&temporary, &path).map_err(failed)
+        file.commit().map_err(failed)
     }
 
     /// Forgets the run on `cluster` (it ended well, or the user discarded it).
