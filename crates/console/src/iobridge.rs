@@ -2,12 +2,10 @@
 //! connection): binary frames out as bytes, bytes in as binary frames, an optional escape byte
 //! (Ctrl+] for a terminal) that leaves. One buffer per direction: nothing piles up.
 
-use futures::{SinkExt, StreamExt};
+use futures::{Sink, SinkExt, Stream, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-
-use crate::upstream::UpstreamSocket;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 /// Ctrl+]: leaves a serial console, as with `virtctl console` and telnet.
 pub const ESCAPE: u8 = 0x1d;
@@ -35,18 +33,20 @@ pub enum IoBridgeError {
     #[error("writing the output: {0}")]
     Output(#[source] std::io::Error),
     #[error("the console's connection failed: {0}")]
-    Upstream(#[source] tokio_tungstenite::tungstenite::Error),
+    Upstream(#[source] WsError),
 }
 
 /// Bridge `upstream` to `input`/`output` until one side ends. When the input ends, the console
 /// is closed politely and what it still sends is written out first.
-pub async fn bridge_io<R, W>(
-    upstream: UpstreamSocket,
+/// `upstream` is any websocket ([`crate::upstream::UpstreamSocket`] from a dial).
+pub async fn bridge_io<S, R, W>(
+    upstream: S,
     mut input: R,
     mut output: W,
     escape: Option<u8>,
 ) -> Result<IoEnded, IoBridgeError>
 where
+    S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError>,
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
@@ -100,5 +100,91 @@ where
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_tungstenite::WebSocketStream;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+    /// A websocket pair over an in-memory pipe: (ours for the bridge, the console's end).
+    async fn sockets() -> (
+        WebSocketStream<tokio::io::DuplexStream>,
+        WebSocketStream<tokio::io::DuplexStream>,
+    ) {
+        let (a, b) = tokio::io::duplex(64 * 1024);
+        let ours = WebSocketStream::from_raw_socket(a, Role::Client, None);
+        let theirs = WebSocketStream::from_raw_socket(b, Role::Server, None);
+        tokio::join!(ours, theirs)
+    }
+
+    #[tokio::test]
+    async fn bytes_both_ways_until_the_escape_byte() {
+        let (ours, mut console) = sockets().await;
+        let (mut keys, input) = tokio::io::duplex(1024);
+        let (output, mut screen) = tokio::io::duplex(1024);
+        let bridge = tokio::spawn(bridge_io(ours, input, output, Some(ESCAPE)));
+        console
+            .send(Message::Binary(b"login: ".to_vec().into()))
+            .await
+            .unwrap();
+        let mut seen = [0u8; 7];
+        screen.read_exact(&mut seen).await.unwrap();
+        assert_eq!(&seen, b"login: ");
+        keys.write_all(b"root\r\x1dignored").await.unwrap();
+        assert_eq!(
+            console.next().await.unwrap().unwrap(),
+            Message::Binary(b"root\r".to_vec().into()),
+            "what comes before the escape byte is sent, nothing after it"
+        );
+        assert!(matches!(
+            console.next().await,
+            Some(Ok(Message::Close(None)))
+        ));
+        assert_eq!(bridge.await.unwrap().unwrap(), IoEnded::Escaped);
+    }
+
+    #[tokio::test]
+    async fn the_console_closing_ends_the_bridge_with_its_reason() {
+        let (ours, mut console) = sockets().await;
+        let (_keys, input) = tokio::io::duplex(1024);
+        let (output, _screen) = tokio::io::duplex(1024);
+        let bridge = tokio::spawn(bridge_io(ours, input, output, None));
+        let frame = CloseFrame {
+            code: CloseCode::Library(4002),
+            reason: "VM stopped".into(),
+        };
+        console.close(Some(frame.clone())).await.unwrap();
+        assert_eq!(
+            bridge.await.unwrap().unwrap(),
+            IoEnded::UpstreamClosed(Some(frame))
+        );
+    }
+
+    #[tokio::test]
+    async fn the_end_of_input_closes_the_console_after_its_last_words() {
+        let (ours, mut console) = sockets().await;
+        let (keys, input) = tokio::io::duplex(1024);
+        let (output, mut screen) = tokio::io::duplex(1024);
+        let bridge = tokio::spawn(bridge_io(ours, input, output, Some(ESCAPE)));
+        // What the console sent as the input ended is still written out.
+        console
+            .send(Message::Binary(b"bye\r\n".to_vec().into()))
+            .await
+            .unwrap();
+        drop(keys);
+        assert!(matches!(
+            console.next().await,
+            Some(Ok(Message::Close(None)))
+        ));
+        // Reading on answers the close; the bridge then sees the end.
+        assert!(console.next().await.is_none());
+        assert_eq!(bridge.await.unwrap().unwrap(), IoEnded::InputClosed);
+        let mut last = Vec::new();
+        screen.read_to_end(&mut last).await.unwrap();
+        assert_eq!(last, b"bye\r\n");
     }
 }
