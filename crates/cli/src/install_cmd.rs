@@ -45,9 +45,12 @@ pub struct UninstallArgs {
     target: TargetArgs,
     #[arg(long)]
     yes: bool,
-    /// Delete VirtualMachines first (else uninstall refuses while any exist).
+    /// Delete VirtualMachines and DataVolumes first (else uninstall refuses while any exist).
     #[arg(long)]
     remove_vms: bool,
+    /// Remove the finalizers of objects that are still there after their delete.
+    #[arg(long)]
+    force_finalizers: bool,
 }
 
 #[derive(Args)]
@@ -248,12 +251,28 @@ pub fn run_uninstall(args: UninstallArgs) -> anyhow::Result<ExitCode> {
         let (sink, printer) = print_progress();
         let options = UninstallOptions {
             remove_vms: args.remove_vms,
+            force_finalizers: args.force_finalizers,
             ..UninstallOptions::default()
         };
         let result = uninstall(client, options, &sink).await;
         drop(sink);
         printer.await?;
         let report = result.map_err(|e| anyhow::anyhow!("{e} [{}]", e.code()))?;
+        if !report.leftovers.is_empty() {
+            for leftover in &report.leftovers {
+                println!(
+                    "left over: {} (finalizers {}); remove with: {}",
+                    leftover.object,
+                    leftover.finalizers.join(", "),
+                    leftover.remove_with
+                );
+            }
+            bail!(
+                "{} object(s) are still there, so the inventory stays; remove them as shown, or \
+                 uninstall again with --force-finalizers [leftovers]",
+                report.leftovers.len()
+            );
+        }
         println!(
             "uninstalled {} ({} objects deleted)",
             report.packs.join(", "),

@@ -6,8 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt, stream};
-use kube::api::DeleteParams;
+use std::sync::Mutex;
+
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::runtime::wait::{await_condition, conditions};
+use serde::Serialize;
 use vmdeck_packs::manifest::UninstallStep;
 
 use crate::error::InstallError;
@@ -18,6 +21,48 @@ use crate::order::Phase;
 use crate::resources::Resources;
 use crate::retry::RetryPolicy;
 
+/// What to do with an object that outlives the wait (a finalizer nobody removes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenStuck {
+    /// Fail the run, naming the object.
+    Fail,
+    /// Go on, and report it with the command that removes it.
+    Report,
+    /// Remove its finalizers (the user consented) and wait again.
+    RemoveFinalizers,
+}
+
+/// An object still there after its delete, and how to remove it by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Leftover {
+    pub object: ObjectKey,
+    pub finalizers: Vec<String>,
+    /// A kubectl command that removes it (dropping its finalizers).
+    pub remove_with: String,
+}
+
+impl Leftover {
+    fn of(object: &ObjectKey, finalizers: Vec<String>) -> Self {
+        let (group, _) = object.group_version();
+        let resource = match group {
+            "" => object.kind.to_lowercase(),
+            group => format!("{}.{group}", object.kind.to_lowercase()),
+        };
+        let namespace = object
+            .namespace
+            .as_ref()
+            .map_or(String::new(), |n| format!(" -n {n}"));
+        Leftover {
+            remove_with: format!(
+                "kubectl patch {resource} {}{namespace} --type=merge -p '{{\"metadata\":{{\"finalizers\":null}}}}'",
+                object.name
+            ),
+            object: object.clone(),
+            finalizers,
+        }
+    }
+}
+
 /// Deletes objects with bounded concurrency, reporting progress.
 pub struct Deleter<'a> {
     pub resources: &'a Resources,
@@ -25,10 +70,18 @@ pub struct Deleter<'a> {
     pub retry: RetryPolicy,
     /// How long an object may take to disappear (finalizers).
     pub gone_timeout: Duration,
+    pub when_stuck: WhenStuck,
     pub progress: &'a ProgressSink,
+    /// What outlived its delete, with `WhenStuck::Report` (or after removing finalizers).
+    pub leftovers: Mutex<Vec<Leftover>>,
 }
 
 impl Deleter<'_> {
+    /// The objects reported as left over so far.
+    pub fn take_leftovers(&self) -> Vec<Leftover> {
+        std::mem::take(&mut *self.leftovers.lock().expect("not poisoned"))
+    }
+
     /// Removes one pack: its uninstall steps in order, then whatever of its objects they did not
     /// name, in reverse apply order; `done` collects what is handled.
     pub async fn remove_pack(
@@ -136,26 +189,10 @@ impl Deleter<'_> {
             }
         };
         // An answer without the object (a Status) means it is gone already.
-        if let (true, Some(uid)) = (wait, uid) {
-            let gone = await_condition(api, &key.name, conditions::is_deleted(&uid));
-            match tokio::time::timeout(self.gone_timeout, gone).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(error)) => {
-                    tracing::debug!(%error, object = %key, "watching for deletion failed");
-                    return Err(InstallError::NotReady {
-                        what: format!("{key} to be gone"),
-                        waited: self.gone_timeout,
-                        last_seen: error.to_string(),
-                    });
-                }
-                Err(_) => {
-                    return Err(InstallError::NotReady {
-                        what: format!("{key} to be gone"),
-                        waited: self.gone_timeout,
-                        last_seen: "still there (a finalizer?)".into(),
-                    });
-                }
-            }
+        if let (true, Some(uid)) = (wait, uid)
+            && !self.gone(&api, key, &uid).await?
+        {
+            return self.stuck(&api, key, &uid).await;
         }
         self.progress
             .send(Progress::Deleted {
@@ -163,5 +200,89 @@ impl Deleter<'_> {
             })
             .await;
         Ok(true)
+    }
+
+    /// Waits until the object with `uid` is gone: `false` when it is still there at the limit.
+    async fn gone(
+        &self,
+        api: &Api<DynamicObject>,
+        key: &ObjectKey,
+        uid: &str,
+    ) -> Result<bool, InstallError> {
+        let gone = await_condition(api.clone(), &key.name, conditions::is_deleted(uid));
+        match tokio::time::timeout(self.gone_timeout, gone).await {
+            Ok(Ok(_)) => Ok(true),
+            Ok(Err(error)) => {
+                tracing::debug!(%error, object = %key, "watching for deletion failed");
+                Err(InstallError::NotReady {
+                    what: format!("{key} to be gone"),
+                    waited: self.gone_timeout,
+                    last_seen: error.to_string(),
+                })
+            }
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// An object that outlived its delete: fail, report it, or drop its finalizers and wait.
+    async fn stuck(
+        &self,
+        api: &Api<DynamicObject>,
+        key: &ObjectKey,
+        uid: &str,
+    ) -> Result<bool, InstallError> {
+        let finalizers = |object: Option<DynamicObject>| {
+            object
+                .and_then(|o| o.metadata.finalizers)
+                .unwrap_or_default()
+        };
+        let read = |source| InstallError::Read {
+            what: key.to_string(),
+            source: Box::new(source),
+        };
+        let still = finalizers(api.get_opt(&key.name).await.map_err(read)?);
+        match self.when_stuck {
+            WhenStuck::Fail => Err(InstallError::NotReady {
+                what: format!("{key} to be gone"),
+                waited: self.gone_timeout,
+                last_seen: format!("still there, finalizers {still:?}"),
+            }),
+            WhenStuck::Report => {
+                self.report(key, still);
+                Ok(false)
+            }
+            WhenStuck::RemoveFinalizers => {
+                let patch = Patch::Merge(serde_json::json!({"metadata": {"finalizers": null}}));
+                match api.patch(&key.name, &PatchParams::default(), &patch).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(status)) if status.code == 404 => return Ok(true),
+                    Err(source) => {
+                        return Err(InstallError::Delete {
+                            object: key.clone(),
+                            source: Box::new(source),
+                        });
+                    }
+                }
+                if self.gone(api, key, uid).await? {
+                    self.progress
+                        .send(Progress::Deleted {
+                            object: key.clone(),
+                        })
+                        .await;
+                    Ok(true)
+                } else {
+                    let still = finalizers(api.get_opt(&key.name).await.map_err(read)?);
+                    self.report(key, still);
+                    Ok(false)
+                }
+            }
+        }
+    }
+
+    fn report(&self, key: &ObjectKey, finalizers: Vec<String>) {
+        self.leftovers
+            .lock()
+            .expect("not poisoned")
+            .push(Leftover::of(key, finalizers));
     }
 }

@@ -13,7 +13,7 @@ use vmdeck_packs::manifest::UninstallStep;
 use vmdeck_packs::{ObjectOrigin, Rendered};
 
 use crate::apply::{ApplySettings, Desired, apply_phase};
-use crate::delete::Deleter;
+use crate::delete::{Deleter, WhenStuck};
 use crate::error::InstallError;
 use crate::events::{Progress, ProgressSink};
 use crate::inventory::{Entry, InstalledPack, Inventory, InventoryStore};
@@ -279,7 +279,9 @@ async fn prune(
         concurrency: options.concurrency,
         retry: options.retry,
         gone_timeout: options.ready_timeout,
+        when_stuck: WhenStuck::Fail,
         progress,
+        leftovers: Default::default(),
     };
     // Objects still rendered are never deleted, whichever pack listed them.
     let mut done: BTreeSet<ObjectKey> = rendered.iter().map(|k| (*k).clone()).collect();

@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt, stream};
 use kube::api::{DynamicObject, ListParams};
 
-use crate::delete::Deleter;
+use crate::delete::{Deleter, Leftover, WhenStuck};
 use crate::error::InstallError;
 use crate::events::{Progress, ProgressSink};
 use crate::inventory::{Entry, INVENTORY_NAME, INVENTORY_NAMESPACE, InventoryStore};
@@ -18,11 +18,16 @@ use crate::object_key::ObjectKey;
 use crate::resources::Resources;
 use crate::retry::RetryPolicy;
 
+/// The label CDI puts on the DataVolumes a DataImportCron imports.
+const GOLDEN_IMAGE_LABEL: &str = "cdi.kubevirt.io/dataImportCron";
+
 /// How an uninstall runs.
 #[derive(Debug, Clone, Copy)]
 pub struct UninstallOptions {
-    /// Delete VirtualMachines (and wait until they are gone) instead of refusing.
+    /// Delete VirtualMachines and DataVolumes (and wait until they are gone) instead of refusing.
     pub remove_vms: bool,
+    /// Remove the finalizers of objects that outlive their delete (explicit consent only).
+    pub force_finalizers: bool,
     pub concurrency: usize,
     pub retry: RetryPolicy,
     /// How long an object may take to disappear (finalizers).
@@ -33,6 +38,7 @@ impl Default for UninstallOptions {
     fn default() -> Self {
         Self {
             remove_vms: false,
+            force_finalizers: false,
             concurrency: 32,
             retry: RetryPolicy::default(),
             gone_timeout: Duration::from_secs(300),
@@ -45,6 +51,9 @@ impl Default for UninstallOptions {
 pub struct UninstallReport {
     pub deleted: usize,
     pub packs: Vec<String>,
+    /// Objects still there after their delete, each with the command that removes it. While any
+    /// is left the inventory stays, so uninstalling again finishes the job.
+    pub leftovers: Vec<Leftover>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +61,7 @@ pub enum UninstallError {
     #[error(transparent)]
     Install(#[from] InstallError),
     #[error(
-        "{count} VirtualMachine(s) still exist (first: {first}); delete them, or uninstall with --remove-vms"
+        "{count} VirtualMachine(s) or DataVolume(s) still exist (first: {first}); delete them, or uninstall with --remove-vms"
     )]
     VmsExist { count: usize, first: String },
 }
@@ -85,7 +94,13 @@ pub async fn uninstall(
             concurrency: options.concurrency,
             retry: options.retry,
             gone_timeout: options.gone_timeout,
+            when_stuck: if options.force_finalizers {
+                WhenStuck::RemoveFinalizers
+            } else {
+                WhenStuck::Report
+            },
             progress,
+            leftovers: Default::default(),
         },
     };
     remover.clear_vms().await?;
@@ -107,7 +122,10 @@ pub async fn uninstall(
         .deleter
         .delete_in_reverse_order(&rest, &mut done)
         .await?;
-    store.remove().await?;
+    let leftovers = remover.deleter.take_leftovers();
+    if leftovers.is_empty() {
+        store.remove().await?;
+    }
     progress
         .send(Progress::Done {
             applied: 0,
@@ -117,6 +135,7 @@ pub async fn uninstall(
     Ok(UninstallReport {
         deleted,
         packs: inventory.packs.iter().map(|p| p.name.clone()).collect(),
+        leftovers,
     })
 }
 
@@ -129,38 +148,11 @@ struct Remover<'a> {
 impl Remover<'_> {
     /// Refuses while VMs exist, or deletes them and waits, with `remove_vms`.
     async fn clear_vms(&self) -> Result<(), UninstallError> {
-        let key = ObjectKey {
-            api_version: "kubevirt.io/v1".into(),
-            kind: "VirtualMachine".into(),
-            namespace: None,
-            name: String::new(),
-        };
-        let resource = match self.resources.resolve(&key).await {
-            Ok(resource) => resource,
-            Err(InstallError::KindNotServed { .. }) => return Ok(()),
-            Err(other) => return Err(other.into()),
-        };
-        let all =
-            kube::Api::<DynamicObject>::all_with(self.resources.client().clone(), &resource.api);
-        let everything = ListParams::default();
-        let vms = self
-            .options
-            .retry
-            .run(|| all.list(&everything), |_, _| {})
-            .await
-            .map_err(|(source, _)| InstallError::Read {
-                what: "the VirtualMachines".into(),
-                source: Box::new(source),
-            })?;
-        let keys: Vec<ObjectKey> = vms
-            .items
-            .iter()
-            .map(|vm| ObjectKey {
-                namespace: vm.metadata.namespace.clone(),
-                name: vm.metadata.name.clone().unwrap_or_default(),
-                ..key.clone()
-            })
-            .collect();
+        let mut keys = self.user_data("kubevirt.io/v1", "VirtualMachine").await?;
+        keys.extend(
+            self.user_data("cdi.kubevirt.io/v1beta1", "DataVolume")
+                .await?,
+        );
         let Some(first) = keys.first() else {
             return Ok(());
         };
@@ -171,10 +163,57 @@ impl Remover<'_> {
             });
         }
         stream::iter(&keys)
-            .map(|vm| self.deleter.delete(vm, true))
+            .map(|object| self.deleter.delete(object, true))
             .buffer_unordered(self.options.concurrency.max(1))
             .try_collect::<Vec<_>>()
             .await?;
         Ok(())
+    }
+
+    /// Every object of a kind that holds users' VMs or disks, in any namespace; DataVolumes a
+    /// DataImportCron of ours keeps (golden images) are ours, not the user's.
+    async fn user_data(
+        &self,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<Vec<ObjectKey>, InstallError> {
+        let key = ObjectKey {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            namespace: None,
+            name: String::new(),
+        };
+        let resource = match self.resources.resolve(&key).await {
+            Ok(resource) => resource,
+            Err(InstallError::KindNotServed { .. }) => return Ok(Vec::new()),
+            Err(other) => return Err(other),
+        };
+        let all =
+            kube::Api::<DynamicObject>::all_with(self.resources.client().clone(), &resource.api);
+        let everything = ListParams::default();
+        let listed = self
+            .options
+            .retry
+            .run(|| all.list(&everything), |_, _| {})
+            .await
+            .map_err(|(source, _)| InstallError::Read {
+                what: format!("the {kind}s"),
+                source: Box::new(source),
+            })?;
+        Ok(listed
+            .items
+            .iter()
+            .filter(|o| {
+                !o.metadata
+                    .labels
+                    .as_ref()
+                    .is_some_and(|l| l.contains_key(GOLDEN_IMAGE_LABEL))
+            })
+            .map(|o| ObjectKey {
+                namespace: o.metadata.namespace.clone(),
+                name: o.metadata.name.clone().unwrap_or_default(),
+                ..key.clone()
+            })
+            .collect())
     }
 }

@@ -219,3 +219,164 @@ async fn uninstall_without_an_inventory_says_nothing_is_installed() {
     assert_eq!(error.code(), "not_installed");
     cluster.shutdown().await;
 }
+
+fn dynamic(
+    client: &kube::Client,
+    namespace: &str,
+    api_version: &str,
+    kind: &str,
+) -> Api<kube::api::DynamicObject> {
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    Api::namespaced_with(
+        client.clone(),
+        namespace,
+        &kube::api::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(group, version, kind)),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vm_runs_then_uninstall_guards_user_data_and_reports_stuck_objects() {
+    let (_cluster, client) = cluster().await;
+    let (rendered, profile) = rendered("vm-dashboard-direct", &[], &[]).await;
+    install(
+        client.clone(),
+        &rendered,
+        profile,
+        InstallOptions::default(),
+        &ProgressSink::discard(),
+    )
+    .await
+    .unwrap();
+    // The installed stack runs a VM.
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "workloads"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let vms = dynamic(&client, "workloads", "kubevirt.io/v1", "VirtualMachine");
+    vms.create(
+        &PostParams::default(),
+        &serde_json::from_value(
+            json!({"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
+            "metadata": {"name": "demo", "namespace": "workloads"},
+            "spec": {"runStrategy": "Always", "template": {"spec": {"domain": {"devices": {},
+                "resources": {"requests": {"memory": "64Mi"}}}}}}}),
+        )
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    vmdeck_test_support::wait_until("the VM runs", async || {
+        vms.get("demo").await.ok().and_then(|vm| {
+            vm.data
+                .pointer("/status/printableStatus")
+                .and_then(|s| s.as_str())
+                .map(str::to_string)
+        }) == Some("Running".to_string())
+    })
+    .await;
+    let volumes = dynamic(
+        &client,
+        "workloads",
+        "cdi.kubevirt.io/v1beta1",
+        "DataVolume",
+    );
+    volumes
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume",
+                "metadata": {"name": "disk", "namespace": "workloads"},
+                "spec": {"source": {"blank": {}}, "storage": {"resources": {"requests": {"storage": "1Gi"}}}}}))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+
+    // User data blocks the uninstall, named.
+    let refused = uninstall(
+        client.clone(),
+        UninstallOptions::default(),
+        &ProgressSink::discard(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.code(), "vms_exist");
+    assert!(
+        refused
+            .to_string()
+            .contains("2 VirtualMachine(s) or DataVolume(s)"),
+        "{refused}"
+    );
+
+    // One of our objects gets a finalizer nobody removes: reported with its command, and the
+    // inventory stays so a second uninstall can finish.
+    let stuck = rendered
+        .objects
+        .iter()
+        .map(|o| serde_json::to_value(&o.object).unwrap())
+        .find(|o| o["kind"] == "ConfigMap" && o.pointer("/metadata/namespace").is_some())
+        .expect("a ConfigMap of ours");
+    let stuck_name = stuck["metadata"]["name"].as_str().unwrap().to_string();
+    let stuck_namespace = stuck["metadata"]["namespace"].as_str().unwrap().to_string();
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &stuck_namespace);
+    config_maps
+        .patch(
+            &stuck_name,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"metadata": {"finalizers": ["example.com/stuck"]}})),
+        )
+        .await
+        .unwrap();
+    let quick = UninstallOptions {
+        remove_vms: true,
+        gone_timeout: std::time::Duration::from_secs(2),
+        ..UninstallOptions::default()
+    };
+    let report = uninstall(client.clone(), quick, &ProgressSink::discard())
+        .await
+        .unwrap();
+    assert!(
+        vms.list(&Default::default())
+            .await
+            .map_or(true, |l| l.items.is_empty())
+    );
+    let left: Vec<String> = report
+        .leftovers
+        .iter()
+        .map(|l| l.object.to_string())
+        .collect();
+    assert!(
+        left.contains(&format!("ConfigMap {stuck_namespace}/{stuck_name}")),
+        "{left:?}"
+    );
+    let leftover = report
+        .leftovers
+        .iter()
+        .find(|l| l.object.name == stuck_name)
+        .unwrap();
+    assert_eq!(leftover.finalizers, ["example.com/stuck"]);
+    assert!(
+        leftover.remove_with.starts_with(&format!(
+            "kubectl patch configmap {stuck_name} -n {stuck_namespace}"
+        )),
+        "{}",
+        leftover.remove_with
+    );
+    let store = InventoryStore::new(client.clone(), Default::default());
+    assert!(store.load().await.unwrap().is_some(), "the inventory stays");
+
+    // With consent the finalizer goes, and so does everything else.
+    let forced = UninstallOptions {
+        force_finalizers: true,
+        ..quick
+    };
+    let report = uninstall(client.clone(), forced, &ProgressSink::discard())
+        .await
+        .unwrap();
+    assert_eq!(report.leftovers, Vec::new());
+    assert!(config_maps.get_opt(&stuck_name).await.unwrap().is_none());
+    assert!(store.load().await.unwrap().is_none());
+}
