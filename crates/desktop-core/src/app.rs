@@ -11,6 +11,7 @@ use vmdeck_vault::{
 
 use crate::app_status::AppStatus;
 use crate::demo::DemoCluster;
+use crate::install_render::SourcesConfig;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
@@ -42,6 +43,8 @@ pub struct AppConfig {
     pub demo: bool,
     /// Per-step timeout of connection checks (default: the vault's).
     pub check_timeout: Option<Duration>,
+    /// Where the installer's upstream files come from (default: `$VMDECK_MIRROR`, else upstream).
+    pub sources: SourcesConfig,
 }
 
 impl Default for AppConfig {
@@ -51,6 +54,7 @@ impl Default for AppConfig {
             secrets: SecretsChoice::OsKeyring,
             demo: false,
             check_timeout: None,
+            sources: SourcesConfig::from_env(),
         }
     }
 }
@@ -72,6 +76,8 @@ pub struct App {
     demo_problem: RwLock<Option<UiError>>,
     /// The install wizard's pack catalog, parsed on first use.
     pub(crate) wizard: OnceLock<Result<Arc<Wizard>, UiError>>,
+    /// Where the installer's upstream files come from.
+    pub(crate) sources: SourcesConfig,
     /// Demo mode's throwaway app directories (removed on drop).
     _throwaway: Option<tempfile::TempDir>,
 }
@@ -123,6 +129,7 @@ impl App {
             demo: tokio::sync::Mutex::new(None),
             demo_problem: RwLock::new(None),
             wizard: OnceLock::new(),
+            sources: config.sources,
             _throwaway: throwaway,
         };
         if let (true, Err(problem)) = (config.demo, &app.dirs) {

@@ -4,6 +4,14 @@
 
 use crate::app_status::AppStatus;
 use crate::calls::{core_calls, refuse_paths_over_http};
+use crate::install_events::{
+    InstallDoneView, InstallEvent, InstalledStatusView, LiveGatesView, UnfinishedRunView,
+    UninstallDoneView,
+};
+use crate::install_requests::{
+    DraftOnCluster, GateChangeInput, InstallInput, ProfileChangesInput, ResumeInput, UninstallInput,
+};
+use crate::install_views::{PlanView, PreflightView};
 use crate::requests::{ClusterNames, ClusterRef, ImportInput, KubeconfigSource, RenameInput};
 use crate::views::{CheckView, ClusterCheckEvent, ClusterView, ContextView};
 use crate::wizard_requests::{
@@ -52,10 +60,41 @@ core_calls! {
             = |app, input| app.store_pack_secret(input).await;
         pack_secret_status(PackSecretQuery) -> Vec<PackSecretView>
             = |app, query| app.pack_secret_status(query).await;
+        /// What a cluster must offer for the draft: checks, verdicts and automatic fixes.
+        preflight_install(DraftOnCluster) -> PreflightView
+            = |app, input| app.preflight_install(input).await;
+        /// The draft with an automatic fix's profile changes made.
+        apply_profile_changes(ProfileChangesInput) -> ProfileDraft
+            = |app, input| app.apply_profile_changes(input);
+        /// What installing the draft would change: counts per pack, objects, diffs, conflicts.
+        plan_install(DraftOnCluster) -> PlanView = |app, input| app.plan_install(input).await;
+        /// What VMDeck installed on a cluster: packs, health, live gates.
+        installed_status(ClusterRef) -> InstalledStatusView
+            = |app, cluster| app.installed_status(cluster).await;
+        /// Install runs that were cut short or failed, to resume or discard.
+        unfinished_installs(()) -> Vec<UnfinishedRunView>
+            = |app, ()| app.unfinished_installs().await;
+        /// Forgets a cluster's unfinished install run.
+        discard_install(ClusterRef) -> () = |app, cluster| app.discard_install(cluster).await;
+        /// What a feature gate change on the installed packs would change (the one-field diffs).
+        plan_gate_change(GateChangeInput) -> PlanView
+            = |app, input| app.plan_gate_change(input).await;
     }
     streams {
         /// Checks several saved clusters at once; each result is an event as soon as it is known.
         check_clusters(ClusterNames) => ClusterCheckEvent, -> ()
             = |app, names, events| app.check_clusters(names, events).await;
+        /// Installs the draft (refused when the preflight fails); progress, then `done` or `failed`.
+        install_profile(InstallInput) => InstallEvent, -> InstallDoneView
+            = |app, input, events| app.install_profile(input, events).await;
+        /// Installs the profile of a cluster's unfinished run again.
+        resume_install(ResumeInput) => InstallEvent, -> InstallDoneView
+            = |app, input, events| app.resume_install(input, events).await;
+        /// Removes everything VMDeck installed; `vms_exist` while VMs exist unless `remove_vms`.
+        uninstall_packs(UninstallInput) => InstallEvent, -> UninstallDoneView
+            = |app, input, events| app.uninstall_packs(input, events).await;
+        /// Applies a feature gate change; answers the gates now in effect.
+        apply_gate_change(GateChangeInput) => InstallEvent, -> Vec<LiveGatesView>
+            = |app, input, events| app.apply_gate_change(input, events).await;
     }
 }

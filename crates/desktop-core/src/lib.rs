@@ -1,6 +1,7 @@
 //! The desktop app's core: what the UI calls (clusters, kubeconfig inspection, checks, demo
-//! cluster, the install wizard's packs, gates, values and profile files) as serde types with
-//! generated TypeScript, shared by the Tauri app and the HTTP dev server.
+//! cluster, the install wizard's packs, gates, values and profile files, and installing packs:
+//! preflight, plan, install, status, uninstall, live gates) as serde types with generated
+//! TypeScript, shared by the Tauri app and the HTTP dev server.
 
 pub mod app;
 pub mod app_status;
@@ -8,6 +9,12 @@ pub mod call_table;
 pub mod calls;
 pub mod demo;
 pub mod devserver;
+mod engine_thread;
+mod install_calls;
+pub mod install_events;
+pub mod install_render;
+pub mod install_requests;
+pub mod install_views;
 pub mod logging;
 pub mod pack_secrets;
 pub mod profile_draft;
@@ -28,6 +35,19 @@ pub use app_status::AppStatus;
 pub use call_table::{CALL_NAMES, call, call_specs, kind_of, stream};
 pub use calls::{CallKind, CallSpec, EventSender, Events, Via, event_queue};
 pub use demo::{DEMO_CLUSTER_NAME, DemoCluster, start_demo_cluster};
+pub use install_events::{
+    InstallDoneView, InstallEvent, InstalledPackView, InstalledStatusView, LiveGatesView,
+    UnfinishedRunView, UninstallDoneView,
+};
+pub use install_render::SourcesConfig;
+pub use install_requests::{
+    DraftOnCluster, GateChange, GateChangeInput, InstallInput, ProfileChangesInput, ResumeInput,
+    UninstallInput,
+};
+pub use install_views::{
+    AutoFixView, ConflictView, FixActionView, ObjectRefView, PackCountsView, PlanActionView,
+    PlanView, PlannedObjectView, PreflightCheckView, PreflightView, ProfileChangeView, VerdictView,
+};
 pub use requests::{
     ClusterNames, ClusterRef, ContextChoice, ImportInput, KubeconfigSource, RenameInput,
 };

@@ -77,3 +77,25 @@ impl From<VaultError> for UiError {
         }
     }
 }
+
+/// The installer's errors each carry a stable code; the message says what to do.
+macro_rules! coded_errors {
+    ($($error:ty),* $(,)?) => {
+        $(
+            impl From<$error> for UiError {
+                fn from(err: $error) -> Self {
+                    Self::new(err.code(), err.to_string())
+                }
+            }
+        )*
+    };
+}
+
+coded_errors!(
+    vmdeck_installer::InstallError,
+    vmdeck_installer::JournalError,
+    vmdeck_installer::JournaledError,
+    vmdeck_installer::PreflightError,
+    vmdeck_installer::UninstallError,
+    vmdeck_installer::preflight::ProfileChangeError,
+);

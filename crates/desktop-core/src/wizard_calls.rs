@@ -24,7 +24,7 @@ use crate::wizard_views::{
 };
 
 impl App {
-    fn wizard(&self) -> Result<Arc<Wizard>, UiError> {
+    pub(crate) fn wizard(&self) -> Result<Arc<Wizard>, UiError> {
         self.wizard
             .get_or_init(|| Wizard::embedded().map(Arc::new))
             .clone()

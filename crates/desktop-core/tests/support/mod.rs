@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use vmdeck_desktop_core::{App, AppConfig, SecretsChoice};
+use vmdeck_desktop_core::{App, AppConfig, SecretsChoice, SourcesConfig};
 use vmdeck_vault::AppDirs;
 
 pub async fn session_app(dir: &tempfile::TempDir) -> App {
@@ -11,6 +11,7 @@ pub async fn session_app(dir: &tempfile::TempDir) -> App {
         secrets: SecretsChoice::SessionOnly,
         demo: false,
         check_timeout: Some(Duration::from_secs(5)),
+        sources: SourcesConfig::default(),
     })
     .await
 }
