@@ -360,6 +360,7 @@ impl App {
             let sink = ProgressSink::new(sender);
             let options = UninstallOptions {
                 remove_vms: input.remove_vms,
+                force_finalizers: input.force_finalizers,
                 ..UninstallOptions::default()
             };
             let work =
@@ -375,6 +376,7 @@ impl App {
             Ok(UninstallDoneView {
                 packs: report.packs,
                 deleted: count(report.deleted),
+                leftovers: report.leftovers.into_iter().map(Into::into).collect(),
             })
         }
         .await;

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use vmdeck_installer::delete::Leftover;
 use vmdeck_installer::{LiveGates, PackHealth, Progress, RunRecord, RunState};
 
 use crate::install_views::{ObjectRefView, count};
@@ -109,12 +110,35 @@ pub struct InstallDoneView {
     pub pruned: u32,
 }
 
+/// An object still there after its delete (finalizers), and how to remove it by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export_to = "LeftoverView.ts")]
+pub struct LeftoverView {
+    pub object: ObjectRefView,
+    pub finalizers: Vec<String>,
+    /// A kubectl command that removes it (dropping its finalizers).
+    pub remove_with: String,
+}
+
+impl From<Leftover> for LeftoverView {
+    fn from(leftover: Leftover) -> Self {
+        Self {
+            object: leftover.object.into(),
+            finalizers: leftover.finalizers,
+            remove_with: leftover.remove_with,
+        }
+    }
+}
+
 /// What an uninstall removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export_to = "UninstallDoneView.ts")]
 pub struct UninstallDoneView {
     pub packs: Vec<String>,
     pub deleted: u32,
+    /// Objects that outlived their delete; while any is left the inventory stays, so
+    /// uninstalling again (or with `force_finalizers`) finishes the job.
+    pub leftovers: Vec<LeftoverView>,
 }
 
 /// The feature gates one installed custom resource has in effect.

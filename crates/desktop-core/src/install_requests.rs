@@ -48,9 +48,12 @@ pub struct ResumeInput {
 #[ts(export_to = "UninstallInput.ts")]
 pub struct UninstallInput {
     pub cluster: String,
-    /// Delete VirtualMachines first; without it the uninstall refuses (`vms_exist`) while any exist.
+    /// Delete VirtualMachines and DataVolumes first; without it the uninstall refuses (`vms_exist`) while any exist.
     #[serde(default)]
     pub remove_vms: bool,
+    /// Remove the finalizers of objects that outlive their delete (explicit consent only).
+    #[serde(default)]
+    pub force_finalizers: bool,
 }
 
 /// One gate to change: `null` puts it back to its default.

@@ -36,8 +36,8 @@ pub use call_table::{CALL_NAMES, call, call_specs, kind_of, stream};
 pub use calls::{CallKind, CallSpec, EventSender, Events, Via, event_queue};
 pub use demo::{DEMO_CLUSTER_NAME, DemoCluster, start_demo_cluster};
 pub use install_events::{
-    InstallDoneView, InstallEvent, InstalledPackView, InstalledStatusView, LiveGatesView,
-    UnfinishedRunView, UninstallDoneView,
+    InstallDoneView, InstallEvent, InstalledPackView, InstalledStatusView, LeftoverView,
+    LiveGatesView, UnfinishedRunView, UninstallDoneView,
 };
 pub use install_render::SourcesConfig;
 pub use install_requests::{

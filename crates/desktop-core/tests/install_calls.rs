@@ -1,7 +1,8 @@
 //! The install calls through the call table against simcluster, with upstream files from the
 //! mirror in `../shared/upstream`: preflight, plan, install streaming progress per pack, status,
 //! a live gate change, uninstall; a cut-short run listed, resumed and discarded; a bare cluster's
-//! preflight failure naming the fix (and the install refused); an automatic fix applied to a draft.
+//! preflight failure naming the fix (and the install refused); an automatic fix applied to a
+//! draft; an uninstall refused with `vms_exist` while VMs exist, then with them removed.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -235,6 +236,7 @@ async fn preset_is_preflighted_planned_installed_gated_and_uninstalled() {
     .await;
     let removed: UninstallDoneView = serde_json::from_value(answer.unwrap()).unwrap();
     assert!(removed.deleted > 0 && removed.packs.contains(&"kubevirt".to_string()));
+    assert!(removed.leftovers.is_empty(), "{removed:?}");
     assert!(
         events
             .iter()
@@ -412,5 +414,61 @@ async fn an_automatic_fix_applied_to_the_draft_passes_its_check() {
     .await;
     let kvm = again.checks.iter().find(|c| c.id == "kvm").unwrap();
     assert_eq!(kvm.verdict, VerdictView::Pass, "{kvm:?}");
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uninstall_refuses_while_vms_exist_unless_they_are_removed() {
+    let cluster = sim(simcluster::Options {
+        vms: 2,
+        ..simcluster::Options::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(&dir, &cluster).await;
+    let install = json!({ "cluster": CLUSTER, "draft": preset_draft("vm-dashboard-direct") });
+    let (answer, _) = run_stream(&app, "install_profile", install).await;
+    answer.unwrap();
+    assert!(status(&app).await.installed);
+    // The simulator seeds its VMs once KubeVirt serves them.
+    let client = kube::Client::try_from(cluster.client_config("admin").await).unwrap();
+    let vms: kube::Api<kube::api::DynamicObject> = kube::Api::all_with(
+        client,
+        &kube::api::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
+            "kubevirt.io",
+            "v1",
+            "VirtualMachine",
+        )),
+    );
+    vmdeck_test_support::wait_until("the seeded VMs exist", async || {
+        vms.list(&Default::default())
+            .await
+            .is_ok_and(|list| list.items.len() == 2)
+    })
+    .await;
+
+    let (answer, events) = run_stream(&app, "uninstall_packs", json!({ "cluster": CLUSTER })).await;
+    let refused = answer.unwrap_err();
+    assert_eq!(refused.code, "vms_exist", "{refused:?}");
+    assert!(
+        matches!(events.last(), Some(InstallEvent::Failed { error }) if error == &refused),
+        "{events:?}"
+    );
+    assert!(status(&app).await.installed, "nothing was removed");
+
+    let (answer, events) = run_stream(
+        &app,
+        "uninstall_packs",
+        json!({ "cluster": CLUSTER, "remove_vms": true }),
+    )
+    .await;
+    let removed: UninstallDoneView = serde_json::from_value(answer.unwrap()).unwrap();
+    assert!(removed.leftovers.is_empty(), "{removed:?}");
+    assert!(
+        matches!(events.last(), Some(InstallEvent::Done { .. })),
+        "{:?}",
+        events.last()
+    );
+    assert!(!status(&app).await.installed);
     cluster.shutdown().await;
 }

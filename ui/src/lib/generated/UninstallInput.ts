@@ -5,6 +5,10 @@
  */
 export type UninstallInput = { cluster: string, 
 /**
- * Delete VirtualMachines first; without it the uninstall refuses (`vms_exist`) while any exist.
+ * Delete VirtualMachines and DataVolumes first; without it the uninstall refuses (`vms_exist`) while any exist.
  */
-remove_vms: boolean, };
+remove_vms: boolean, 
+/**
+ * Remove the finalizers of objects that outlive their delete (explicit consent only).
+ */
+force_finalizers: boolean, };

@@ -31,6 +31,7 @@ export type { InstalledPackView } from "./InstalledPackView";
 export type { InstalledStatusView } from "./InstalledStatusView";
 export type { KubeconfigSource } from "./KubeconfigSource";
 export type { KubevirtView } from "./KubevirtView";
+export type { LeftoverView } from "./LeftoverView";
 export type { LiveGatesView } from "./LiveGatesView";
 export type { LoadedProfileView } from "./LoadedProfileView";
 export type { MaturityView } from "./MaturityView";
