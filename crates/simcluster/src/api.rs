@@ -150,7 +150,7 @@ pub async fn handle(
         Ok(identity) => identity,
         Err(error) => return Ok(error_response(&error)),
     };
-    let latency = cluster.faults.latency();
+    let latency = cluster.faults.admit();
     if latency > Duration::ZERO {
         tokio::time::sleep(latency).await;
     }

@@ -35,6 +35,8 @@ pub enum Fault {
 pub struct Faults {
     settings: Mutex<FaultSettings>,
     rng: Mutex<ChaCha8Rng>,
+    /// Requests answered so far (benchmarks count what each client sends).
+    requests: std::sync::atomic::AtomicU64,
 }
 
 impl Faults {
@@ -42,6 +44,7 @@ impl Faults {
         Self {
             settings: Mutex::new(settings),
             rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed)),
+            requests: Default::default(),
         }
     }
 
@@ -56,6 +59,18 @@ impl Faults {
         }
         *self.settings.lock() = settings;
         Ok(())
+    }
+
+    /// Counts one authenticated request and answers the delay it gets.
+    pub fn admit(&self) -> Duration {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.latency()
+    }
+
+    /// Authenticated requests seen so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn latency(&self) -> Duration {
