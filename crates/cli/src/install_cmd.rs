@@ -1,43 +1,15 @@
-//! `vmdeckctl install | uninstall | status`: a profile onto a cluster and back, with progress as
-//! plain lines on stderr. A changing command asks first on a terminal and, without one, needs
-//! `--yes`.
+//! `vmdeckctl uninstall | status`, and what every changing command shares: asking first on a
+//! terminal (without one, `--yes` is needed) and the runtime. `install` is `install_run`.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail};
 use clap::Args;
-use tokio::sync::mpsc;
-use vmdeck_installer::preflight::without_packs;
-use vmdeck_installer::{
-    Action, InstallOptions, InventoryStore, Journal, PlanOptions, PreflightOptions, Progress,
-    ProgressSink, RunState, UninstallOptions, Verdict, health, install_journaled, live_gates, plan,
-    preflight, uninstall,
-};
-use vmdeck_vault::AppDirs;
+use vmdeck_installer::{InventoryStore, UninstallOptions, health, live_gates, uninstall};
 
-use crate::catalog_args::CatalogArgs;
-use crate::plan_cmd::print_summary;
-use crate::preflight_cmd::print_report;
-use crate::profile_cmd::{RenderArgs, render_file};
+use crate::progress_view::ProgressView;
 use crate::target::TargetArgs;
-
-#[derive(Args)]
-pub struct InstallArgs {
-    #[command(flatten)]
-    source: RenderArgs,
-    #[command(flatten)]
-    target: TargetArgs,
-    /// Go ahead without asking.
-    #[arg(long)]
-    yes: bool,
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 32)]
-    concurrency: usize,
-    /// Take over fields another field manager owns.
-    #[arg(long)]
-    force_conflicts: bool,
-}
 
 #[derive(Args)]
 pub struct UninstallArgs {
@@ -83,158 +55,11 @@ pub fn confirmed(yes: bool, question: &str) -> anyhow::Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
-/// Prints progress as lines until the sender goes away.
-fn print_progress() -> (ProgressSink, tokio::task::JoinHandle<()>) {
-    let (sender, mut receiver) = mpsc::channel(64);
-    let printer = tokio::spawn(async move {
-        while let Some(event) = receiver.recv().await {
-            match event {
-                Progress::InventoryWritten { objects } => {
-                    eprintln!("inventory written ({objects} objects to apply)")
-                }
-                Progress::PhaseStarted {
-                    pack,
-                    phase,
-                    objects,
-                } => eprintln!("{pack}: {phase} ({objects})"),
-                Progress::Retrying {
-                    object,
-                    attempt,
-                    reason,
-                } => eprintln!("  retrying {object} (attempt {attempt}): {reason}"),
-                Progress::Waiting { pack, what, status } => {
-                    eprintln!("  {pack}: waiting for {what}: {status}")
-                }
-                Progress::PackReady { pack } => eprintln!("{pack}: ready"),
-                Progress::Deleted { object } => eprintln!("  deleted {object}"),
-                Progress::Applied { .. } | Progress::Deleting { .. } | Progress::Done { .. } => {}
-            }
-        }
-    });
-    (ProgressSink::new(sender), printer)
-}
-
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?)
-}
-
-pub fn run_install(catalog: &CatalogArgs, args: InstallArgs) -> anyhow::Result<ExitCode> {
-    let catalog = catalog.load()?;
-    let runtime = runtime()?;
-    let Some((profile, rendered)) = render_file(&catalog, &args.source, &runtime)? else {
-        return Ok(ExitCode::FAILURE);
-    };
-    let dirs = AppDirs::from_env_or_system().map_err(|e| anyhow!("[{}] {e}", e.code()))?;
-    let journal = Journal::new(dirs.data.join("runs"));
-    let (client, cluster, rendered, planned) = runtime.block_on(async {
-        let (client, cluster) = args.target.connect().await?;
-        // Preflight first: a failing check stops the install before anything is applied.
-        let report = preflight(
-            client.clone(),
-            &rendered,
-            &catalog,
-            PreflightOptions::default(),
-        )
-        .await
-        .map_err(|e| anyhow!("{e} [{}]", e.code()))?;
-        if report.verdict() != Verdict::Pass {
-            print_report(&report);
-        }
-        if report.blocks() {
-            let first = report.failures().next().map_or(String::new(), |c| {
-                format!(": {} ({})", c.id, c.fix.as_deref().unwrap_or(&c.saw))
-            });
-            bail!("preflight failed{first}; nothing was applied [preflight_failed]");
-        }
-        let skipped = report.skipped_packs();
-        for pack in &skipped {
-            eprintln!("{pack}: skipped, the cluster already has what it installs (see preflight)");
-        }
-        let rendered = without_packs(&rendered, &skipped);
-        let options = PlanOptions {
-            concurrency: args.concurrency,
-            ..PlanOptions::default()
-        };
-        let planned = plan(client.clone(), &rendered, options)
-            .await
-            .map_err(|e| anyhow!("{e} [{}]", e.code()))?;
-        anyhow::Ok((client, cluster, rendered, planned))
-    })?;
-    if let Some(earlier) = journal
-        .find(&cluster)
-        .map_err(|e| anyhow!("{e} [{}]", e.code()))?
-    {
-        let how = match &earlier.state {
-            RunState::Running => "was cut short".to_string(),
-            RunState::Failed { message, .. } => format!("failed: {message}"),
-        };
-        let same = if earlier.profile == profile.to_yaml() {
-            "resuming it"
-        } else {
-            "this install, with another profile, takes its place"
-        };
-        eprintln!(
-            "an earlier install on {} {how} ({} pack(s) were ready); {same}",
-            args.target.describe(),
-            earlier.packs_ready.len()
-        );
-    }
-    print_summary(&planned);
-    if planned.conflicts().next().is_some() && !args.force_conflicts {
-        bail!(
-            "other field managers own fields this install would change (listed above); \
-             add --force-conflicts to take them over"
-        );
-    }
-    let question = format!(
-        "install {} ({} to create, {} to update, {} to prune) onto {}",
-        rendered
-            .packs
-            .iter()
-            .map(|p| format!("{} {}", p.name, p.version))
-            .collect::<Vec<_>>()
-            .join(", "),
-        planned.count(Action::Create),
-        planned.count(Action::Update),
-        planned.count(Action::Prune),
-        args.target.describe()
-    );
-    if !confirmed(args.yes, &question)? {
-        eprintln!("nothing installed");
-        return Ok(ExitCode::FAILURE);
-    }
-    runtime.block_on(async {
-        let (sink, printer) = print_progress();
-        let options = InstallOptions {
-            concurrency: args.concurrency,
-            force_conflicts: args.force_conflicts,
-            ..InstallOptions::default()
-        };
-        let result = install_journaled(
-            &journal,
-            &cluster,
-            client,
-            &rendered,
-            profile.to_yaml(),
-            options,
-            &sink,
-        )
-        .await;
-        drop(sink);
-        printer.await?;
-        let report = result.map_err(|e| anyhow!("{e} [{}]", e.code()))?;
-        println!(
-            "installed {} ({} objects applied, {} pruned; inventory {})",
-            report.packs.join(", "),
-            report.applied,
-            report.pruned,
-            report.inventory_id
-        );
-        Ok(ExitCode::SUCCESS)
-    })
 }
 
 pub fn run_uninstall(args: UninstallArgs) -> anyhow::Result<ExitCode> {
@@ -248,7 +73,7 @@ pub fn run_uninstall(args: UninstallArgs) -> anyhow::Result<ExitCode> {
     }
     runtime()?.block_on(async {
         let client = args.target.client().await?;
-        let (sink, printer) = print_progress();
+        let (sink, printer) = ProgressView::new(1).follow(&args.target.describe(), 0);
         let options = UninstallOptions {
             remove_vms: args.remove_vms,
             force_finalizers: args.force_finalizers,

@@ -6,11 +6,13 @@ mod clusters_cmd;
 mod console_cmd;
 mod gates_cmd;
 mod install_cmd;
+mod install_run;
 mod output_format;
 mod packs_cmd;
 mod plan_cmd;
 mod preflight_cmd;
 mod profile_cmd;
+mod progress_view;
 mod target;
 mod vms_cmd;
 
@@ -51,7 +53,7 @@ enum Command {
     /// What installing a profile would change on a cluster (nothing is changed).
     Plan(plan_cmd::PlanArgs),
     /// Install a profile onto a cluster (inventory first; waits until every pack is ready).
-    Install(install_cmd::InstallArgs),
+    Install(install_run::InstallArgs),
     /// Remove everything VMDeck installed on a cluster, and nothing else.
     Uninstall(install_cmd::UninstallArgs),
     /// What VMDeck installed on a cluster, from its inventory.
@@ -76,7 +78,7 @@ fn main() -> ExitCode {
         Command::Clusters(command) => clusters_cmd::run_blocking(command),
         Command::Preflight(args) => preflight_cmd::run_preflight(&cli.catalog, args),
         Command::Plan(args) => plan_cmd::run_plan(&cli.catalog, args),
-        Command::Install(args) => install_cmd::run_install(&cli.catalog, args),
+        Command::Install(args) => install_run::run_install(&cli.catalog, args),
         Command::Uninstall(args) => install_cmd::run_uninstall(args),
         Command::Status(args) => install_cmd::run_status(args),
         Command::Vms(command) => vms_cmd::run(command),

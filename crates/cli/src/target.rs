@@ -83,3 +83,50 @@ impl TargetArgs {
         Ok((kube::Client::try_from(config)?, server))
     }
 }
+
+/// One or more clusters: saved ones (`--cluster`, repeatable) and contexts of one kubeconfig
+/// (`--kubeconfig FILE`, `--context` repeatable).
+#[derive(Args, Debug, Clone)]
+pub struct TargetsArgs {
+    /// A saved cluster (repeatable).
+    #[arg(
+        long = "cluster",
+        value_name = "NAME",
+        required_unless_present = "kubeconfig"
+    )]
+    pub clusters: Vec<String>,
+    /// A kubeconfig file (nothing is saved).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// A context of the kubeconfig (repeatable; default: its current context).
+    #[arg(long = "context", value_name = "NAME", requires = "kubeconfig")]
+    pub contexts: Vec<String>,
+}
+
+impl TargetsArgs {
+    /// Each cluster as a single target.
+    pub fn each(&self) -> Vec<TargetArgs> {
+        let mut targets: Vec<TargetArgs> = self
+            .clusters
+            .iter()
+            .map(|name| TargetArgs {
+                cluster: Some(name.clone()),
+                kubeconfig: None,
+                context: None,
+            })
+            .collect();
+        if let Some(file) = &self.kubeconfig {
+            let contexts: Vec<Option<String>> = if self.contexts.is_empty() {
+                vec![None]
+            } else {
+                self.contexts.iter().cloned().map(Some).collect()
+            };
+            targets.extend(contexts.into_iter().map(|context| TargetArgs {
+                cluster: None,
+                kubeconfig: Some(file.clone()),
+                context,
+            }));
+        }
+        targets
+    }
+}

@@ -387,3 +387,100 @@ async fn a_failing_preflight_stops_the_install_before_anything_is_applied() {
     assert!(text(&status.stdout).contains("nothing of VMDeck is installed"));
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_profile_onto_two_saved_clusters_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut clusters = Vec::new();
+    let mut names = Vec::new();
+    for n in 0..2 {
+        let cluster = SimCluster::start(simcluster::Options {
+            ready_delay: std::time::Duration::from_millis(50),
+            ..simcluster::Options::default()
+        })
+        .await
+        .unwrap();
+        let kubeconfig = dir.path().join(format!("kubeconfig-{n}"));
+        cluster.write_kubeconfig(&kubeconfig).unwrap();
+        let name = format!("multi-{n}-{}", std::process::id());
+        let added = vmdeckctl(
+            dir.path(),
+            args(&[
+                "clusters",
+                "add",
+                "--from",
+                &kubeconfig.display().to_string(),
+                "--context",
+                "admin",
+                "--name",
+                &name,
+            ]),
+        )
+        .await;
+        assert!(added.status.success(), "{}", text(&added.stderr));
+        clusters.push(cluster);
+        names.push(name);
+    }
+    let init = vmdeckctl(
+        dir.path(),
+        args(&["profile", "init", "--preset", "vm-dashboard-direct"]),
+    )
+    .await;
+    let profile = dir.path().join("profile.yaml");
+    std::fs::write(&profile, &init.stdout).unwrap();
+    let installed = vmdeckctl(
+        dir.path(),
+        args(&[
+            "install",
+            &profile.display().to_string(),
+            "--cluster",
+            &names[0],
+            "--cluster",
+            &names[1],
+            "--mirror",
+            &mirror(),
+            "--yes",
+        ]),
+    )
+    .await;
+    let stdout = text(&installed.stdout);
+    assert!(
+        installed.status.success(),
+        "{stdout}\n{}",
+        text(&installed.stderr)
+    );
+    // One summary row per cluster; progress lines carry the cluster's name.
+    for name in &names {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("cluster {name}")) && l.contains("installed")),
+            "{stdout}"
+        );
+        assert!(
+            text(&installed.stderr).contains(&format!("[cluster {name}] kubevirt: ready")),
+            "{}",
+            text(&installed.stderr)
+        );
+        let status = vmdeckctl(
+            dir.path(),
+            args(&["status", "--cluster", name, "-o", "json"]),
+        )
+        .await;
+        let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        assert!(
+            status["packs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["healthy"] == true),
+            "{status}"
+        );
+    }
+    for name in &names {
+        vmdeckctl(dir.path(), args(&["clusters", "remove", name])).await;
+    }
+    for cluster in clusters {
+        cluster.shutdown().await;
+    }
+}
