@@ -218,8 +218,13 @@ async fn plan_one(
         }
         Err(other) => return Err(other),
     };
-    let before = live(&api, &desired.key, retry).await?;
-    let (after, conflicts) = match dry_run(&api, &desired.key, &object, false, retry).await {
+    // The live object and the dry-run are independent: both in flight at once.
+    let (before, dry) = tokio::join!(
+        live(&api, &desired.key, retry),
+        dry_run(&api, &desired.key, &object, false, retry)
+    );
+    let before = before?;
+    let (after, conflicts) = match dry {
         Ok(after) => (after, Vec::new()),
         Err(DryRun::Conflicts(conflicts)) => {
             let after = dry_run(&api, &desired.key, &object, true, retry)
