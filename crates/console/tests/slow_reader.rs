@@ -9,22 +9,11 @@ use std::time::Duration;
 
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::json;
-use support::{Bytes, ORIGIN, Rows, connect, console_client, kubevirt, rfb_handshake};
+use support::{Bytes, ORIGIN, Rows, connect, console_client, kubevirt, rfb_handshake, rss};
 use vmdeck_console::gateway::{Gateway, GatewayConfig};
 use vmdeck_console::inventory::{Inventory, Scope};
 use vmdeck_console::kinds::vm_resource;
 use vmdeck_console::upstream::ConsoleTarget;
-
-/// Resident memory of this process, bytes.
-fn rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kib * 1024
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_reader_keeps_memory_flat() {

@@ -61,6 +61,12 @@ impl Subscription {
     pub async fn next(&mut self) -> Option<Update> {
         self.rx.recv().await
     }
+
+    /// Updates waiting to be read: never more than [`SUBSCRIBER_QUEUE`], however many changes
+    /// arrived (the rest is coalesced in the inventory, one entry per row).
+    pub fn queued(&self) -> usize {
+        self.rx.len()
+    }
 }
 
 fn to_input(source: Source, event: Event<DynamicObject>) -> Option<Input> {

@@ -42,6 +42,9 @@ pub struct Rows {
     pub sub: Subscription,
     pub rows: BTreeMap<RowKey, VmRow>,
     pub updates: usize,
+    /// Row changes received (after the snapshot), and the most in one batch.
+    pub changes: usize,
+    pub largest_batch: usize,
 }
 
 impl Rows {
@@ -61,6 +64,8 @@ impl Rows {
                 .map(|r| (RowKey::new(&r.namespace, &r.name), r))
                 .collect(),
             updates: 1,
+            changes: 0,
+            largest_batch: 0,
         }
     }
 
@@ -70,30 +75,47 @@ impl Rows {
         while !done(&self.rows) {
             let update = tokio::time::timeout_at(deadline, self.sub.next())
                 .await
-                .unwrap_or_else(|_| panic!("{what}: not reached; rows: {:#?}", self.rows))
+                .unwrap_or_else(|_| {
+                    if self.rows.len() <= 50 {
+                        panic!("{what}: not reached; rows: {:#?}", self.rows)
+                    }
+                    panic!("{what}: not reached; {} rows", self.rows.len())
+                })
                 .expect("the inventory runs");
-            self.updates += 1;
-            let Update::Changes(changes) = update else {
-                panic!("only one snapshot: {update:?}")
-            };
-            for change in changes {
-                match change {
-                    RowChange::Added(row) => {
-                        let key = RowKey::new(&row.namespace, &row.name);
-                        assert!(!self.rows.contains_key(&key), "added twice: {key:?}");
-                        self.rows.insert(key, row);
-                    }
-                    RowChange::Changed(row) => {
-                        let key = RowKey::new(&row.namespace, &row.name);
-                        assert!(
-                            self.rows.contains_key(&key),
-                            "changed before added: {key:?}"
-                        );
-                        self.rows.insert(key, row);
-                    }
-                    RowChange::Removed(key) => {
-                        assert!(self.rows.remove(&key).is_some(), "removed unknown {key:?}");
-                    }
+            self.apply(update);
+        }
+    }
+
+    /// Apply one update after the snapshot: a batch of changes, each row at most once.
+    pub fn apply(&mut self, update: Update) {
+        self.updates += 1;
+        let Update::Changes(changes) = update else {
+            panic!("only one snapshot: {update:?}")
+        };
+        assert!(!changes.is_empty(), "an empty batch is never sent");
+        self.changes += changes.len();
+        self.largest_batch = self.largest_batch.max(changes.len());
+        let mut in_batch = std::collections::HashSet::new();
+        for change in changes {
+            match change {
+                RowChange::Added(row) => {
+                    let key = RowKey::new(&row.namespace, &row.name);
+                    assert!(in_batch.insert(key.clone()), "{key:?} twice in one batch");
+                    assert!(!self.rows.contains_key(&key), "added twice: {key:?}");
+                    self.rows.insert(key, row);
+                }
+                RowChange::Changed(row) => {
+                    let key = RowKey::new(&row.namespace, &row.name);
+                    assert!(in_batch.insert(key.clone()), "{key:?} twice in one batch");
+                    assert!(
+                        self.rows.contains_key(&key),
+                        "changed before added: {key:?}"
+                    );
+                    self.rows.insert(key, row);
+                }
+                RowChange::Removed(key) => {
+                    assert!(in_batch.insert(key.clone()), "{key:?} twice in one batch");
+                    assert!(self.rows.remove(&key).is_some(), "removed unknown {key:?}");
                 }
             }
         }
@@ -102,6 +124,17 @@ impl Rows {
     pub fn get(&self, namespace: &str, name: &str) -> Option<&VmRow> {
         self.rows.get(&RowKey::new(namespace, name))
     }
+}
+
+/// Resident memory of this process, bytes (`VmRSS` in /proc/self/status).
+pub fn rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib * 1024
 }
 
 pub type Socket = WebSocketStream<TcpStream>;
