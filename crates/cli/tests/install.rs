@@ -1,42 +1,10 @@
 //! vmdeckctl install / status / uninstall against simcluster with the upstream mirror: refusal
 //! without --yes off a terminal, bad targets named, the install ready, uninstall clean.
 
-use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
 use simcluster::SimCluster;
 
-fn mirror() -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/upstream")
-        .display()
-        .to_string()
-}
-
-/// Runs vmdeckctl off the async threads (simcluster serves on them meanwhile).
-async fn vmdeckctl(home: &Path, args: Vec<String>) -> std::process::Output {
-    let home = home.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        Command::cargo_bin("vmdeckctl")
-            .unwrap()
-            .env_remove("VMDECK_PACKS_DIR")
-            .env("XDG_CACHE_HOME", home.join("cache"))
-            .env("VMDECK_HOME", home.join("vmdeck"))
-            .args(args)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod support;
+use support::{args, mirror, text, vmdeckctl};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn install_status_uninstall_through_the_cli() {

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -14,12 +14,8 @@ use serde_json::Value;
 use simcluster::SimCluster;
 use vmdeck_installer::{INVENTORY_ANNOTATION, InventoryStore};
 
-fn mirror() -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/upstream")
-        .display()
-        .to_string()
-}
+mod support;
+use support::mirror;
 
 struct Setup {
     dir: tempfile::TempDir,

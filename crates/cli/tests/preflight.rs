@@ -2,38 +2,10 @@
 //! admin context (exit 0); with the `viewer` context the permissions check fails (exit non-zero)
 //! in both the table and the JSON report, naming the first missing permission.
 
-use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
 use simcluster::SimCluster;
 
-fn mirror() -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/upstream")
-        .display()
-        .to_string()
-}
-
-/// Runs vmdeckctl off the async threads (simcluster serves on them meanwhile).
-async fn vmdeckctl(home: &Path, args: Vec<String>) -> std::process::Output {
-    let home = home.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        Command::cargo_bin("vmdeckctl")
-            .unwrap()
-            .env_remove("VMDECK_PACKS_DIR")
-            .env("XDG_CACHE_HOME", home.join("cache"))
-            .env("VMDECK_HOME", home.join("vmdeck"))
-            .args(args)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod support;
+use support::{mirror, text, vmdeckctl};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preflight_prints_checks_and_fails_without_permission() {
