@@ -78,6 +78,8 @@ pub struct App {
     pub(crate) wizard: OnceLock<Result<Arc<Wizard>, UiError>>,
     /// Where the installer's upstream files come from.
     pub(crate) sources: SourcesConfig,
+    /// Installs running now, for "Cancel".
+    pub(crate) running: crate::install_cancel::RunningInstalls,
     /// Demo mode's throwaway app directories (removed on drop).
     _throwaway: Option<tempfile::TempDir>,
 }
@@ -130,6 +132,7 @@ impl App {
             demo_problem: RwLock::new(None),
             wizard: OnceLock::new(),
             sources: config.sources,
+            running: Default::default(),
             _throwaway: throwaway,
         };
         if let (true, Err(problem)) = (config.demo, &app.dirs) {

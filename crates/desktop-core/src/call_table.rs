@@ -76,6 +76,9 @@ core_calls! {
             = |app, ()| app.unfinished_installs().await;
         /// Forgets a cluster's unfinished install run.
         discard_install(ClusterRef) -> () = |app, cluster| app.discard_install(cluster).await;
+        /// Stops the cluster's running install (the work in flight is dropped; the journal keeps
+        /// the run to resume); `false` when none runs.
+        cancel_install(ClusterRef) -> bool = |app, cluster| Ok(app.cancel_install(cluster));
         /// What a feature gate change on the installed packs would change (the one-field diffs).
         plan_gate_change(GateChangeInput) -> PlanView
             = |app, input| app.plan_gate_change(input).await;

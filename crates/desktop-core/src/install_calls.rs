@@ -233,8 +233,9 @@ impl App {
         })
     }
 
-    /// Runs a journaled install, forwarding its progress. When the window stops listening the
-    /// install future is dropped: nothing new is sent, the journal keeps the run as unfinished.
+    /// Runs a journaled install, forwarding its progress. When the window stops listening (or
+    /// the run is cancelled) the install future is dropped: nothing new is sent, the journal
+    /// keeps the run as unfinished.
     async fn run_journaled(
         &self,
         cluster: &str,
@@ -245,6 +246,7 @@ impl App {
         events: &Events<InstallEvent>,
     ) -> Result<InstallReport, UiError> {
         let journal = self.journal()?;
+        let running = self.running.register(cluster);
         let (sender, mut receiver) = mpsc::channel(EVENT_QUEUE);
         let sink = ProgressSink::new(sender);
         let cluster = cluster.to_string();
@@ -266,8 +268,17 @@ impl App {
             }
             Ok::<_, UiError>(())
         };
-        let (result, ()) = tokio::try_join!(work, forward)?;
+        // Cancelled, the work is dropped: the journal keeps the run as unfinished.
+        let (result, ()) = tokio::select! {
+            both = async { tokio::try_join!(work, forward) } => both?,
+            () = running.cancelled() => return Err(running.error()),
+        };
         Ok(result?)
+    }
+
+    /// Stops the cluster's running install, gate change or resume; `false` when none runs.
+    pub fn cancel_install(&self, cluster: ClusterRef) -> bool {
+        self.running.cancel(&cluster.name)
     }
 
     /// The journal's runs that were cut short or failed (for the "Resume / Discard" banner).
@@ -339,12 +350,11 @@ impl App {
             Ok::<_, vmdeck_installer::InstallError>((inventory, health, gates))
         })
         .await??;
-        Ok(InstalledStatusView::of(
-            cluster.name,
-            &inventory,
-            health,
-            gates,
-        ))
+        let mut view = InstalledStatusView::of(cluster.name, &inventory, health, gates);
+        if let Ok(profile) = Profile::from_yaml(&inventory.profile) {
+            view.draft = Some(draft_from_profile(self.wizard()?.catalog(), &profile));
+        }
+        Ok(view)
     }
 
     /// Removes everything VMDeck installed; refuses with `vms_exist` while VMs exist unless

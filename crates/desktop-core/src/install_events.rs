@@ -9,6 +9,7 @@ use vmdeck_installer::{LiveGates, PackHealth, Progress, RunRecord, RunState};
 
 use crate::install_views::{ObjectRefView, count};
 use crate::ui_error::UiError;
+use crate::wizard_requests::ProfileDraft;
 
 /// One step of an install or uninstall; the last event is `done` or `failed`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -178,7 +179,7 @@ pub struct InstalledPackView {
 }
 
 /// What VMDeck installed on a cluster, as it stands now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export_to = "InstalledStatusView.ts")]
 pub struct InstalledStatusView {
     pub cluster: String,
@@ -187,6 +188,8 @@ pub struct InstalledStatusView {
     pub inventory_id: Option<String>,
     /// The installed profile (YAML, no secrets).
     pub profile: Option<String>,
+    /// The installed profile as the wizard's draft (its gate choices start the gate editor).
+    pub draft: Option<ProfileDraft>,
     pub packs: Vec<InstalledPackView>,
     /// Whether every pack is healthy (`false` when nothing is installed).
     pub healthy: bool,
@@ -199,6 +202,7 @@ impl InstalledStatusView {
             installed: false,
             inventory_id: None,
             profile: None,
+            draft: None,
             packs: Vec::new(),
             healthy: false,
         }
@@ -236,6 +240,7 @@ impl InstalledStatusView {
             installed: true,
             inventory_id: Some(inventory.id.clone()),
             profile: Some(inventory.profile.clone()),
+            draft: None,
             healthy: packs.iter().all(|p| p.healthy),
             packs,
         }

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod devserver;
 mod engine_thread;
 mod install_calls;
+mod install_cancel;
 pub mod install_events;
 pub mod install_render;
 pub mod install_requests;

@@ -194,6 +194,19 @@ async fn preset_is_preflighted_planned_installed_gated_and_uninstalled() {
         .find(|p| p.name == "kubevirt")
         .unwrap();
     assert!(kubevirt.objects > 0);
+    let installed_draft = installed
+        .draft
+        .as_ref()
+        .expect("the installed profile as a draft");
+    assert_eq!(installed_draft.name, draft.name);
+    assert_eq!(
+        installed_draft
+            .packs
+            .iter()
+            .map(|p| &p.name)
+            .collect::<Vec<_>>(),
+        draft.packs.iter().map(|p| &p.name).collect::<Vec<_>>()
+    );
     let gates = kubevirt.gates.as_ref().expect("KubeVirt's live gates");
     assert!(
         !gates.enabled.contains(&"HostDisk".to_string()),
@@ -470,5 +483,50 @@ async fn uninstall_refuses_while_vms_exist_unless_they_are_removed() {
         events.last()
     );
     assert!(!status(&app).await.installed);
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_install_stops_and_is_left_to_resume() {
+    let cluster = sim(simcluster::Options::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(&dir, &cluster).await;
+    let not_running: bool = call_as(&app, "cancel_install", json!({ "name": CLUSTER })).await;
+    assert!(!not_running, "nothing runs yet");
+    let install = json!({ "cluster": CLUSTER, "draft": preset_draft("vm-dashboard-direct") });
+    let (sender, mut receiver) = event_queue();
+    let mut work = Box::pin(stream(&app, Via::Http, "install_profile", install, sender));
+    loop {
+        tokio::select! {
+            outcome = &mut work => panic!("the install ended before it was cancelled: {outcome:?}"),
+            Some(event) = receiver.recv() => {
+                if event["event"] == "inventory_written" {
+                    break;
+                }
+            }
+        }
+    }
+    let cancelled: bool = call_as(&app, "cancel_install", json!({ "name": CLUSTER })).await;
+    assert!(cancelled);
+    let reader = async {
+        let mut seen = Vec::new();
+        while let Some(event) = receiver.recv().await {
+            seen.push(serde_json::from_value::<InstallEvent>(event).unwrap());
+        }
+        seen
+    };
+    let (answer, events) = tokio::join!(work, reader);
+    let error = answer.unwrap_err();
+    assert_eq!(error.code, "install_cancelled", "{error:?}");
+    assert!(
+        matches!(events.last(), Some(InstallEvent::Failed { error: e }) if e == &error),
+        "{events:?}"
+    );
+    let unfinished: Vec<UnfinishedRunView> =
+        call_as(&app, "unfinished_installs", json!(null)).await;
+    assert_eq!(unfinished.len(), 1, "{unfinished:?}");
+    assert_eq!(unfinished[0].failed, None, "cut short, not failed");
+    let again: bool = call_as(&app, "cancel_install", json!({ "name": CLUSTER })).await;
+    assert!(!again, "the run ended");
     cluster.shutdown().await;
 }

@@ -27,6 +27,7 @@ export interface CallTable {
   installed_status: { request: ClusterRef; answer: InstalledStatusView };
   unfinished_installs: { request: null; answer: Array<UnfinishedRunView> };
   discard_install: { request: ClusterRef; answer: null };
+  cancel_install: { request: ClusterRef; answer: boolean };
   plan_gate_change: { request: GateChangeInput; answer: PlanView };
 }
 
@@ -65,6 +66,7 @@ export const callNames = [
   'installed_status',
   'unfinished_installs',
   'discard_install',
+  'cancel_install',
   'plan_gate_change',
 ] as const satisfies readonly (keyof CallTable)[];
 
@@ -130,6 +132,8 @@ export interface CoreClient {
   unfinishedInstalls(): Promise<Array<UnfinishedRunView>>;
   /** Forgets a cluster's unfinished install run. */
   discardInstall(request: ClusterRef): Promise<null>;
+  /** Stops the cluster's running install (the work in flight is dropped; the journal keeps  the run to resume); `false` when none runs. */
+  cancelInstall(request: ClusterRef): Promise<boolean>;
   /** What a feature gate change on the installed packs would change (the one-field diffs). */
   planGateChange(request: GateChangeInput): Promise<PlanView>;
   /** Checks several saved clusters at once; each result is an event as soon as it is known. */
@@ -171,6 +175,7 @@ export function coreClient(transport: CoreTransport): CoreClient {
     installedStatus: (request) => transport.call('installed_status', request),
     unfinishedInstalls: () => transport.call('unfinished_installs', null),
     discardInstall: (request) => transport.call('discard_install', request),
+    cancelInstall: (request) => transport.call('cancel_install', request),
     planGateChange: (request) => transport.call('plan_gate_change', request),
     checkClusters: (request, onEvent) => transport.stream('check_clusters', request, onEvent),
     installProfile: (request, onEvent) => transport.stream('install_profile', request, onEvent),
