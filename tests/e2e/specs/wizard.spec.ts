@@ -63,7 +63,7 @@ test('preset, a Beta gate off, proxy values, saved and loaded back with the same
   await page.getByRole('button', { name: 'Save profile', exact: true }).click();
   const saved = page.getByTestId('saved');
   await expect(saved).toContainText('lab-profile.yaml');
-  await expect(page.getByText('Installing comes next')).toBeVisible();
+  await expect(page.getByText('Saving is optional')).toBeVisible();
   const savedPath = (await saved.locator('code').textContent()) ?? '';
   expect(savedPath.startsWith(app.profiles)).toBe(true);
   const text = readFileSync(savedPath, 'utf8');

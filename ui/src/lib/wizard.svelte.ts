@@ -17,12 +17,17 @@ import type {
 } from './generated';
 import { copyJson, type Values } from './valueForm';
 
-export type WizardStep = 'packs' | 'gates' | 'values' | 'save';
+export type WizardStep = 'packs' | 'gates' | 'values' | 'save' | 'clusters' | 'preflight' | 'plan' | 'install' | 'done';
 export const wizardSteps: { step: WizardStep; label: string }[] = [
   { step: 'packs', label: 'Packs' },
   { step: 'gates', label: 'Feature gates' },
   { step: 'values', label: 'Values' },
   { step: 'save', label: 'Save profile' },
+  { step: 'clusters', label: 'Clusters' },
+  { step: 'preflight', label: 'Preflight' },
+  { step: 'plan', label: 'Plan' },
+  { step: 'install', label: 'Install' },
+  { step: 'done', label: 'Done' },
 ];
 
 export class WizardModel {
@@ -234,6 +239,25 @@ export class WizardModel {
     this.saved = saved;
     this.issues = saved.issues;
     return saved;
+  }
+
+  /**
+   * Takes over a draft the core changed (an automatic fix): versions, values and gates of its packs;
+   * packs it no longer has are unpicked.
+   */
+  async adoptDraft(draft: ProfileDraft): Promise<void> {
+    const names = draft.packs.map((p) => p.name);
+    for (const pack of draft.packs) {
+      this.versions[pack.name] = pack.version;
+      this.values[pack.name] = copyJson(pack.values) as Values;
+      this.gates[pack.name] = { ...pack.gates } as Record<string, GateSetting>;
+    }
+    const removed = this.packs.filter((p) => !names.includes(p));
+    if (removed.length > 0) {
+      this.chosen = this.chosen.filter((p) => !removed.includes(p));
+      await this.resolve();
+    }
+    await this.check();
   }
 
   /** Reads a profile file and takes over its choices (and shows its issues with their lines). */
