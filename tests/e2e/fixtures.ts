@@ -77,20 +77,45 @@ export interface Sim {
   kubeconfig: string;
 }
 
-export const test = base.extend<{ app: DevServer }, { sim: Sim }>({
+/** The upstream manifests the installer reads (`VMDECK_MIRROR`), beside the checkout. */
+export const mirror = new URL('../../../shared/upstream', import.meta.url).pathname;
+
+/** Starts `simcluster serve` with extra flags (`--bare`, `--no-kvm`, ...); its admin kubeconfig once written. */
+export async function startSim(flags: string[] = []): Promise<{ sim: Sim; stop: () => void }> {
+  const path = join(mkdtempSync(join(tmpdir(), 'vmdeck-sim-')), 'kubeconfig');
+  const sim = spawn(`${target}/debug/simcluster`, ['serve', '--kubeconfig', path, ...flags], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await firstLine(sim, 'simcluster');
+  expect(line).toContain('https://127.0.0.1:');
+  // simcluster prints its URL, then writes the kubeconfig.
+  await expect.poll(() => { try { return readFileSync(path, 'utf8'); } catch { return ''; } }).toContain('current-context');
+  return { sim: { kubeconfig: readFileSync(path, 'utf8') }, stop: () => sim.kill() };
+}
+
+/** Saves a kubeconfig's admin context under `name` through the core (set-up, not the flow under test). */
+export async function saveCluster(app: DevServer, kubeconfig: string, name: string): Promise<void> {
+  await app.call('import_clusters', {
+    source: { kind: 'text', text: kubeconfig },
+    choices: [{ context: 'admin', name }],
+    overwrite: false,
+    replace: [],
+  });
+}
+
+export const test = base.extend<{ app: DevServer; demo: DevServer }, { sim: Sim }>({
   sim: [
     async ({}, use) => {
-      const path = join(mkdtempSync(join(tmpdir(), 'vmdeck-sim-')), 'kubeconfig');
-      const sim = spawn(`${target}/debug/simcluster`, ['serve', '--kubeconfig', path], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const line = await firstLine(sim, 'simcluster');
-      expect(line).toContain('https://127.0.0.1:');
-      // simcluster prints its URL, then writes the kubeconfig.
-      await expect.poll(() => { try { return readFileSync(path, 'utf8'); } catch { return ''; } }).toContain('current-context');
-      await use({ kubeconfig: readFileSync(path, 'utf8') });
-      sim.kill();
+      const { sim, stop } = await startSim();
+      await use(sim);
+      stop();
     },
     { scope: 'worker' },
   ],
+  /** A dev server in demo mode (the embedded "Demo cluster", its realistic delays) reading the mirror. */
+  demo: async ({}, use) => {
+    const { server, stop } = await startDevServer({ sessionOnly: true, env: { VMDECK_DEMO: '1', VMDECK_MIRROR: mirror } });
+    await use(server);
+    stop();
+  },
   app: async ({}, use) => {
     const { server, stop } = await startDevServer({ sessionOnly: true, env: {} });
     await use(server);
