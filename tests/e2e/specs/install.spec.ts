@@ -43,6 +43,7 @@ test('vm-dashboard-direct on the demo cluster: preflight, plan, install to Ready
   await expect(preflight.locator('[data-check="default_storage_class"]')).toHaveAttribute('data-verdict', 'pass');
   await expect(preflight.locator('[data-check="default_cni"]')).toContainText('Saw:');
   await expect(preflight.locator('[data-verdict="fail"]')).toHaveCount(0);
+  await shot('preflight');
   await next(page, 'Plan');
 
   // Plan: objects to create per pack, and the diff of one of them.
@@ -63,6 +64,9 @@ test('vm-dashboard-direct on the demo cluster: preflight, plan, install to Ready
   await diff.getByRole('button', { name: 'Side by side' }).click();
   await expect(diff.locator('[data-layout="split"]')).toBeVisible();
   await shot('plan');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot('plan-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
   await next(page, 'Install');
 
   // Install: progress per pack while it runs, then every pack Ready.
@@ -81,6 +85,7 @@ test('vm-dashboard-direct on the demo cluster: preflight, plan, install to Ready
   const done = page.locator(`[data-done="${DEMO}"]`);
   await expect(done).toHaveAttribute('data-outcome', 'done');
   await expect(done.locator('[data-installed-pack="kubevirt"]')).toContainText(/kubevirt \d+\.\d+\.\d+/);
+  await shot('done');
 
   // Installed view: every pack healthy.
   await done.getByRole('button', { name: /Open VMs/ }).click();
