@@ -22,7 +22,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode, header};
 use hyper_util::rt::TokioIo;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
@@ -139,6 +139,8 @@ pub const TAKEN_OVER: &str = "taken over by another session";
 
 struct Shared {
     config: GatewayConfig,
+    /// The allowed Origins: the config's, plus those added while running.
+    origins: RwLock<Vec<String>>,
     port: u16,
     tickets: Tickets<Pending>,
     live: AtomicUsize,
@@ -182,6 +184,7 @@ impl Gateway {
         let (stop, shutdown) = watch::channel(false);
         let shared = Arc::new(Shared {
             tickets: Tickets::new(config.token_ttl),
+            origins: RwLock::new(config.allowed_origins.clone()),
             config,
             port,
             live: AtomicUsize::new(0),
@@ -204,6 +207,26 @@ impl Gateway {
     /// `ws://127.0.0.1:PORT/console`.
     pub fn url(&self) -> String {
         format!("ws://127.0.0.1:{}{PATH}", self.shared.port)
+    }
+
+    /// Allow more Origins from now on (a dev server that started after the gateway); the ones
+    /// allowed already stay.
+    pub fn allow_origins(&self, origins: impl IntoIterator<Item = impl Into<String>>) {
+        let mut allowed = self.shared.origins.write();
+        for origin in origins {
+            let origin = origin.into();
+            if !allowed
+                .iter()
+                .any(|known| known.eq_ignore_ascii_case(&origin))
+            {
+                allowed.push(origin);
+            }
+        }
+    }
+
+    /// The Origins allowed now.
+    pub fn allowed_origins(&self) -> Vec<String> {
+        self.shared.origins.read().clone()
     }
 
     /// Sessions bridging now.
@@ -342,7 +365,7 @@ type Admitted = (Pending, Option<String>, String);
 fn admit(shared: &Shared, request: &Request<Incoming>) -> Result<Admitted, Refusal> {
     let headers = request.headers();
     check_host(headers, shared.port)?;
-    check_origin(headers, &shared.config.allowed_origins)?;
+    check_origin(headers, &shared.origins.read())?;
     if request.uri().path() != PATH {
         return Err(Refusal::NotFound);
     }
