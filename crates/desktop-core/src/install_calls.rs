@@ -4,12 +4,14 @@
 
 use std::sync::Arc;
 
+use kube::ResourceExt;
+use kube::api::{Api, DynamicObject, GroupVersionKind, ListParams};
 use tokio::sync::mpsc;
 use vmdeck_installer::preflight::without_packs;
 use vmdeck_installer::{
-    InstallOptions, InstallReport, Inventory, InventoryStore, Journal, LiveGates, PlanOptions,
-    PreflightOptions, PreflightReport, ProfileChange, ProgressSink, UninstallOptions, health,
-    install_journaled, live_gates, plan, preflight, uninstall,
+    InstallOptions, InstallReport, Inventory, InventoryStore, Journal, LiveGates, ObjectKey,
+    PlanOptions, PreflightOptions, PreflightReport, ProfileChange, ProgressSink, UninstallOptions,
+    health, install_journaled, live_gates, plan, preflight, uninstall,
 };
 use vmdeck_packs::{GateChoice, Profile, Rendered, set_gate};
 use vmdeck_vault::Vault;
@@ -25,7 +27,7 @@ use crate::install_render::{check_profile, cluster_secrets, render_profile};
 use crate::install_requests::{
     DraftOnCluster, GateChangeInput, InstallInput, ProfileChangesInput, ResumeInput, UninstallInput,
 };
-use crate::install_views::{PlanView, PreflightView, count};
+use crate::install_views::{ObjectRefView, PlanView, PreflightView, count};
 use crate::profile_draft::{draft_from_profile, profile_from_draft};
 use crate::requests::ClusterRef;
 use crate::ui_error::UiError;
@@ -56,6 +58,43 @@ async fn gates_of(
             .map(|gates| (gates, inventory))
     })
     .await??)
+}
+
+/// The label CDI puts on the DataVolumes a DataImportCron imports (golden images, not users').
+const GOLDEN_IMAGE_LABEL: &str = "cdi.kubevirt.io/dataImportCron";
+
+/// Users' VirtualMachines and DataVolumes in every namespace (what blocks an uninstall); a kind
+/// the cluster does not serve has none.
+async fn user_data(client: kube::Client) -> Result<Vec<ObjectRefView>, UiError> {
+    let mut found = Vec::new();
+    for (group, version, kind) in [
+        ("kubevirt.io", "v1", "VirtualMachine"),
+        ("cdi.kubevirt.io", "v1beta1", "DataVolume"),
+    ] {
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let Ok((resource, _)) = kube::discovery::pinned_kind(&client, &gvk).await else {
+            continue;
+        };
+        let all: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+        let listed = all.list(&ListParams::default()).await.map_err(|e| {
+            UiError::new(
+                "cluster_read_failed",
+                format!("the {kind}s could not be listed: {e}"),
+            )
+        })?;
+        for object in listed.items {
+            if object.labels().contains_key(GOLDEN_IMAGE_LABEL) {
+                continue;
+            }
+            found.push(ObjectRefView::from(ObjectKey {
+                api_version: gvk.api_version(),
+                kind: kind.to_string(),
+                namespace: object.namespace(),
+                name: object.name_any(),
+            }));
+        }
+    }
+    Ok(found)
 }
 
 /// Sends the `failed` event of a stream that ends in `result`'s error.
@@ -342,6 +381,7 @@ impl App {
         let Some(inventory) = self.inventory(&client).await? else {
             return Ok(InstalledStatusView::not_installed(cluster.name));
         };
+        let reader = client.clone();
         let (inventory, health, gates) = on_engine_thread(move || async move {
             let (health, gates) = tokio::try_join!(
                 health(client.clone(), &inventory, Default::default()),
@@ -350,7 +390,9 @@ impl App {
             Ok::<_, vmdeck_installer::InstallError>((inventory, health, gates))
         })
         .await??;
+        let user_data = user_data(reader).await?;
         let mut view = InstalledStatusView::of(cluster.name, &inventory, health, gates);
+        view.user_data = user_data;
         if let Ok(profile) = Profile::from_yaml(&inventory.profile) {
             view.draft = Some(draft_from_profile(self.wizard()?.catalog(), &profile));
         }

@@ -193,6 +193,9 @@ pub struct InstalledStatusView {
     pub packs: Vec<InstalledPackView>,
     /// Whether every pack is healthy (`false` when nothing is installed).
     pub healthy: bool,
+    /// Users' VirtualMachines and DataVolumes (golden images excepted): they block an uninstall
+    /// unless it removes them.
+    pub user_data: Vec<ObjectRefView>,
 }
 
 impl InstalledStatusView {
@@ -205,6 +208,7 @@ impl InstalledStatusView {
             draft: None,
             packs: Vec::new(),
             healthy: false,
+            user_data: Vec::new(),
         }
     }
 
@@ -243,6 +247,7 @@ impl InstalledStatusView {
             draft: None,
             healthy: packs.iter().all(|p| p.healthy),
             packs,
+            user_data: Vec::new(),
         }
     }
 }

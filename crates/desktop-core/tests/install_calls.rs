@@ -188,6 +188,7 @@ async fn preset_is_preflighted_planned_installed_gated_and_uninstalled() {
 
     let installed = status(&app).await;
     assert!(installed.installed && installed.healthy, "{installed:?}");
+    assert!(installed.user_data.is_empty(), "{installed:?}");
     let kubevirt = installed
         .packs
         .iter()
@@ -460,6 +461,13 @@ async fn uninstall_refuses_while_vms_exist_unless_they_are_removed() {
     })
     .await;
 
+    // The Installed view names what blocks the uninstall.
+    let blockers = status(&app).await.user_data;
+    assert_eq!(blockers.len(), 2, "{blockers:?}");
+    assert!(
+        blockers.iter().all(|o| o.kind == "VirtualMachine"),
+        "{blockers:?}"
+    );
     let (answer, events) = run_stream(&app, "uninstall_packs", json!({ "cluster": CLUSTER })).await;
     let refused = answer.unwrap_err();
     assert_eq!(refused.code, "vms_exist", "{refused:?}");
@@ -482,7 +490,8 @@ async fn uninstall_refuses_while_vms_exist_unless_they_are_removed() {
         "{:?}",
         events.last()
     );
-    assert!(!status(&app).await.installed);
+    let gone = status(&app).await;
+    assert!(!gone.installed && gone.user_data.is_empty(), "{gone:?}");
     cluster.shutdown().await;
 }
 

@@ -113,6 +113,9 @@ test('vm-dashboard-direct on the demo cluster: preflight, plan, install to Ready
   // Uninstall: the typed name confirms; the demo's VMs block it until their removal is chosen.
   await installed.getByRole('button', { name: 'Uninstall…' }).click();
   const dialog = page.getByRole('dialog', { name: `Uninstall from ${DEMO}` });
+  // The demo's VMs appeared with KubeVirt: they are named as what blocks the uninstall.
+  await expect(dialog.getByTestId('blockers')).toContainText('VirtualMachine');
+  await expect(dialog.getByTestId('blockers').locator('code').first()).toContainText('VirtualMachine ');
   const confirm = dialog.getByRole('textbox', { name: `Type ${DEMO} to confirm` });
   const uninstall = dialog.getByRole('button', { name: 'Uninstall', exact: true });
   await confirm.fill('demo cluster');

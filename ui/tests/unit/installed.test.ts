@@ -13,6 +13,7 @@ const status = (cluster: string, healthy: boolean): InstalledStatusView => ({
   draft: { name: 'p', description: null, preset: null, packs: [{ name: 'kubevirt', version: '1.9.0', values: {}, gates: { Snapshot: 'off' } }] },
   packs: [{ name: 'kubevirt', version: '1.9.0', objects: 40, healthy, reasons: healthy ? [] : ['virt-api 0/2 ready'], gates: null }],
   healthy,
+  user_data: [],
 });
 
 function backendWith(overrides: Partial<Backend>): Backend {
