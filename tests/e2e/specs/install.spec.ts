@@ -2,9 +2,9 @@
 // through preflight (its checks), the plan (counts and a diff), the install to Ready with progress per
 // pack, the Installed view healthy, HostDisk turned on live (a one-field diff, then the gate on), and an
 // uninstall with the typed confirmation that leaves the cluster as it was (read through the core).
-// Then Cancel mid-install and Resume from the banner to Ready; a bare cluster's preflight failure
-// blocking the step and naming the fix; and a warning that needs acknowledgement (and its
-// automatic fix changing the draft).
+// Then Cancel mid-install and Resume from the banner to Ready; two clusters installed at once; a
+// bare cluster's preflight failure blocking the step and naming the fix; and a warning that needs
+// acknowledgement (and its automatic fix changing the draft).
 import type { Page } from '@playwright/test';
 import { expect, mirror, saveCluster, startDevServer, startSim, test, type DevServer } from '../fixtures';
 
@@ -168,6 +168,48 @@ test('Cancel stops the install; the banner resumes it to Ready', async ({ page, 
   await expect(page.locator(`[data-installed-view="${DEMO}"]`).getByTestId('all-healthy')).toBeVisible({ timeout: 30_000 });
   const status = (await demo.call('installed_status', { name: DEMO })) as { healthy: boolean };
   expect(status.healthy).toBe(true);
+});
+
+test('two clusters at once: a preflight and a plan each, one progress section each, a summary row each', async ({ page }) => {
+  test.setTimeout(180_000);
+  const east = await startSim();
+  const west = await startSim();
+  const { server, stop } = await startDevServer({ sessionOnly: true, env: { VMDECK_MIRROR: mirror } });
+  try {
+    await saveCluster(server, east.sim.kubeconfig, 'east');
+    await saveCluster(server, west.sim.kubeconfig, 'west');
+    await server.open(page);
+    await page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name: 'Install packs' }).click();
+    await page.locator('[data-preset="vm-dashboard-direct"]').click();
+    await expect(page.locator('[data-pack="kubevirt"]')).toBeVisible();
+    for (const label of ['Feature gates', 'Values', 'Save profile', 'Clusters']) await next(page, label);
+    await expect(page.getByRole('button', { name: 'Next: Preflight', exact: true })).toBeDisabled();
+    await page.locator('[data-target="east"] input').check();
+    await page.locator('[data-target="west"] input').check();
+    await next(page, 'Preflight');
+    for (const cluster of ['east', 'west']) {
+      await expect(page.locator(`[data-preflight="${cluster}"] [data-check="kvm"]`)).toHaveAttribute('data-verdict', 'pass');
+    }
+    await next(page, 'Plan');
+    for (const cluster of ['east', 'west']) {
+      await expect(page.locator(`[data-plan="${cluster}"] [data-pack-counts="kubevirt"] [data-count="create"]`)).not.toHaveText('0');
+    }
+    await next(page, 'Install');
+    await page.getByRole('button', { name: 'Install', exact: true }).click();
+    for (const cluster of ['east', 'west']) {
+      await expect(page.locator(`[data-install="${cluster}"] .run`)).toHaveAttribute('data-run-state', 'done', { timeout: 120_000 });
+    }
+    await next(page, 'Done');
+    await expect(page.locator('[data-done][data-outcome="done"]')).toHaveCount(2);
+    for (const name of ['east', 'west']) {
+      const status = (await server.call('installed_status', { name })) as { installed: boolean; healthy: boolean };
+      expect(status).toMatchObject({ installed: true, healthy: true });
+    }
+  } finally {
+    stop();
+    east.stop();
+    west.stop();
+  }
 });
 
 test('a cluster without a StorageClass fails preflight: the step is blocked and names the fix', async ({ page }) => {
