@@ -69,8 +69,8 @@ enum UserVault {
 pub struct App {
     demo_mode: bool,
     pub(crate) dirs: Result<AppDirs, UiError>,
-    exec_environment: ExecEnvironment,
-    check_timeout: Option<Duration>,
+    pub(crate) exec_environment: ExecEnvironment,
+    pub(crate) check_timeout: Option<Duration>,
     user: RwLock<UserVault>,
     demo: tokio::sync::Mutex<Option<DemoCluster>>,
     demo_problem: RwLock<Option<UiError>>,
@@ -80,6 +80,8 @@ pub struct App {
     pub(crate) sources: SourcesConfig,
     /// Installs running now, for "Cancel".
     pub(crate) running: crate::install_cancel::RunningInstalls,
+    /// The console gateway, viewer listeners and console clients' credentials.
+    pub(crate) consoles: crate::console_calls::Consoles,
     /// Demo mode's throwaway app directories (removed on drop).
     _throwaway: Option<tempfile::TempDir>,
 }
@@ -133,6 +135,7 @@ impl App {
             wizard: OnceLock::new(),
             sources: config.sources,
             running: Default::default(),
+            consoles: Default::default(),
             _throwaway: throwaway,
         };
         if let (true, Err(problem)) = (config.demo, &app.dirs) {

@@ -4,6 +4,14 @@
 
 use crate::app_status::AppStatus;
 use crate::calls::{core_calls, refuse_paths_over_http};
+use crate::console_requests::{
+    NamespaceRef, OpenConsoleInput, PowerActionInput, SaveScreenshotInput, StartViewerInput, VmRef,
+    VmScope,
+};
+use crate::console_views::{
+    ConsoleTicketView, InstalledViewerView, SavedScreenshotView, ScreenshotView, ViewerView,
+    VmAccessView, VmRowView, VmUpdateEvent,
+};
 use crate::install_events::{
     InstallDoneView, InstallEvent, InstalledStatusView, LiveGatesView, UnfinishedRunView,
     UninstallDoneView,
@@ -82,6 +90,30 @@ core_calls! {
         /// What a feature gate change on the installed packs would change (the one-field diffs).
         plan_gate_change(GateChangeInput) -> PlanView
             = |app, input| app.plan_gate_change(input).await;
+        /// Every VM row of a saved cluster (one namespace or all), once listed.
+        list_vms(VmScope) -> Vec<VmRowView> = |app, scope| app.list_vms(scope).await;
+        /// Which power actions and consoles the user may use in a namespace.
+        vm_access(NamespaceRef) -> VmAccessView = |app, target| app.vm_access(target).await;
+        /// A power action on a VM; KubeVirt's refusals in plain words (`already_running`, ...).
+        power_action(PowerActionInput) -> () = |app, input| app.power_action(input).await;
+        /// Dials a VM's VNC or serial console; answers the gateway URL and one-time token
+        /// (`session_in_use` for a busy VNC unless `takeover`).
+        open_console(OpenConsoleInput) -> ConsoleTicketView
+            = |app, input| app.open_console(input).await;
+        /// The native VNC viewer installed, if any.
+        installed_viewer(()) -> Option<InstalledViewerView> = |app, ()| Ok(app.installed_viewer());
+        /// A VM's loopback listener for a native VNC viewer (started once), optionally launching
+        /// the installed viewer at it.
+        start_viewer(StartViewerInput) -> ViewerView = |app, input| app.start_viewer(input).await;
+        /// The viewer listeners running now.
+        list_viewers(()) -> Vec<ViewerView> = |app, ()| Ok(app.list_viewers().await);
+        /// Closes a VM's viewer listener; `false` when none ran.
+        stop_viewer(VmRef) -> bool = |app, vm| Ok(app.stop_viewer(vm).await);
+        /// A VM's screen as a PNG (base64).
+        screenshot(VmRef) -> ScreenshotView = |app, vm| app.screenshot(vm).await;
+        /// Writes a VM's screenshot to a path (a native save dialog's; the desktop app only).
+        save_screenshot(SaveScreenshotInput) -> SavedScreenshotView [refuse_paths_over_http]
+            = |app, input| app.save_screenshot(input).await;
     }
     streams {
         /// Checks several saved clusters at once; each result is an event as soon as it is known.
@@ -99,5 +131,8 @@ core_calls! {
         /// Applies a feature gate change; answers the gates now in effect.
         apply_gate_change(GateChangeInput) => InstallEvent, -> Vec<LiveGatesView>
             = |app, input, events| app.apply_gate_change(input, events).await;
+        /// A cluster's VM rows: a snapshot, then batched changes, until the window stops listening.
+        watch_vms(VmScope) => VmUpdateEvent, -> ()
+            = |app, scope, events| app.watch_vms(scope, events).await;
     }
 }

@@ -76,6 +76,11 @@ impl<T: Serialize> Events<T> {
             .await
             .map_err(|_| UiError::new("stream_closed", "the window stopped listening"))
     }
+
+    /// Resolves once the UI has stopped listening, so a stream with nothing to send stops too.
+    pub async fn closed(&self) {
+        self.sender.closed().await
+    }
 }
 
 /// Requests that may name a file on this machine: only the desktop app may send those.

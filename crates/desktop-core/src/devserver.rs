@@ -132,8 +132,10 @@ struct Served {
     guard: Guard,
 }
 
-/// The API routes; the caller adds the static UI as the fallback.
+/// The API routes; the caller adds the static UI as the fallback. The pages it serves (and the
+/// extra origins it allows) may also connect to the App's console gateway.
 pub fn api_router(app: Arc<App>, guard: Guard) -> Router {
+    app.allow_console_origins(guard.allowed_origins.iter().cloned());
     Router::new()
         .route("/api/stream/{method}", get(open_stream))
         .route("/api/{method}", post(run_call))

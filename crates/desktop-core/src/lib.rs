@@ -7,6 +7,9 @@ pub mod app;
 pub mod app_status;
 pub mod call_table;
 pub mod calls;
+mod console_calls;
+pub mod console_requests;
+pub mod console_views;
 pub mod demo;
 pub mod devserver;
 mod engine_thread;
@@ -35,6 +38,15 @@ pub use app::{App, AppConfig, SecretsChoice};
 pub use app_status::AppStatus;
 pub use call_table::{CALL_NAMES, call, call_specs, kind_of, stream};
 pub use calls::{CallKind, CallSpec, EventSender, Events, Via, event_queue};
+pub use console_calls::{TAURI_DEV_ORIGINS, TAURI_ORIGINS, default_console_origins};
+pub use console_requests::{
+    NamespaceRef, OpenConsoleInput, PowerActionInput, SaveScreenshotInput, StartViewerInput, VmRef,
+    VmScope,
+};
+pub use console_views::{
+    ConsoleKindView, ConsoleTicketView, InstalledViewerView, PowerActionView, SavedScreenshotView,
+    ScreenshotView, ViewerView, VmAccessView, VmChangeView, VmRowView, VmUpdateEvent,
+};
 pub use demo::{DEMO_CLUSTER_NAME, DemoCluster, start_demo_cluster};
 pub use install_events::{
     InstallDoneView, InstallEvent, InstalledPackView, InstalledStatusView, LeftoverView,
