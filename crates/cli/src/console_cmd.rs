@@ -13,9 +13,10 @@ use anyhow::{Context, anyhow, bail};
 use clap::Args;
 use vmdeck_console::iobridge::{ESCAPE, IoBridgeError, IoEnded, bridge_io};
 use vmdeck_console::lifecycle::{CloseReason, VmiWatch};
-use vmdeck_console::upstream::{ConsoleTarget, WebSocketConfig, dial};
+use vmdeck_console::upstream::{ConsoleTarget, WebSocketConfig, client_without_retry, dial};
 use vmdeck_console::viewer::{ProxyEvent, VncProxy, find_viewer};
 
+use crate::clusters_cmd::{LOGIN_SHELL_TIMEOUT, open_vault};
 use crate::target::TargetArgs;
 use crate::vms_cmd::{parse_vm, runtime};
 
@@ -97,8 +98,57 @@ enum Outcome {
     Lifecycle(CloseReason),
 }
 
+/// A kube client for consoles: kube's retry layer off, so a busy VNC's 503 ("Active VNC
+/// connection") is read once as `session_in_use` instead of re-sent with backoff; no read
+/// timeout (a quiet console is not a dead one). The same target as every other command.
+async fn console_client(target: &TargetArgs) -> anyhow::Result<kube::Client> {
+    let mut config = match (&target.cluster, &target.kubeconfig) {
+        (Some(name), _) => saved_config(name).await?,
+        (None, Some(file)) => {
+            let kubeconfig = kube::config::Kubeconfig::read_from(file)
+                .with_context(|| format!("reading kubeconfig {}", file.display()))?;
+            let options = kube::config::KubeConfigOptions {
+                context: target.context.clone(),
+                ..Default::default()
+            };
+            kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+                .await
+                .with_context(|| format!("kubeconfig {}", target.describe()))?
+        }
+        (None, None) => bail!("name a cluster: --cluster NAME or --kubeconfig FILE"),
+    };
+    config.read_timeout = None;
+    client_without_retry(config).map_err(|e| anyhow!("{e}"))
+}
+
+/// The kube config of a saved cluster (secrets from the keyring, exec plugins run now).
+async fn saved_config(name: &str) -> anyhow::Result<kube::Config> {
+    use vmdeck_vault::exec_credentials::ExecCredentialSource;
+    use vmdeck_vault::{DEFAULT_CHECK_TIMEOUT, ExecEnvironment, KeyringStore, SecretStore};
+    let store = KeyringStore::connect().map_err(|e| {
+        anyhow!(
+            "[{}] {e} (the saved cluster's secrets live there)",
+            e.code()
+        )
+    })?;
+    let store: std::sync::Arc<dyn SecretStore> = std::sync::Arc::new(store);
+    let exec = ExecEnvironment::detect(LOGIN_SHELL_TIMEOUT);
+    let vault = open_vault(store, exec.clone())?;
+    let connection = vault
+        .connection(name)
+        .map_err(|e| anyhow!("[{}] cluster {name}: {e}", e.code()))?;
+    let source = connection.credentials.exec.clone().map(|plugin| {
+        ExecCredentialSource::new(plugin, &connection, exec, DEFAULT_CHECK_TIMEOUT * 6)
+    });
+    let (config, _expires) =
+        vmdeck_vault::kube_client::kube_config(&connection, source.as_ref(), DEFAULT_CHECK_TIMEOUT)
+            .await
+            .map_err(|e| anyhow!("[{}] cluster {name}: {e}", e.code()))?;
+    Ok(config)
+}
+
 async fn console(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
-    let client = args.target.client().await?;
+    let client = console_client(&args.target).await?;
     let (namespace, name) = parse_vm(&args.vm, client.default_namespace())?;
     let target = ConsoleTarget::serial(&namespace, &name);
     // The VMI is watched so a closed console says why, and comes back after a restart.
@@ -200,7 +250,7 @@ pub fn run_vnc(args: VncArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn vnc(args: VncArgs) -> anyhow::Result<ExitCode> {
-    let client = args.target.client().await?;
+    let client = console_client(&args.target).await?;
     let (namespace, name) = parse_vm(&args.vm, client.default_namespace())?;
     let mut proxy = VncProxy::start(client, ConsoleTarget::vnc(&namespace, &name), args.listen)
         .await

@@ -1,6 +1,7 @@
 //! vmdeckctl vms / console / vnc / screenshot against simcluster's KubeVirt (in process): the
 //! list as a table and as JSON, a power action and its plain error, the viewer context refused,
-//! the serial console with piped stdin, the VNC proxy serving a viewer twice, a PNG screenshot.
+//! the serial console with piped stdin, the VNC proxy serving a viewer twice, a busy VNC refused
+//! after one dial (no retry), a PNG screenshot.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -284,6 +285,95 @@ async fn the_vnc_proxy_serves_a_viewer_again_and_again() {
         "{}",
         text(&refused.stderr)
     );
+    cluster.shutdown().await;
+}
+
+/// The port `vmdeckctl vnc --proxy-only` prints.
+async fn proxy_port(output: &mut Output) -> u16 {
+    let mut line = String::new();
+    tokio::time::timeout(WAIT_LIMIT, output.reader.read_line(&mut line))
+        .await
+        .expect("the port in time")
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&line).unwrap();
+    u16::try_from(answer["port"].as_u64().unwrap()).unwrap()
+}
+
+/// A busy VNC is refused at once: the proxy's dial is answered 503 ("Active VNC connection")
+/// and not sent again (kube's default retry layer would re-send it with backoff for minutes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_vnc_is_refused_once_not_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cluster, kubeconfig) = cluster(dir.path()).await;
+    // A first viewer holds dev/web-01's VNC session.
+    let (_holder, mut holder_out) = spawn(&[
+        "vnc",
+        "--kubeconfig",
+        &kubeconfig,
+        "dev/web-01",
+        "--proxy-only",
+    ]);
+    let holder_port = proxy_port(&mut holder_out).await;
+    let mut held = tokio::net::TcpStream::connect(("127.0.0.1", holder_port))
+        .await
+        .unwrap();
+    let mut greeting = [0u8; 12];
+    tokio::time::timeout(WAIT_LIMIT, held.read_exact(&mut greeting))
+        .await
+        .expect("the first viewer's greeting in time")
+        .unwrap();
+    assert_eq!(&greeting, b"RFB 003.008\n");
+
+    // A second proxy for the same VM: its viewer is refused, after exactly one dial.
+    let mut second = tokio::process::Command::new(vmdeckctl_path())
+        .args([
+            "vnc",
+            "--kubeconfig",
+            &kubeconfig,
+            "dev/web-01",
+            "--proxy-only",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = Output {
+        reader: BufReader::new(second.stdout.take().unwrap()),
+        seen: Vec::new(),
+    };
+    let mut stderr = Output {
+        reader: BufReader::new(second.stderr.take().unwrap()),
+        seen: Vec::new(),
+    };
+    let port = proxy_port(&mut stdout).await;
+    let before = cluster.cluster().faults.requests();
+    let mut refused = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    tokio::time::timeout(WAIT_LIMIT, refused.read_to_end(&mut rest))
+        .await
+        .expect("the refused viewer is closed in time")
+        .unwrap();
+    assert!(
+        rest.is_empty(),
+        "nothing reaches a refused viewer: {rest:?}"
+    );
+    stderr
+        .until("the console was not opened: another VNC session is open on web-01")
+        .await;
+    assert_eq!(
+        cluster.cluster().faults.requests() - before,
+        1,
+        "the refused upgrade was sent once"
+    );
+    // The first viewer's session is untouched.
+    held.write_all(b"RFB 003.008\n").await.unwrap();
+    let mut count = [0u8];
+    held.read_exact(&mut count).await.unwrap();
+    assert!(count[0] > 0, "security types offered");
     cluster.shutdown().await;
 }
 
