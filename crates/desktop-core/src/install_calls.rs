@@ -320,11 +320,16 @@ impl App {
         self.running.cancel(&cluster.name)
     }
 
-    /// The journal's runs that were cut short or failed (for the "Resume / Discard" banner).
+    /// The journal's runs that were cut short or failed (for the "Resume / Discard" banner); a
+    /// run going on now in this app is neither.
     pub async fn unfinished_installs(&self) -> Result<Vec<UnfinishedRunView>, UiError> {
         let journal = self.journal()?;
         let runs = blocking(move || journal.unfinished()).await?;
-        Ok(runs.into_iter().map(Into::into).collect())
+        Ok(runs
+            .into_iter()
+            .filter(|run| !self.running.is_running(&run.cluster))
+            .map(Into::into)
+            .collect())
     }
 
     /// Installs the profile of the cluster's unfinished run again (it converges to a clean install).

@@ -42,6 +42,14 @@ impl RunningInstalls {
         }
     }
 
+    /// Whether a run on `cluster` is going on now.
+    pub(crate) fn is_running(&self, cluster: &str) -> bool {
+        self.runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(cluster)
+    }
+
     /// Asks the cluster's run to stop; `false` when none runs.
     pub(crate) fn cancel(&self, cluster: &str) -> bool {
         let runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
@@ -95,12 +103,14 @@ mod tests {
         let running = RunningInstalls::default();
         assert!(!running.cancel("lab"), "nothing runs yet");
         let run = running.register("lab");
+        assert!(running.is_running("lab") && !running.is_running("other"));
         assert!(running.cancel("lab"));
         // The permit was stored before anyone waited.
         run.cancelled().await;
         assert_eq!(run.error().code, "install_cancelled");
         drop(run);
         assert!(!running.cancel("lab"), "the run ended");
+        assert!(!running.is_running("lab"));
     }
 
     #[test]

@@ -515,6 +515,10 @@ async fn a_cancelled_install_stops_and_is_left_to_resume() {
             }
         }
     }
+    // Going on, the run is not offered to resume.
+    let unfinished: Vec<UnfinishedRunView> =
+        call_as(&app, "unfinished_installs", json!(null)).await;
+    assert!(unfinished.is_empty(), "{unfinished:?}");
     let cancelled: bool = call_as(&app, "cancel_install", json!({ "name": CLUSTER })).await;
     assert!(cancelled);
     let reader = async {
