@@ -62,14 +62,21 @@ async fn prepare(
 ) -> anyhow::Result<Prepared> {
     let name = target.describe();
     let (client, identity) = target.connect().await?;
-    let report = preflight(
-        client.clone(),
-        rendered,
-        catalog,
-        PreflightOptions::default(),
-    )
-    .await
-    .map_err(|e| anyhow!("{name}: {e} [{}]", e.code()))?;
+    let options = PlanOptions {
+        concurrency,
+        ..PlanOptions::default()
+    };
+    // Both only read: the plan is made while the preflight runs, and dropped if it fails.
+    let (report, planned) = tokio::join!(
+        preflight(
+            client.clone(),
+            rendered,
+            catalog,
+            PreflightOptions::default(),
+        ),
+        plan(client.clone(), rendered, options)
+    );
+    let report = report.map_err(|e| anyhow!("{name}: {e} [{}]", e.code()))?;
     if report.verdict() != Verdict::Pass {
         println!("preflight of {name}:");
         print_report(&report);
@@ -85,13 +92,9 @@ async fn prepare(
         eprintln!("{name}: {pack} skipped, the cluster already has what it installs");
     }
     let rendered = without_packs(rendered, &skipped);
-    let options = PlanOptions {
-        concurrency,
-        ..PlanOptions::default()
-    };
-    let plan = plan(client.clone(), &rendered, options)
-        .await
-        .map_err(|e| anyhow!("{name}: {e} [{}]", e.code()))?;
+    let plan = planned
+        .map_err(|e| anyhow!("{name}: {e} [{}]", e.code()))?
+        .without_packs(&skipped);
     Ok(Prepared {
         name,
         client,

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use futures::{StreamExt, TryStreamExt, stream};
 use kube::api::{Patch, PatchParams};
 use serde_json::Value;
+use tokio::sync::Semaphore;
 
 use crate::error::InstallError;
 use crate::events::{Progress, ProgressSink};
@@ -33,17 +34,25 @@ pub struct ApplySettings {
     pub retry: RetryPolicy,
 }
 
-/// Applies `objects` (all of one phase) with at most `settings.concurrency` requests in flight;
-/// answers each object's uid.
+/// Applies `objects` (all of one phase) with at most `settings.concurrency` requests in flight,
+/// and no more than `in_flight` permits across the phases of packs installing at once; answers
+/// each object's uid.
 pub async fn apply_phase(
     resources: &Resources,
     objects: &[Desired],
     inventory_id: &str,
     settings: ApplySettings,
+    in_flight: &Semaphore,
     progress: &ProgressSink,
 ) -> Result<BTreeMap<ObjectKey, String>, InstallError> {
     stream::iter(objects)
-        .map(|desired| apply_one(resources, desired, inventory_id, settings, progress))
+        .map(|desired| async move {
+            let _permit = in_flight
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
+            apply_one(resources, desired, inventory_id, settings, progress).await
+        })
         .buffer_unordered(settings.concurrency.max(1))
         .try_collect()
         .await

@@ -1,5 +1,5 @@
-//! An install or upgrade, start to end: the inventory first, then each pack (dependencies first)
-//! phase by phase, CRDs waited Established before anything that needs them, a pack's workloads
+//! An install or upgrade, start to end: the inventory first, then each pack as soon as the packs
+//! it depends on are ready (independent packs at once, under one bound on requests), phase by phase, CRDs waited Established before anything that needs them, a pack's workloads
 //! (its operator) rolled out before its custom resources, and each pack waited ready before the
 //! packs that depend on it. Last, what an earlier install left that is no longer rendered is
 //! pruned: dropped packs by their uninstall steps, stale objects in reverse apply order.
@@ -7,10 +7,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use futures::StreamExt;
 use futures::future::try_join_all;
+use futures::stream::FuturesUnordered;
 use serde_json::Value;
+use tokio::sync::Semaphore;
 use vmdeck_packs::manifest::UninstallStep;
-use vmdeck_packs::{ObjectOrigin, Rendered};
+use vmdeck_packs::{ObjectOrigin, Rendered, RenderedPack};
 
 use crate::apply::{ApplySettings, Desired, apply_phase};
 use crate::delete::{Deleter, WhenStuck};
@@ -130,6 +133,14 @@ pub async fn install(
             _ => None,
         }));
     }
+    // Every object is listed before any exists: an interruption from here on still uninstalls
+    // what was created (one never created is a 404 on delete, which is done).
+    inventory.add(desired.iter().map(|d| Entry {
+        key: d.key.clone(),
+        pack: d.pack.clone(),
+        source: d.source.clone(),
+        uid: None,
+    }));
     store.save(&inventory).await?;
     progress
         .send(Progress::InventoryWritten {
@@ -138,106 +149,23 @@ pub async fn install(
         .await;
 
     let resources = Resources::new(client, options.retry);
-    let workloads_of = |pack: &str| -> Vec<Wait> {
-        desired
-            .iter()
-            .filter(|d| d.pack == pack && is_workload(&d.key))
-            .map(|d| Wait {
-                pack: pack.to_string(),
-                object: d.key.clone(),
-                readiness: Readiness::RolledOut,
-            })
-            .collect()
+    let run = PackRun {
+        resources: &resources,
+        desired: &desired,
+        store: &store,
+        inventory_id: inventory.id.clone(),
+        inventory: tokio::sync::Mutex::new(inventory),
+        settings: ApplySettings {
+            concurrency: options.concurrency,
+            force_conflicts: options.force_conflicts,
+            retry: options.retry,
+        },
+        in_flight: Semaphore::new(options.concurrency.max(1)),
+        ready_timeout: options.ready_timeout,
+        progress,
     };
-    let settings = ApplySettings {
-        concurrency: options.concurrency,
-        force_conflicts: options.force_conflicts,
-        retry: options.retry,
-    };
-    let mut applied = 0;
-    for pack in &rendered.packs {
-        let mut phases: BTreeMap<Phase, Vec<Desired>> = BTreeMap::new();
-        for object in desired.iter().filter(|d| d.pack == pack.name) {
-            phases
-                .entry(Phase::of(&object.key))
-                .or_default()
-                .push(object.clone());
-        }
-        let mut workloads_waited = false;
-        for (phase, objects) in &phases {
-            // The operator runs (at its new version) before its custom resources change.
-            if *phase == Phase::CustomResources && !workloads_waited {
-                wait_all(
-                    &resources,
-                    workloads_of(&pack.name).into_iter(),
-                    options.ready_timeout,
-                    progress,
-                )
-                .await?;
-                workloads_waited = true;
-            }
-            progress
-                .send(Progress::PhaseStarted {
-                    pack: pack.name.clone(),
-                    phase: phase.label().to_string(),
-                    objects: objects.len(),
-                })
-                .await;
-            // Listed before they exist: an interruption from here on still uninstalls them.
-            let before = inventory.objects.len();
-            inventory.add(objects.iter().map(|d| Entry {
-                key: d.key.clone(),
-                pack: d.pack.clone(),
-                source: d.source.clone(),
-                uid: None,
-            }));
-            if inventory.objects.len() != before {
-                store.save(&inventory).await?;
-            }
-            let uids = apply_phase(&resources, objects, &inventory.id, settings, progress).await?;
-            applied += uids.len();
-            inventory.set_uids(&uids);
-            if *phase == Phase::Foundation {
-                let crds = objects
-                    .iter()
-                    .filter(|d| d.key.kind == "CustomResourceDefinition")
-                    .map(|d| Wait {
-                        pack: pack.name.clone(),
-                        object: d.key.clone(),
-                        readiness: Readiness::Condition("Established".into()),
-                    });
-                wait_all(&resources, crds, options.ready_timeout, progress).await?;
-            }
-        }
-        store.save(&inventory).await?;
-        let workloads = if workloads_waited {
-            Vec::new()
-        } else {
-            workloads_of(&pack.name)
-        };
-        let rules = pack.readiness.iter().map(|rule| Wait {
-            pack: pack.name.clone(),
-            object: ObjectKey {
-                api_version: rule.api_version.clone(),
-                kind: rule.kind.clone(),
-                namespace: rule.namespace.clone(),
-                name: rule.name.clone(),
-            },
-            readiness: Readiness::from_rule(&rule.kind, &rule.condition, &pack.version),
-        });
-        wait_all(
-            &resources,
-            workloads.into_iter().chain(rules),
-            options.ready_timeout,
-            progress,
-        )
-        .await?;
-        progress
-            .send(Progress::PackReady {
-                pack: pack.name.clone(),
-            })
-            .await;
-    }
+    let applied = run.install_packs(&rendered.packs).await?;
+    let mut inventory = run.inventory.into_inner();
     let pruned = prune(
         &resources,
         &desired,
@@ -260,6 +188,149 @@ pub async fn install(
         pruned,
         packs: rendered.packs.iter().map(|p| p.name.clone()).collect(),
     })
+}
+
+/// The packs of one install, each started as soon as the packs it depends on are ready, all
+/// sharing one bound on requests in flight and one inventory.
+struct PackRun<'a> {
+    resources: &'a Resources,
+    desired: &'a [Desired],
+    store: &'a InventoryStore,
+    inventory_id: String,
+    inventory: tokio::sync::Mutex<Inventory>,
+    settings: ApplySettings,
+    in_flight: Semaphore,
+    ready_timeout: Duration,
+    progress: &'a ProgressSink,
+}
+
+impl PackRun<'_> {
+    /// Installs `packs` (in install order), independent ones concurrently; answers the objects
+    /// applied. The first failure stops the run (requests in flight are dropped; the journal
+    /// resumes it).
+    async fn install_packs<'p>(&self, packs: &'p [RenderedPack]) -> Result<usize, InstallError> {
+        let chosen: BTreeSet<&str> = packs.iter().map(|p| p.name.as_str()).collect();
+        let mut ready: BTreeSet<&str> = BTreeSet::new();
+        let mut waiting: Vec<&RenderedPack> = packs.iter().collect();
+        let start = |pack: &'p RenderedPack| async move { (pack, self.install_pack(pack).await) };
+        let mut running = FuturesUnordered::new();
+        let mut applied = 0;
+        loop {
+            let (startable, later): (Vec<_>, Vec<_>) = waiting.into_iter().partition(|pack| {
+                pack.dependencies
+                    .iter()
+                    .all(|d| !chosen.contains(d.as_str()) || ready.contains(d.as_str()))
+            });
+            waiting = later;
+            running.extend(startable.into_iter().map(start));
+            if running.is_empty() && !waiting.is_empty() {
+                // Dependencies that cannot be met in any order: install order decides.
+                running.push(start(waiting.remove(0)));
+            }
+            match running.next().await {
+                Some((pack, result)) => {
+                    applied += result?;
+                    ready.insert(pack.name.as_str());
+                }
+                None => return Ok(applied),
+            }
+        }
+    }
+
+    fn workloads_of(&self, pack: &str) -> Vec<Wait> {
+        self.desired
+            .iter()
+            .filter(|d| d.pack == pack && is_workload(&d.key))
+            .map(|d| Wait {
+                pack: pack.to_string(),
+                object: d.key.clone(),
+                readiness: Readiness::RolledOut,
+            })
+            .collect()
+    }
+
+    /// One pack, phase by phase, then waited ready; answers the objects applied.
+    async fn install_pack(&self, pack: &RenderedPack) -> Result<usize, InstallError> {
+        let mut phases: BTreeMap<Phase, Vec<Desired>> = BTreeMap::new();
+        for object in self.desired.iter().filter(|d| d.pack == pack.name) {
+            phases
+                .entry(Phase::of(&object.key))
+                .or_default()
+                .push(object.clone());
+        }
+        let mut applied = 0;
+        let mut workloads_waited = false;
+        for (phase, objects) in &phases {
+            // The operator runs (at its new version) before its custom resources change.
+            if *phase == Phase::CustomResources && !workloads_waited {
+                self.wait_all(self.workloads_of(&pack.name)).await?;
+                workloads_waited = true;
+            }
+            self.progress
+                .send(Progress::PhaseStarted {
+                    pack: pack.name.clone(),
+                    phase: phase.label().to_string(),
+                    objects: objects.len(),
+                })
+                .await;
+            let uids = apply_phase(
+                self.resources,
+                objects,
+                &self.inventory_id,
+                self.settings,
+                &self.in_flight,
+                self.progress,
+            )
+            .await?;
+            applied += uids.len();
+            self.inventory.lock().await.set_uids(&uids);
+            if *phase == Phase::Foundation {
+                let crds = objects
+                    .iter()
+                    .filter(|d| d.key.kind == "CustomResourceDefinition")
+                    .map(|d| Wait {
+                        pack: pack.name.clone(),
+                        object: d.key.clone(),
+                        readiness: Readiness::Condition("Established".into()),
+                    });
+                self.wait_all(crds.collect()).await?;
+            }
+        }
+        self.store.save(&*self.inventory.lock().await).await?;
+        let workloads = if workloads_waited {
+            Vec::new()
+        } else {
+            self.workloads_of(&pack.name)
+        };
+        let rules = pack.readiness.iter().map(|rule| Wait {
+            pack: pack.name.clone(),
+            object: ObjectKey {
+                api_version: rule.api_version.clone(),
+                kind: rule.kind.clone(),
+                namespace: rule.namespace.clone(),
+                name: rule.name.clone(),
+            },
+            readiness: Readiness::from_rule(&rule.kind, &rule.condition, &pack.version),
+        });
+        self.wait_all(workloads.into_iter().chain(rules).collect())
+            .await?;
+        self.progress
+            .send(Progress::PackReady {
+                pack: pack.name.clone(),
+            })
+            .await;
+        Ok(applied)
+    }
+
+    async fn wait_all(&self, waits: Vec<Wait>) -> Result<(), InstallError> {
+        wait_all(
+            self.resources,
+            waits.into_iter(),
+            self.ready_timeout,
+            self.progress,
+        )
+        .await
+    }
 }
 
 /// Deletes what the inventory lists and the profile no longer renders: dropped packs by their

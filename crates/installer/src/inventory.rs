@@ -4,6 +4,7 @@
 //! interrupted at any point can still be uninstalled completely; uninstall touches nothing else.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
@@ -109,11 +110,17 @@ impl Inventory {
 pub struct InventoryStore {
     client: kube::Client,
     retry: RetryPolicy,
+    /// Whether this store made sure of the namespace already (saves then cost one request).
+    namespace_made: AtomicBool,
 }
 
 impl InventoryStore {
     pub fn new(client: kube::Client, retry: RetryPolicy) -> Self {
-        Self { client, retry }
+        Self {
+            client,
+            retry,
+            namespace_made: AtomicBool::new(false),
+        }
     }
 
     fn config_maps(&self) -> Api<ConfigMap> {
@@ -159,8 +166,28 @@ impl InventoryStore {
             })
     }
 
-    /// Writes the inventory (creating its namespace first), by server-side apply.
+    /// Writes the inventory by server-side apply, making its namespace first (once per store,
+    /// and again should it have gone).
     pub async fn save(&self, inventory: &Inventory) -> Result<(), InstallError> {
+        if !self.namespace_made.load(Ordering::Acquire) {
+            self.make_namespace().await?;
+        }
+        match self.write(inventory).await {
+            Err((kube::Error::Api(status), _)) if status.code == 404 => {
+                self.make_namespace().await?;
+                self.write(inventory).await
+            }
+            written => written,
+        }
+        .map(|_| ())
+        .map_err(|(source, attempts)| InstallError::Apply {
+            object: Self::key(),
+            attempts,
+            source: Box::new(source),
+        })
+    }
+
+    async fn make_namespace(&self) -> Result<(), InstallError> {
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let namespaces: Api<Namespace> = Api::all(self.client.clone());
         let namespace = json!({
@@ -185,6 +212,12 @@ impl InventoryStore {
                 attempts,
                 source: Box::new(source),
             })?;
+        self.namespace_made.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    async fn write(&self, inventory: &Inventory) -> Result<ConfigMap, (kube::Error, u32)> {
+        let params = PatchParams::apply(FIELD_MANAGER).force();
         let text = serde_json::to_string(inventory).expect("an inventory serialises");
         let map = json!({
             "apiVersion": "v1", "kind": "ConfigMap",
@@ -198,12 +231,6 @@ impl InventoryStore {
         self.retry
             .run(|| api.patch(INVENTORY_NAME, &params, &map), |_, _| {})
             .await
-            .map(|_| ())
-            .map_err(|(source, attempts)| InstallError::Apply {
-                object: Self::key(),
-                attempts,
-                source: Box::new(source),
-            })
     }
 
     /// Removes the inventory and its namespace: the last step of an uninstall.

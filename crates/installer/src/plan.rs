@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::{StreamExt, TryStreamExt, stream};
+use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde::Serialize;
 use serde_json::Value;
@@ -82,6 +83,15 @@ impl Plan {
     pub fn count(&self, action: Action) -> usize {
         self.objects.iter().filter(|o| o.action == action).count()
     }
+
+    /// The plan of the same profile without `packs` (those a preflight skipped), so planning need
+    /// not wait for the preflight.
+    pub fn without_packs(mut self, packs: &[String]) -> Plan {
+        let kept = |pack: &String| !packs.contains(pack);
+        self.objects.retain(|o| kept(&o.pack));
+        self.packs.retain(|p| kept(&p.pack));
+        self
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -109,10 +119,11 @@ pub async fn plan(
     let inventory = InventoryStore::new(client.clone(), options.retry)
         .load()
         .await?;
-    let resources = Resources::new(client, options.retry);
+    let new_namespaces = missing_namespaces(&client, &desired, options).await?;
+    let resources = Resources::for_one_reading(client, options.retry);
     let id = inventory.as_ref().map_or("", |i| i.id.as_str());
     let mut objects: Vec<PlannedObject> = stream::iter(&desired)
-        .map(|d| plan_one(&resources, d, id, options.retry))
+        .map(|d| plan_one(&resources, d, id, &new_namespaces, options.retry))
         .buffered(options.concurrency.max(1))
         .try_collect()
         .await?;
@@ -186,10 +197,49 @@ async fn live(
     Ok(found.map(|o| serde_json::to_value(o).expect("an object serialises")))
 }
 
+/// The namespaces the objects live in that the cluster does not have yet. Everything in them is
+/// a create (a dry-run there answers 404), so those objects cost no requests. A namespace the
+/// user may not read counts as existing: its objects are planned one by one.
+async fn missing_namespaces(
+    client: &kube::Client,
+    desired: &[Desired],
+    options: PlanOptions,
+) -> Result<BTreeSet<String>, InstallError> {
+    let referenced: BTreeSet<&str> = desired
+        .iter()
+        .filter_map(|d| d.key.namespace.as_deref())
+        .collect();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let found: Vec<Option<String>> = stream::iter(referenced)
+        .map(|name| {
+            let namespaces = &namespaces;
+            async move {
+                match options
+                    .retry
+                    .run(|| namespaces.get_metadata_opt(name), |_, _| {})
+                    .await
+                {
+                    Ok(None) => Ok(Some(name.to_string())),
+                    Ok(Some(_)) => Ok(None),
+                    Err((kube::Error::Api(status), _)) if status.code == 403 => Ok(None),
+                    Err((source, _)) => Err(InstallError::Read {
+                        what: format!("namespace {name}"),
+                        source: Box::new(source),
+                    }),
+                }
+            }
+        })
+        .buffer_unordered(options.concurrency.max(1))
+        .try_collect()
+        .await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
 async fn plan_one(
     resources: &Resources,
     desired: &Desired,
     inventory_id: &str,
+    new_namespaces: &BTreeSet<String>,
     retry: RetryPolicy,
 ) -> Result<PlannedObject, InstallError> {
     let mut object = desired.object.clone();
@@ -218,6 +268,12 @@ async fn plan_one(
         }
         Err(other) => return Err(other),
     };
+    if let Some(namespace) = &desired.key.namespace
+        && new_namespaces.contains(namespace)
+        && resources.resolve(&desired.key).await?.namespaced
+    {
+        return Ok(planned(Action::Create, None, Some(object), Vec::new()));
+    }
     // The live object and the dry-run are independent: both in flight at once.
     let (before, dry) = tokio::join!(
         live(&api, &desired.key, retry),

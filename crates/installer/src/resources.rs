@@ -1,8 +1,9 @@
-//! Finding the API resource (plural, scope) of each kind to apply, one discovery request per
-//! group version and cached; a kind not yet served (its CRD just created) is looked up again.
+//! Finding the API resource (plural, scope) of each kind to apply: one discovery request per
+//! kind however many objects ask at once, cached; a kind not yet served (its CRD just created) is
+//! looked up again, unless the caller only reads a moment of the cluster (a plan).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::discovery::{Scope, pinned_kind};
@@ -18,11 +19,22 @@ pub struct Resource {
     pub namespaced: bool,
 }
 
+/// What discovery said about one kind.
+#[derive(Debug, Clone)]
+enum Lookup {
+    Served(Resource),
+    NotServed,
+}
+
+/// One kind's answer; the first asker looks it up while the others wait for it.
+type Slot = Arc<tokio::sync::Mutex<Option<Lookup>>>;
+
 /// The kinds seen so far.
 pub struct Resources {
     client: kube::Client,
     retry: RetryPolicy,
-    known: Mutex<HashMap<GroupVersionKind, Resource>>,
+    known: Mutex<HashMap<GroupVersionKind, Slot>>,
+    remember_unserved: bool,
 }
 
 impl Resources {
@@ -31,40 +43,63 @@ impl Resources {
             client,
             retry,
             known: Mutex::new(HashMap::new()),
+            remember_unserved: false,
+        }
+    }
+
+    /// For one look at the cluster (a plan): a kind found not served stays not served, so the
+    /// custom resources of a CRD still to be created cost one lookup, not one each.
+    pub fn for_one_reading(client: kube::Client, retry: RetryPolicy) -> Self {
+        Self {
+            remember_unserved: true,
+            ..Self::new(client, retry)
         }
     }
 
     /// The resource of `key`'s kind; `KindNotServed` when the cluster does not serve it.
     pub async fn resolve(&self, key: &ObjectKey) -> Result<Resource, InstallError> {
         let gvk = key.gvk();
-        if let Some(found) = self.known.lock().expect("not poisoned").get(&gvk) {
-            return Ok(found.clone());
+        let slot = self
+            .known
+            .lock()
+            .expect("not poisoned")
+            .entry(gvk.clone())
+            .or_default()
+            .clone();
+        let mut slot = slot.lock().await;
+        match &*slot {
+            Some(Lookup::Served(resource)) => return Ok(resource.clone()),
+            Some(Lookup::NotServed) => {
+                return Err(InstallError::KindNotServed {
+                    object: key.clone(),
+                });
+            }
+            None => {}
         }
         let looked_up = self
             .retry
             .run(|| pinned_kind(&self.client, &gvk), |_, _| {})
             .await;
+        let not_served = |slot: &mut Option<Lookup>| {
+            if self.remember_unserved {
+                *slot = Some(Lookup::NotServed);
+            }
+            Err(InstallError::KindNotServed {
+                object: key.clone(),
+            })
+        };
         match looked_up {
             Ok((api, capabilities)) => {
                 let resource = Resource {
                     api,
                     namespaced: capabilities.scope == Scope::Namespaced,
                 };
-                self.known
-                    .lock()
-                    .expect("not poisoned")
-                    .insert(gvk, resource.clone());
+                *slot = Some(Lookup::Served(resource.clone()));
                 Ok(resource)
             }
-            Err((kube::Error::Api(status), _)) if status.code == 404 => {
-                Err(InstallError::KindNotServed {
-                    object: key.clone(),
-                })
-            }
+            Err((kube::Error::Api(status), _)) if status.code == 404 => not_served(&mut slot),
             // Discovery answers "not found" for a group that exists but lacks the kind.
-            Err((kube::Error::Discovery(_), _)) => Err(InstallError::KindNotServed {
-                object: key.clone(),
-            }),
+            Err((kube::Error::Discovery(_), _)) => not_served(&mut slot),
             Err((source, _)) => Err(InstallError::Read {
                 what: format!("the API resource of {}", key.api_version),
                 source: Box::new(source),

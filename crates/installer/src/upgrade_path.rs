@@ -82,6 +82,7 @@ mod tests {
             preflight: Vec::new(),
             warnings: Vec::new(),
             catalog_versions: catalog.iter().map(|v| v.to_string()).collect(),
+            dependencies: Vec::new(),
         }
     }
 

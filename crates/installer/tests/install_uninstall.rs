@@ -76,6 +76,28 @@ async fn install_then_uninstall(
             pack.name
         );
     }
+    // A pack starts once the packs it depends on are ready, and not before; packs that do not
+    // depend on each other install at once (KubeVirt's and CDI's operators both roll out).
+    let position = |wanted: &dyn Fn(&Progress) -> bool| seen.iter().position(wanted);
+    let started = |pack: &str| {
+        position(&|e| matches!(e, Progress::PhaseStarted { pack: p, .. } if p == pack))
+            .unwrap_or_else(|| panic!("{pack} started"))
+    };
+    let ready = |pack: &str| {
+        position(&|e| matches!(e, Progress::PackReady { pack: p } if p == pack)).unwrap()
+    };
+    for pack in &rendered.packs {
+        for dependency in &pack.dependencies {
+            assert!(
+                ready(dependency) < started(&pack.name),
+                "{} started before {dependency} was ready",
+                pack.name
+            );
+        }
+    }
+    assert!(
+        started("kubevirt-cdi") < ready("kubevirt") && started("kubevirt") < ready("kubevirt-cdi")
+    );
     let inventory = InventoryStore::new(client.clone(), Default::default())
         .load()
         .await

@@ -75,6 +75,9 @@ pub struct RenderedPack {
     /// Every version the catalog offers of this pack, as listed: the path an upgrade may take.
     #[serde(skip)]
     pub catalog_versions: Vec<String>,
+    /// The packs this one needs ready first (those in the profile are earlier in `packs`).
+    #[serde(skip)]
+    pub dependencies: Vec<String>,
 }
 
 /// The result of rendering: packs in install order and their objects in apply order.
@@ -436,6 +439,7 @@ pub fn render(
                 .iter()
                 .map(|v| v.version.clone())
                 .collect(),
+            dependencies: manifest.dependencies.clone(),
         });
     }
     Ok(rendered)

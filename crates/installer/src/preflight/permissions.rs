@@ -1,12 +1,15 @@
-//! Whether the caller may do the install: a SelfSubjectAccessReview for each verb the installer
-//! uses (create, patch, get, list, watch, delete) on each distinct group, resource and namespace it
-//! is about to write, the inventory's included; fails naming the first missing permission.
+//! Whether the caller may do the install: each verb the installer uses (create, patch, get, list,
+//! watch, delete) on each distinct group, resource and namespace it is about to write, the
+//! inventory's included; fails naming the first missing permission. One SelfSubjectRulesReview per
+//! namespace answers what its rules grant; everything else (cluster-wide resources, what the rules
+//! do not grant, incomplete rules) is asked with a SelfSubjectAccessReview, which has the last word.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures::StreamExt;
 use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    ResourceAttributes, ResourceRule, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    SelfSubjectRulesReview, SelfSubjectRulesReviewSpec,
 };
 use kube::api::{Api, PostParams};
 
@@ -99,6 +102,17 @@ async fn targets(ctx: &Context<'_>) -> Result<Vec<Target>, PreflightError> {
         },
     ];
     let keys = ctx.desired.iter().map(|d| &d.key).chain(inventory.iter());
+    // One discovery per kind, all at once; the loop below then reads the cache.
+    let kinds: HashMap<_, &ObjectKey> = keys
+        .clone()
+        .filter(|k| !defined.contains_key(&(k.group_version().0.to_string(), k.kind.clone())))
+        .map(|k| (k.gvk(), k))
+        .collect();
+    futures::stream::iter(kinds.values())
+        .map(|key| resources.resolve(key))
+        .buffer_unordered(ctx.options.concurrency.max(1))
+        .for_each(|_| async {})
+        .await;
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for key in keys {
@@ -168,15 +182,84 @@ async fn allowed(ctx: &Context<'_>, target: &Target, verb: &str) -> Result<bool,
     Ok(answer.status.is_some_and(|s| s.allowed))
 }
 
+/// What a SelfSubjectRulesReview says the caller may do in one namespace. Rules limited to
+/// resource names grant nothing here (an install creates and lists).
+#[derive(Debug, Default)]
+struct Rules(Vec<ResourceRule>);
+
+impl Rules {
+    fn grant(&self, target: &Target, verb: &str) -> bool {
+        let has = |list: &[String], wanted: &str| list.iter().any(|v| v == "*" || v == wanted);
+        self.0.iter().any(|rule| {
+            rule.resource_names.as_ref().is_none_or(Vec::is_empty)
+                && has(&rule.verbs, verb)
+                && has(
+                    rule.api_groups.as_deref().unwrap_or_default(),
+                    &target.group,
+                )
+                && has(
+                    rule.resources.as_deref().unwrap_or_default(),
+                    &target.resource,
+                )
+        })
+    }
+}
+
+/// The rules of `namespace`; none (ask each question) when the review fails or is incomplete.
+async fn rules_in(ctx: &Context<'_>, namespace: &str) -> Rules {
+    let api: Api<SelfSubjectRulesReview> = Api::all(ctx.client.clone());
+    let review = SelfSubjectRulesReview {
+        spec: SelfSubjectRulesReviewSpec {
+            namespace: Some(namespace.to_string()),
+        },
+        ..SelfSubjectRulesReview::default()
+    };
+    let params = PostParams::default();
+    match ctx
+        .options
+        .retry
+        .run(|| api.create(&params, &review), |_, _| {})
+        .await
+    {
+        Ok(SelfSubjectRulesReview {
+            status: Some(status),
+            ..
+        }) if !status.incomplete => Rules(status.resource_rules),
+        _ => Rules::default(),
+    }
+}
+
 pub(super) async fn check(ctx: &Context<'_>) -> Result<Vec<Check>, PreflightError> {
     let targets = targets(ctx).await?;
+    let namespaces: BTreeSet<&str> = targets
+        .iter()
+        .filter_map(|t| t.namespace.as_deref())
+        .collect();
+    let rules: BTreeMap<&str, Rules> = futures::stream::iter(namespaces)
+        .map(|namespace| async move { (namespace, rules_in(ctx, namespace).await) })
+        .buffer_unordered(ctx.options.concurrency.max(1))
+        .collect()
+        .await;
+    let granted = |target: &Target, verb: &str| {
+        target
+            .namespace
+            .as_deref()
+            .and_then(|namespace| rules.get(namespace))
+            .is_some_and(|rules| rules.grant(target, verb))
+    };
     let questions: Vec<(&Target, &str)> = targets
         .iter()
         .flat_map(|t| VERBS.iter().map(move |verb| (t, *verb)))
         .collect();
     // In order, so the first missing permission is the first the install would hit.
     let answers: Vec<Result<bool, PreflightError>> = futures::stream::iter(questions.iter())
-        .map(|(target, verb)| allowed(ctx, target, verb))
+        .map(|(target, verb)| async move {
+            if granted(target, verb) {
+                Ok(true)
+            } else {
+                allowed(ctx, target, verb).await
+            }
+        })
         .buffered(ctx.options.concurrency.max(1))
         .collect()
         .await;
@@ -224,7 +307,46 @@ pub(super) async fn check(ctx: &Context<'_>) -> Result<Vec<Check>, PreflightErro
 
 #[cfg(test)]
 mod tests {
-    use super::guess_plural;
+    use super::{ResourceRule, Rules, Target, guess_plural};
+
+    fn rule(verbs: &[&str], groups: &[&str], resources: &[&str], names: &[&str]) -> ResourceRule {
+        let strings = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        ResourceRule {
+            verbs: strings(verbs),
+            api_groups: Some(strings(groups)),
+            resources: Some(strings(resources)),
+            resource_names: (!names.is_empty()).then(|| strings(names)),
+        }
+    }
+
+    fn target(group: &str, resource: &str) -> Target {
+        Target {
+            group: group.into(),
+            resource: resource.into(),
+            namespace: Some("kubevirt".into()),
+            example: String::new(),
+        }
+    }
+
+    #[test]
+    fn rules_grant_by_verb_group_and_resource_with_wildcards() {
+        let rules = Rules(vec![
+            rule(&["get", "list", "watch"], &["*"], &["*"], &[]),
+            rule(&["*"], &["apps"], &["deployments"], &[]),
+            rule(
+                &["create", "patch"],
+                &[""],
+                &["configmaps"],
+                &["only-this-one"],
+            ),
+        ]);
+        assert!(rules.grant(&target("", "secrets"), "list"));
+        assert!(!rules.grant(&target("", "secrets"), "create"));
+        assert!(rules.grant(&target("apps", "deployments"), "delete"));
+        assert!(!rules.grant(&target("apps", "daemonsets"), "delete"));
+        assert!(!rules.grant(&target("", "configmaps"), "create"));
+        assert!(!Rules::default().grant(&target("", "configmaps"), "get"));
+    }
 
     #[test]
     fn plurals_follow_the_default_rules() {
