@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use futures::StreamExt;
-use futures::future::try_join_all;
 use futures::stream::FuturesUnordered;
 use serde_json::Value;
 use tokio::sync::Semaphore;
@@ -22,7 +21,7 @@ use crate::events::{Progress, ProgressSink};
 use crate::inventory::{Entry, InstalledPack, Inventory, InventoryStore};
 use crate::object_key::ObjectKey;
 use crate::order::Phase;
-use crate::readiness::{Readiness, Wait, wait_ready};
+use crate::readiness::{Readiness, Wait, wait_all};
 use crate::resources::Resources;
 use crate::retry::RetryPolicy;
 use crate::upgrade_path;
@@ -323,13 +322,7 @@ impl PackRun<'_> {
     }
 
     async fn wait_all(&self, waits: Vec<Wait>) -> Result<(), InstallError> {
-        wait_all(
-            self.resources,
-            waits.into_iter(),
-            self.ready_timeout,
-            self.progress,
-        )
-        .await
+        wait_all(self.resources, waits, self.ready_timeout, self.progress).await
     }
 }
 
@@ -384,20 +377,4 @@ pub fn is_workload(key: &ObjectKey) -> bool {
         (key.group_version().0, key.kind.as_str()),
         ("apps", "Deployment" | "DaemonSet" | "StatefulSet")
     )
-}
-
-async fn wait_all(
-    resources: &Resources,
-    waits: impl Iterator<Item = Wait>,
-    limit: Duration,
-    progress: &ProgressSink,
-) -> Result<(), InstallError> {
-    let waits: Vec<Wait> = waits.collect();
-    try_join_all(
-        waits
-            .iter()
-            .map(|wait| wait_ready(resources, wait, limit, progress)),
-    )
-    .await
-    .map(|_| ())
 }

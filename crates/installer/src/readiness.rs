@@ -1,12 +1,15 @@
 //! Waiting until what was applied works, by watching (never polling): CRDs Established,
 //! Deployments available at their observed generation, DaemonSets and StatefulSets rolled out,
 //! KubeVirt and CDI Available, not Progressing, not Degraded and at the target version. While
-//! waiting, each change of the object's state is reported as live status text.
+//! waiting, each change of the object's state is reported as live status text. Objects of one
+//! kind in one namespace share one watch.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use futures::future::try_join_all;
 use futures::{StreamExt, pin_mut};
-use kube::runtime::watcher::watch_object;
+use kube::runtime::watcher::{self, Event, watch_object, watcher};
 use serde_json::Value;
 
 use crate::error::InstallError;
@@ -139,6 +142,119 @@ fn operator_ready(object: &Value, version: &str) -> (bool, String) {
         ));
     }
     (ready, status)
+}
+
+/// Waits until every one of `waits` is ready (each within `limit`): several objects of one kind
+/// in one namespace (a pack's Deployments, a bundle's hundreds) through one watch of that
+/// namespace, the others (and cluster-wide kinds, whose lists can be large) one watch each.
+pub async fn wait_all(
+    resources: &Resources,
+    waits: Vec<Wait>,
+    limit: Duration,
+    progress: &ProgressSink,
+) -> Result<(), InstallError> {
+    let mut groups: BTreeMap<(String, String, String), Vec<&Wait>> = BTreeMap::new();
+    let mut singles = Vec::new();
+    for wait in &waits {
+        match &wait.object.namespace {
+            Some(namespace) => groups
+                .entry((
+                    wait.object.api_version.clone(),
+                    wait.object.kind.clone(),
+                    namespace.clone(),
+                ))
+                .or_default()
+                .push(wait),
+            None => singles.push(wait),
+        }
+    }
+    for group in groups.values_mut() {
+        if group.len() == 1 {
+            singles.extend(group.drain(..));
+        }
+    }
+    let shared = groups
+        .values()
+        .filter(|g| !g.is_empty())
+        .map(|group| wait_group(resources, group, limit, progress));
+    let single = singles
+        .into_iter()
+        .map(|wait| wait_ready(resources, wait, limit, progress));
+    let (shared, single) = tokio::join!(try_join_all(shared), try_join_all(single));
+    shared.and(single).map(|_| ())
+}
+
+/// Objects of one kind in one namespace, through one watch of the namespace.
+async fn wait_group(
+    resources: &Resources,
+    group: &[&Wait],
+    limit: Duration,
+    progress: &ProgressSink,
+) -> Result<(), InstallError> {
+    let api = resources.api_for(&group[0].object).await?;
+    let mut pending: BTreeMap<&str, (&Wait, String)> = group
+        .iter()
+        .map(|w| {
+            (
+                w.object.name.as_str(),
+                (*w, String::from("nothing seen yet")),
+            )
+        })
+        .collect();
+    let watched = async {
+        let stream = watcher(api, watcher::Config::default());
+        pin_mut!(stream);
+        while let Some(event) = stream.next().await {
+            let (object, present) = match event {
+                Ok(Event::Apply(o) | Event::InitApply(o)) => (o, true),
+                Ok(Event::Delete(o)) => (o, false),
+                Ok(Event::Init | Event::InitDone) => continue,
+                // The watcher re-establishes itself; a failed request is only logged.
+                Err(error) => {
+                    tracing::debug!(%error, "watch failed; retrying");
+                    continue;
+                }
+            };
+            let Some(name) = object.metadata.name.as_deref() else {
+                continue;
+            };
+            let Some((wait, last)) = pending.get_mut(name) else {
+                continue;
+            };
+            let value = present.then(|| serde_json::to_value(&object).expect("objects serialise"));
+            let (ready, status) = wait.readiness.judge(&wait.object.kind, value.as_ref());
+            if status != *last {
+                *last = status.clone();
+                progress
+                    .send(Progress::Waiting {
+                        pack: wait.pack.clone(),
+                        what: wait.object.to_string(),
+                        status,
+                    })
+                    .await;
+            }
+            if ready {
+                let name = name.to_string();
+                pending.remove(name.as_str());
+                if pending.is_empty() {
+                    return true;
+                }
+            }
+        }
+        false
+    };
+    if tokio::time::timeout(limit, watched).await == Ok(true) {
+        return Ok(());
+    }
+    let (wait, last) = pending
+        .into_values()
+        .next()
+        .expect("a group that timed out still waits for something");
+    Err(InstallError::NotReady {
+        what: wait.object.to_string(),
+        waited: limit,
+        last_seen: last,
+    })
 }
 
 /// Watches `wait.object` until it is ready, reporting each new status; fails after `limit`.
