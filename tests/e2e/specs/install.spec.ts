@@ -88,7 +88,7 @@ test('vm-dashboard-direct on the demo cluster: preflight, plan, install to Ready
   await shot('done');
 
   // Installed view: every pack healthy.
-  await done.getByRole('button', { name: /Open VMs/ }).click();
+  await done.getByRole('button', { name: /Installed packs/ }).click();
   const installed = page.locator(`[data-installed-view="${DEMO}"]`);
   await expect(installed.getByTestId('all-healthy')).toBeVisible({ timeout: 30_000 });
   await expect(installed.locator('[data-installed]')).toHaveCount(packs);

@@ -1,10 +1,20 @@
 // The one interface the UI reaches the Rust core through: the client generated from the core's
 // call table, over Tauri IPC (the app) or HTTP and websockets (the dev server), plus the native
 // dialogs only the app has.
-import type { KubeconfigSource, ProfileLocation, UiError } from './generated';
-import { coreClient, type CoreClient, type CoreTransport } from './generated/calls';
+import type { KubeconfigSource, ProfileLocation, UiError, VmScope, VmUpdateEvent } from './generated';
+import { coreClient, type CoreClient, type CoreTransport, type StreamTable } from './generated/calls';
 import { devServerToken, httpTransport } from './httpBackend';
-import { tauriTransport, pickKubeconfigPath, pickProfileOpenPath, pickProfileSavePath } from './tauriBackend';
+import { tauriTransport, pickKubeconfigPath, pickProfileOpenPath, pickProfileSavePath, pickScreenshotPath } from './tauriBackend';
+
+/** A transport that can also stop a stream it is reading (the dev server's: the socket closes). */
+export interface StoppableTransport extends CoreTransport {
+  streamUntil?<K extends keyof StreamTable>(
+    name: K,
+    request: StreamTable[K]['request'],
+    onEvent: (event: StreamTable[K]['event']) => void,
+    signal: AbortSignal,
+  ): Promise<StreamTable[K]['answer']>;
+}
 
 export interface Backend extends CoreClient {
   readonly kind: 'tauri' | 'http';
@@ -18,6 +28,30 @@ export interface Backend extends CoreClient {
   pickProfileOpenLocation(): Promise<ProfileLocation | null>;
   /** Tells the app its first screen is drawn (start-up benchmark). */
   uiReady(): Promise<void>;
+  /** `watch_vms` until `signal` aborts, then answers `null` and drops later events. Over the dev
+   * server the socket closes and the core stops; over Tauri IPC the core's watch runs on until
+   * the window closes (the channel cannot be closed from the page), its events ignored. */
+  watchVmsUntil(scope: VmScope, onEvent: (event: VmUpdateEvent) => void, signal: AbortSignal): Promise<null>;
+  /** Native save dialog for a screenshot (Tauri); `null` when cancelled or in the browser. */
+  pickScreenshotSavePath(suggestedName: string): Promise<string | null>;
+}
+
+/** A stream stopped by `signal`: the transport's own stop when it has one, else its events dropped. */
+function streamUntil<K extends keyof StreamTable>(
+  transport: StoppableTransport,
+  name: K,
+  request: StreamTable[K]['request'],
+  onEvent: (event: StreamTable[K]['event']) => void,
+  signal: AbortSignal,
+): Promise<StreamTable[K]['answer'] | null> {
+  if (transport.streamUntil) return transport.streamUntil(name, request, onEvent, signal).catch((reason: unknown) => Promise.reject(toUiError(reason)));
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return resolve(null);
+    signal.addEventListener('abort', () => resolve(null), { once: true });
+    transport.stream(name, request, (event) => {
+      if (!signal.aborted) onEvent(event);
+    }).then(resolve, (reason: unknown) => (signal.aborted ? resolve(null) : reject(toUiError(reason))));
+  });
 }
 
 /** Any rejection turned into a `UiError`: the core's own, or a transport failure. */
@@ -54,11 +88,12 @@ const noProfileDialogs: ProfileDialogs = { save: async () => null, open: async (
 
 /** A backend over any transport. */
 export function backendOver(
-  transport: CoreTransport,
+  transport: StoppableTransport,
   kind: Backend['kind'],
   pickFile: () => Promise<KubeconfigSource | null>,
   profileDialogs: ProfileDialogs = noProfileDialogs,
   uiReady: () => Promise<void> = async () => {},
+  pickScreenshotPath: (suggestedName: string) => Promise<string | null> = async () => null,
 ): Backend {
   return {
     ...coreClient(rejectingWithUiErrors(transport)),
@@ -68,6 +103,8 @@ export function backendOver(
     pickProfileSaveLocation: (suggestedName) => profileDialogs.save(suggestedName),
     pickProfileOpenLocation: () => profileDialogs.open(),
     uiReady: () => uiReady().catch(() => undefined),
+    watchVmsUntil: (scope, onEvent, signal) => streamUntil(transport, 'watch_vms', scope, onEvent, signal).then(() => null),
+    pickScreenshotSavePath: (suggestedName) => pickScreenshotPath(suggestedName),
   };
 }
 
@@ -83,6 +120,7 @@ export function detectBackend(): Backend {
         const { invoke } = await import('@tauri-apps/api/core');
         await invoke('ui_ready');
       },
+      pickScreenshotPath,
     );
   }
   return backendOver(

@@ -1,6 +1,7 @@
 // Transport to `vmdeck-devserver`: `POST /api/<name>` for calls and a websocket at
 // `/api/stream/<name>` for streams, both carrying the token the dev server printed at start.
-import type { CoreTransport } from './generated/calls';
+import type { StreamTable } from './generated/calls';
+import type { StoppableTransport } from './backend';
 
 type Fetch = (input: string, init: RequestInit) => Promise<Response>;
 /** The parts of a WebSocket the transport uses (the browser's, or a test double). */
@@ -36,7 +37,7 @@ const unreachable = (reason: unknown) => ({
   field: null,
 });
 
-export function httpTransport(fetchFn: Fetch, origin: string, token: string, openSocket: OpenSocket): CoreTransport {
+export function httpTransport(fetchFn: Fetch, origin: string, token: string, openSocket: OpenSocket): StoppableTransport {
   return {
     call: async (name, request) => {
       let response: Response;
@@ -55,8 +56,17 @@ export function httpTransport(fetchFn: Fetch, origin: string, token: string, ope
       }
       return body as never;
     },
-    stream: (name, request, onEvent) =>
-      new Promise((resolve, reject) => {
+    stream: (name, request, onEvent) => stream(name, request, onEvent),
+    streamUntil: (name, request, onEvent, signal) => stream(name, request, onEvent, signal),
+  };
+
+  function stream<K extends keyof StreamTable>(
+    name: K,
+    request: StreamTable[K]['request'],
+    onEvent: (event: StreamTable[K]['event']) => void,
+    signal?: AbortSignal,
+  ): Promise<StreamTable[K]['answer']> {
+    return new Promise((resolve, reject) => {
         const url = `${origin.replace(/^http/, 'ws')}/api/stream/${name}`;
         let socket: SocketLike;
         try {
@@ -69,6 +79,7 @@ export function httpTransport(fetchFn: Fetch, origin: string, token: string, ope
         socket.onopen = () => socket.send(JSON.stringify(request ?? null));
         socket.onmessage = (message) => {
           const frame = JSON.parse(String(message.data)) as { event?: unknown; answer?: unknown; error?: unknown };
+          if (signal?.aborted) return;
           if ('event' in frame) onEvent(frame.event as never);
           else if ('error' in frame) {
             settled = true;
@@ -82,6 +93,17 @@ export function httpTransport(fetchFn: Fetch, origin: string, token: string, ope
         socket.onclose = (close) => {
           if (!settled) reject(unreachable(`the stream closed (${close.code}${close.reason ? ` ${close.reason}` : ''})`));
         };
-      }),
-  };
+        // Stopping: the socket closes (the core stops at its next event) and the call answers null.
+        signal?.addEventListener(
+          'abort',
+          () => {
+            if (settled) return;
+            settled = true;
+            socket.close();
+            resolve(null as never);
+          },
+          { once: true },
+        );
+      });
+  }
 }

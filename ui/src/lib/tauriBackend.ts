@@ -33,3 +33,9 @@ export async function pickProfileOpenPath(): Promise<ProfileLocation | null> {
   const path = await open({ multiple: false, directory: false, title: 'Load a profile', filters: profileFilters });
   return typeof path === 'string' ? { kind: 'path', path } : null;
 }
+
+/** The native save dialog for a VM screenshot (PNG); the core writes it. */
+export async function pickScreenshotPath(suggestedName: string): Promise<string | null> {
+  const path = await save({ title: 'Save the screenshot', defaultPath: suggestedName, filters: [{ name: 'PNG image', extensions: ['png'] }] });
+  return typeof path === 'string' ? path : null;
+}

@@ -1,0 +1,147 @@
+// The VMs screen and the consoles, in Chromium against the dev server and a simcluster with
+// KubeVirt and seeded VMs (its own per test: these tests stop VMs and hold consoles): the table
+// lists the VMs and follows a stop made through the UI; noVNC draws the guest's screen; a second
+// VNC session is asked before taking over; xterm.js shows the serial login and a command's echo.
+import { test, expect, startSim, saveCluster, type Sim } from '../fixtures';
+import type { Page } from '@playwright/test';
+
+const CLUSTER = 'lab';
+
+let sim: Sim;
+let stopSim: () => void;
+test.beforeEach(async () => {
+  ({ sim, stop: stopSim } = await startSim(['--with-kubevirt', '--vms', '4']));
+});
+test.afterEach(() => stopSim());
+
+/** The VMs screen of the saved cluster, from its card. */
+async function openVms(page: Page) {
+  await page.locator(`[data-cluster="${CLUSTER}"]`).getByRole('button', { name: 'VMs', exact: true }).click();
+  const view = page.locator(`[data-vms-view="${CLUSTER}"]`);
+  await expect(view.getByTestId('vm-table')).toBeVisible({ timeout: 30_000 });
+  return view;
+}
+
+/** The number of distinct colours in the noVNC canvas (1 for a blank screen). */
+async function canvasColours(page: Page): Promise<number> {
+  return page.getByTestId('vnc-screen').locator('canvas').evaluate((canvas: HTMLCanvasElement) => {
+    const ctx = canvas.getContext('2d');
+    if (!ctx || canvas.width === 0 || canvas.height === 0) return 0;
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    const colours = new Set<number>();
+    for (let i = 0; i < data.length; i += 4) colours.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
+    return colours.size;
+  });
+}
+
+test('the VM table lists the seeded VMs and follows a stop made from it', async ({ app, page }) => {
+  await saveCluster(app, sim.kubeconfig, CLUSTER);
+  await app.open(page);
+  const view = await openVms(page);
+
+  for (const vm of ['dev/web-01', 'staging/web-01', 'prod/web-01', 'dev/db-02']) {
+    await expect(view.locator(`[data-vm="${vm}"]`)).toBeVisible();
+  }
+  await expect(view.getByTestId('vm-count')).toHaveText('4 of 4 VMs');
+  const web = view.locator('[data-vm="dev/web-01"]');
+  await expect(web).toHaveAttribute('data-status', 'Running', { timeout: 30_000 });
+  // dev/db-02 is halted: Start applies, its consoles say why they cannot open.
+  const db = view.locator('[data-vm="dev/db-02"]');
+  await expect(db).toHaveAttribute('data-status', 'Stopped');
+  await expect(db.getByRole('button', { name: /^VNC/ })).toBeDisabled();
+  await expect(db.getByRole('button', { name: /^VNC/ })).toHaveAttribute('title', /start it to open its VNC console/);
+
+  // Filters: the namespace menu and the search.
+  await view.getByTestId('vm-namespace').selectOption('dev');
+  await expect(view.locator('[data-vm]')).toHaveCount(2);
+  await view.getByTestId('vm-search').fill('db');
+  await expect(view.locator('[data-vm]')).toHaveCount(1);
+  await view.getByTestId('vm-search').fill('');
+  await view.getByTestId('vm-namespace').selectOption('');
+  await expect(view.locator('[data-vm]')).toHaveCount(4);
+
+  // Stop asks first; Cancel leaves the VM running.
+  await expect(web.locator('[data-action="stop"]')).toBeEnabled();
+  await web.locator('[data-action="stop"]').click();
+  const dialog = page.getByRole('dialog', { name: 'Stop web-01?' });
+  await expect(dialog).toBeVisible();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(web).toHaveAttribute('data-status', 'Running');
+
+  await web.locator('[data-action="stop"]').click();
+  await page.getByRole('dialog', { name: 'Stop web-01?' }).getByRole('button', { name: 'Stop' }).click();
+  // The row changes through the stream (no reload): Stopping, then Stopped, and Start applies.
+  await expect(web).toHaveAttribute('data-status', 'Stopped', { timeout: 30_000 });
+  await expect(web.locator('[data-action="start"]')).toBeEnabled();
+  await expect(web.getByRole('button', { name: /^VNC/ })).toBeDisabled();
+});
+
+test('a VNC console draws the guest screen; a second session is asked before taking over', async ({ app, page, context }) => {
+  await saveCluster(app, sim.kubeconfig, CLUSTER);
+  await app.open(page);
+  const view = await openVms(page);
+  const web = view.locator('[data-vm="dev/web-01"]');
+  await expect(web).toHaveAttribute('data-status', 'Running', { timeout: 30_000 });
+  await web.getByRole('button', { name: /^VNC/ }).click();
+
+  const status = page.getByTestId('console-status');
+  await expect(status).toHaveAttribute('data-phase', 'connected', { timeout: 20_000 });
+  // The simulated guest's boot screen: text on a background, so more than one colour.
+  await expect.poll(() => canvasColours(page), { timeout: 15_000 }).toBeGreaterThan(1);
+
+  // The screenshot through the core.
+  await page.getByRole('button', { name: 'Screenshot' }).click();
+  await expect(page.getByTestId('screenshot')).toBeVisible();
+  await page.getByRole('dialog', { name: /Screenshot of web-01/ }).getByRole('button', { name: 'Close' }).click();
+
+  // A second window opens the same VM's VNC: it is asked, not allowed to kick silently.
+  const second = await context.newPage();
+  await app.open(second);
+  const secondView = await openVms(second);
+  const secondWeb = secondView.locator('[data-vm="dev/web-01"]');
+  await expect(secondWeb).toHaveAttribute('data-status', 'Running');
+  await secondWeb.getByRole('button', { name: /^VNC/ }).click();
+  const ask = second.getByTestId('takeover-dialog');
+  await expect(ask).toBeVisible({ timeout: 20_000 });
+  await expect(status).toHaveAttribute('data-phase', 'connected');
+
+  // Wait leaves the first session alone.
+  await ask.getByRole('button', { name: 'Wait' }).click();
+  await expect(ask).toBeHidden();
+  await expect(second.getByTestId('console-status')).toHaveAttribute('data-phase', 'closed');
+  await expect(status).toHaveAttribute('data-phase', 'connected');
+
+  // Take over: the second connects, the first is told why it closed.
+  await second.getByRole('button', { name: 'Connect again' }).click();
+  await second.getByTestId('takeover-dialog').getByRole('button', { name: 'Take over' }).click();
+  await expect(second.getByTestId('console-status')).toHaveAttribute('data-phase', 'connected', { timeout: 20_000 });
+  await expect(status).toHaveAttribute('data-phase', 'closed', { timeout: 20_000 });
+  await expect(status).toContainText('Someone else took over this console.');
+});
+
+test('a serial console shows the login prompt and echoes a typed command', async ({ app, page }) => {
+  await saveCluster(app, sim.kubeconfig, CLUSTER);
+  await app.open(page);
+  const view = await openVms(page);
+  const web = view.locator('[data-vm="dev/web-01"]');
+  await expect(web).toHaveAttribute('data-status', 'Running', { timeout: 30_000 });
+  await web.getByRole('button', { name: /^Serial/ }).click();
+
+  await expect(page.getByTestId('console-status')).toHaveAttribute('data-phase', 'connected', { timeout: 20_000 });
+  const terminal = page.getByTestId('serial-screen');
+  const rows = terminal.locator('.xterm-rows');
+  await terminal.click();
+  await page.keyboard.press('Enter');
+  await expect(rows).toContainText('web-01 login:', { timeout: 15_000 });
+  await page.keyboard.type('root');
+  await page.keyboard.press('Enter');
+  await expect(rows).toContainText('Password:');
+  await page.keyboard.type('secret');
+  await page.keyboard.press('Enter');
+  await expect(rows).toContainText('root@web-01:~#');
+  await page.keyboard.type('echo hello-vmdeck');
+  await page.keyboard.press('Enter');
+  // The typed line echoed, then the command's output on a line of its own, then the prompt.
+  await expect(rows).toContainText(/echo\shello-vmdeck\s*hello-vmdeck\s*root@web-01:~#/);
+});
