@@ -34,7 +34,8 @@ async function canvasColours(page: Page): Promise<number> {
   });
 }
 
-test('the VM table lists the seeded VMs and follows a stop made from it', async ({ app, page }) => {
+test('the VM table lists the seeded VMs and follows a stop made from it', async ({ app, page }, testInfo) => {
+  const shot = (name: string) => page.screenshot({ path: testInfo.outputPath(`${name}.png`), fullPage: true });
   await saveCluster(app, sim.kubeconfig, CLUSTER);
   await app.open(page);
   const view = await openVms(page);
@@ -50,6 +51,10 @@ test('the VM table lists the seeded VMs and follows a stop made from it', async 
   await expect(db).toHaveAttribute('data-status', 'Stopped');
   await expect(db.getByRole('button', { name: /^VNC/ })).toBeDisabled();
   await expect(db.getByRole('button', { name: /^VNC/ })).toHaveAttribute('title', /start it to open its VNC console/);
+  await shot('vms');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot('vms-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
 
   // Filters: the namespace menu and the search.
   await view.getByTestId('vm-namespace').selectOption('dev');
@@ -77,7 +82,7 @@ test('the VM table lists the seeded VMs and follows a stop made from it', async 
   await expect(web.getByRole('button', { name: /^VNC/ })).toBeDisabled();
 });
 
-test('a VNC console draws the guest screen; a second session is asked before taking over', async ({ app, page, context }) => {
+test('a VNC console draws the guest screen; a second session is asked before taking over', async ({ app, page, context }, testInfo) => {
   await saveCluster(app, sim.kubeconfig, CLUSTER);
   await app.open(page);
   const view = await openVms(page);
@@ -89,6 +94,7 @@ test('a VNC console draws the guest screen; a second session is asked before tak
   await expect(status).toHaveAttribute('data-phase', 'connected', { timeout: 20_000 });
   // The simulated guest's boot screen: text on a background, so more than one colour.
   await expect.poll(() => canvasColours(page), { timeout: 15_000 }).toBeGreaterThan(1);
+  await page.screenshot({ path: testInfo.outputPath('vnc.png') });
 
   // The screenshot through the core.
   await page.getByRole('button', { name: 'Screenshot' }).click();
@@ -104,6 +110,7 @@ test('a VNC console draws the guest screen; a second session is asked before tak
   await secondWeb.getByRole('button', { name: /^VNC/ }).click();
   const ask = second.getByTestId('takeover-dialog');
   await expect(ask).toBeVisible({ timeout: 20_000 });
+  await second.screenshot({ path: testInfo.outputPath('takeover.png') });
   await expect(status).toHaveAttribute('data-phase', 'connected');
 
   // Wait leaves the first session alone.
@@ -118,9 +125,15 @@ test('a VNC console draws the guest screen; a second session is asked before tak
   await expect(second.getByTestId('console-status')).toHaveAttribute('data-phase', 'connected', { timeout: 20_000 });
   await expect(status).toHaveAttribute('data-phase', 'closed', { timeout: 20_000 });
   await expect(status).toContainText('Someone else took over this console.');
+
+  // The VM stops (set-up through the core): the console says so.
+  await app.call('power_action', { cluster: CLUSTER, namespace: 'dev', name: 'web-01', action: 'stop' });
+  const secondStatus = second.getByTestId('console-status');
+  await expect(secondStatus).toHaveAttribute('data-phase', 'closed', { timeout: 30_000 });
+  await expect(secondStatus).toContainText('The VM stopped.');
 });
 
-test('a serial console shows the login prompt and echoes a typed command', async ({ app, page }) => {
+test('a serial console shows the login prompt and echoes a typed command', async ({ app, page }, testInfo) => {
   await saveCluster(app, sim.kubeconfig, CLUSTER);
   await app.open(page);
   const view = await openVms(page);
@@ -144,4 +157,21 @@ test('a serial console shows the login prompt and echoes a typed command', async
   await page.keyboard.press('Enter');
   // The typed line echoed, then the command's output on a line of its own, then the prompt.
   await expect(rows).toContainText(/echo\shello-vmdeck\s*hello-vmdeck\s*root@web-01:~#/);
+  await page.screenshot({ path: testInfo.outputPath('serial.png') });
+});
+
+test('a cluster without KubeVirt says to install it', async ({ app, page }) => {
+  const bare = await startSim([]);
+  try {
+    await saveCluster(app, bare.sim.kubeconfig, 'plain');
+    await app.open(page);
+    await page.locator('[data-cluster="plain"]').getByRole('button', { name: 'VMs', exact: true }).click();
+    const missing = page.locator('[data-vms-view="plain"]').getByTestId('kubevirt-missing');
+    await expect(missing).toContainText('KubeVirt is not installed on plain.', { timeout: 30_000 });
+    await missing.getByRole('button', { name: 'Install packs' }).click();
+    await expect(page.getByRole('button', { name: 'Install packs' }).first()).toBeVisible();
+    await expect(page.locator('[data-vms-view]')).toHaveCount(0);
+  } finally {
+    bare.stop();
+  }
 });
