@@ -126,11 +126,18 @@ test('a VNC console draws the guest screen; a second session is asked before tak
   await expect(status).toHaveAttribute('data-phase', 'closed', { timeout: 20_000 });
   await expect(status).toContainText('Someone else took over this console.');
 
-  // The VM stops (set-up through the core): the console says so.
+  // The VM stops (set-up through the core): the console says so, keeps the last frame and keeps
+  // trying; once the VM runs again it reconnects by itself and draws the screen.
   await app.call('power_action', { cluster: CLUSTER, namespace: 'dev', name: 'web-01', action: 'stop' });
   const secondStatus = second.getByTestId('console-status');
-  await expect(secondStatus).toHaveAttribute('data-phase', 'closed', { timeout: 30_000 });
+  await expect(secondStatus).toHaveAttribute('data-phase', 'reconnecting', { timeout: 30_000 });
   await expect(secondStatus).toContainText('The VM stopped.');
+  await expect(secondStatus).toContainText(/Reconnecting \(attempt \d+\)/);
+  await expect(second.getByTestId('last-frame')).toBeVisible();
+  await app.call('power_action', { cluster: CLUSTER, namespace: 'dev', name: 'web-01', action: 'start' });
+  await expect(secondStatus).toHaveAttribute('data-phase', 'connected', { timeout: 45_000 });
+  await expect(second.getByTestId('last-frame')).toHaveCount(0);
+  await expect.poll(() => canvasColours(second), { timeout: 15_000 }).toBeGreaterThan(1);
 });
 
 test('a serial console shows the login prompt and echoes a typed command', async ({ app, page }, testInfo) => {

@@ -1,7 +1,8 @@
 // One console (VNC or serial) of one VM: opening it through the core (the gateway URL and a
 // one-time token), a VM whose VNC someone else uses (`session_in_use`) asking before taking it
-// over, and why it closed in words. The component attaches noVNC or xterm.js to the ticket and
-// reports the socket's open and close here.
+// over, why it closed in words, and coming back by itself (with backoff, the last frame kept)
+// after a close that the VM running again undoes. The component attaches noVNC or xterm.js to
+// the ticket and reports the socket's open and close here.
 import type { Backend } from './backend';
 import type { ConsoleKindView, ConsoleTicketView, UiError } from './generated';
 
@@ -12,6 +13,8 @@ export type ConsolePhase =
   /** Someone else is connected: take over, or wait. */
   | { phase: 'busy'; message: string }
   | { phase: 'closed'; code: number; words: string }
+  /** Closed for a reason that passes (the VM stopped, restarted, moved; the network): trying again. */
+  | { phase: 'reconnecting'; attempt: number; words: string }
   | { phase: 'failed'; error: UiError };
 
 /** The subprotocols the webview offers: the framing, and the token. */
@@ -45,11 +48,26 @@ export function closeWords(code: number, reason: string): string {
   }
 }
 
+/** Closes after which the console tries again by itself (not a takeover, not a plain close). */
+export const comesBack = (code: number): boolean => [4002, 4003, 4004, 4005, 1001, 1006, 1011].includes(code);
+
+/** The wait before reconnect attempt `attempt` (1, 2, ...): 1 s doubling, at most 15 s. */
+export const backoffMs = (attempt: number): number => Math.min(15_000, 1000 * 2 ** Math.max(0, attempt - 1));
+
+type Schedule = (run: () => void, ms: number) => () => void;
+const timers: Schedule = (run, ms) => {
+  const id = setTimeout(run, ms);
+  return () => clearTimeout(id);
+};
+
 export class ConsoleSession {
   state = $state<ConsolePhase>({ phase: 'opening', takeover: false });
   /** The ticket the component connects with; a new one for every (re)open. */
   ticket = $state.raw<ConsoleTicketView | null>(null);
+  /** The last picture of the screen (a data URL), shown while the console comes back. */
+  lastFrame = $state<string | null>(null);
   private generation = 0;
+  private cancelRetry: (() => void) | null = null;
 
   constructor(
     private readonly backend: Backend,
@@ -57,13 +75,20 @@ export class ConsoleSession {
     readonly namespace: string,
     readonly name: string,
     readonly kind: ConsoleKindView,
+    private readonly schedule: Schedule = timers,
   ) {}
 
   /** Opens the console (again); with `takeover` the VM's other VNC session is closed. */
   async open(takeover = false): Promise<void> {
+    this.stopRetrying();
+    this.state = { phase: 'opening', takeover };
+    await this.dial(takeover, null);
+  }
+
+  /** One attempt; `retry` carries the attempt number and why the console closed. */
+  private async dial(takeover: boolean, retry: { attempt: number; words: string } | null): Promise<void> {
     const asked = ++this.generation;
     this.ticket = null;
-    this.state = { phase: 'opening', takeover };
     try {
       const ticket = await this.backend.openConsole({
         cluster: this.cluster,
@@ -78,29 +103,66 @@ export class ConsoleSession {
     } catch (e) {
       if (asked !== this.generation) return;
       const error = e as UiError;
-      this.state = error.code === 'session_in_use' ? { phase: 'busy', message: error.message } : { phase: 'failed', error };
+      if (error.code === 'session_in_use') this.state = { phase: 'busy', message: error.message };
+      else if (retry) this.retryLater(retry.attempt + 1, retry.words);
+      else this.state = { phase: 'failed', error };
     }
+  }
+
+  private retryLater(attempt: number, words: string): void {
+    this.stopRetrying();
+    this.state = { phase: 'reconnecting', attempt, words };
+    this.cancelRetry = this.schedule(() => {
+      this.cancelRetry = null;
+      void this.dial(false, { attempt, words });
+    }, backoffMs(attempt));
+  }
+
+  private stopRetrying(): void {
+    this.cancelRetry?.();
+    this.cancelRetry = null;
+  }
+
+  /** "Stop reconnecting": stays closed with the reason. */
+  giveUp(): void {
+    if (this.state.phase !== 'reconnecting') return;
+    const words = this.state.words;
+    this.stopRetrying();
+    this.generation++;
+    this.state = { phase: 'closed', code: 0, words };
+  }
+
+  /** Keeps the screen's last picture to show while reconnecting. */
+  keepFrame(ticket: ConsoleTicketView, frame: string | null): void {
+    if (ticket === this.ticket && frame) this.lastFrame = frame;
   }
 
   /** The socket of the current ticket opened (and the console answered). */
   connected(ticket: ConsoleTicketView): void {
-    if (ticket === this.ticket) this.state = { phase: 'connected' };
+    if (ticket !== this.ticket) return;
+    this.state = { phase: 'connected' };
+    this.lastFrame = null;
   }
 
   /** The socket of `ticket` closed with this frame. */
   closed(ticket: ConsoleTicketView, code: number, reason: string): void {
     if (ticket !== this.ticket) return;
-    this.state = { phase: 'closed', code, words: closeWords(code, reason) };
+    const words = closeWords(code, reason);
+    // Serial re-dials a restarted or migrated VM inside the gateway; its other closes come back here.
+    if (comesBack(code)) this.retryLater(1, words);
+    else this.state = { phase: 'closed', code, words };
   }
 
   /** "Wait": leave the other session alone; the user may try again later. */
   wait(): void {
+    this.stopRetrying();
     this.generation++;
     this.state = { phase: 'closed', code: 0, words: 'Someone else is using this console; you chose to wait. Connect again when they are done.' };
   }
 
   /** Stops listening (the component closes its socket). */
   leave(): void {
+    this.stopRetrying();
     this.generation++;
     this.ticket = null;
   }
