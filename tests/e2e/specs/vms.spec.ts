@@ -34,6 +34,16 @@ async function canvasColours(page: Page): Promise<number> {
   });
 }
 
+/** A digest of the noVNC canvas's pixels, to see the screen change. */
+async function canvasDigest(page: Page): Promise<string> {
+  return page.getByTestId('vnc-screen').locator('canvas').evaluate(async (canvas: HTMLCanvasElement) => {
+    const ctx = canvas.getContext('2d')!;
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    const digest = await crypto.subtle.digest('SHA-256', data);
+    return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+  });
+}
+
 test('the VM table lists the seeded VMs and follows a stop made from it', async ({ app, page }, testInfo) => {
   const shot = (name: string) => page.screenshot({ path: testInfo.outputPath(`${name}.png`), fullPage: true });
   await saveCluster(app, sim.kubeconfig, CLUSTER);
@@ -95,11 +105,27 @@ test('a VNC console draws the guest screen; a second session is asked before tak
   // The simulated guest's boot screen: text on a background, so more than one colour.
   await expect.poll(() => canvasColours(page), { timeout: 15_000 }).toBeGreaterThan(1);
   await page.screenshot({ path: testInfo.outputPath('vnc.png') });
+  const before = await canvasDigest(page);
 
   // The screenshot through the core.
   await page.getByRole('button', { name: 'Screenshot' }).click();
   await expect(page.getByTestId('screenshot')).toBeVisible();
   await page.getByRole('dialog', { name: /Screenshot of web-01/ }).getByRole('button', { name: 'Close' }).click();
+
+  // Typed keys reach the guest: its screen, unchanged without input meanwhile, changes.
+  expect(await canvasDigest(page)).toBe(before);
+  await page.getByTestId('vnc-screen').locator('canvas').click();
+  await page.keyboard.type('root');
+  await expect.poll(() => canvasDigest(page), { timeout: 15_000 }).not.toBe(before);
+
+  // The Send keys menu offers the combinations a browser keeps for itself; sticky modifiers show as held.
+  await page.getByText('Send keys', { exact: true }).click();
+  await expect(page.getByTestId('send-keys').locator('[data-combo]')).toHaveCount(16);
+  await page.getByTestId('send-keys').getByRole('button', { name: 'Ctrl', exact: true }).click();
+  await expect(page.getByTestId('held-keys')).toHaveText('Held: Ctrl');
+  await page.getByTestId('send-keys').getByRole('button', { name: 'Ctrl', exact: true }).click();
+  await expect(page.getByTestId('held-keys')).toHaveCount(0);
+  await page.getByText('Send keys', { exact: true }).click();
 
   // A second window opens the same VM's VNC: it is asked, not allowed to kick silently.
   const second = await context.newPage();
