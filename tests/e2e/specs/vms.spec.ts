@@ -191,6 +191,14 @@ test('a serial console shows the login prompt and echoes a typed command', async
   // The typed line echoed, then the command's output on a line of its own, then the prompt.
   await expect(rows).toContainText(/echo\shello-vmdeck\s*hello-vmdeck\s*root@web-01:~#/);
   await page.screenshot({ path: testInfo.outputPath('serial.png') });
+
+  // A restart (set-up through the core): the console says so and comes back by itself.
+  await app.call('power_action', { cluster: CLUSTER, namespace: 'dev', name: 'web-01', action: 'restart' });
+  await expect(rows).toContainText('VM restarted; reconnecting when it runs again', { timeout: 30_000 });
+  await expect(rows).toContainText('[vmdeck: reconnected]', { timeout: 45_000 });
+  await expect(page.getByTestId('console-status')).toHaveAttribute('data-phase', 'connected');
+  await page.keyboard.press('Enter');
+  await expect(rows).toContainText(/reconnected\][\s\S]*web-01 login:/);
 });
 
 test('a cluster without KubeVirt says to install it', async ({ app, page }) => {
