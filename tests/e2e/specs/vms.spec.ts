@@ -216,3 +216,49 @@ test('a cluster without KubeVirt says to install it', async ({ app, page }) => {
     bare.stop();
   }
 });
+
+test('10,000 VMs: counted, filtered, sorted, and scrolled from top to bottom with the right rows', async ({ app, page }) => {
+  test.setTimeout(180_000);
+  const big = await startSim(['--with-kubevirt', '--vms', '10000']);
+  try {
+    await saveCluster(app, big.sim.kubeconfig, 'big');
+    await app.open(page);
+    await page.locator('[data-cluster="big"]').getByRole('button', { name: 'VMs', exact: true }).click();
+    const view = page.locator('[data-vms-view="big"]');
+    await expect(view.getByTestId('vm-count')).toHaveText('10000 of 10000 VMs', { timeout: 120_000 });
+    // Only the rows in view are drawn.
+    expect(await view.locator('tr[data-vm]').count()).toBeLessThan(60);
+
+    // Seeded VM i lives in dev/staging/prod by i % 3, named ROLE-(i/3+1), ROLE cycling through web, db,
+    // cache, win11, build, gitlab. By name (numbers in order), then namespace: dev/build-05 first,
+    // dev/win11-3334 (i = 9999) last.
+    const rows = view.locator('tr[data-vm]');
+    await expect(rows.first()).toHaveAttribute('data-vm', 'dev/build-05');
+    await view.getByRole('button', { name: 'Name', exact: true }).click();
+    await expect(rows.first()).toHaveAttribute('data-vm', 'dev/win11-3334');
+    await view.getByRole('button', { name: 'Name', exact: true }).click();
+    await expect(rows.first()).toHaveAttribute('data-vm', 'dev/build-05');
+
+    // Scrolled to the bottom: the last rows are drawn, the first are not.
+    const scroller = view.locator('.vm-table-scroll');
+    await scroller.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+    await expect(rows.last()).toHaveAttribute('data-vm', 'dev/win11-3334');
+    await expect(view.locator('[data-vm="dev/build-05"]')).toHaveCount(0);
+    await expect(view.locator('[data-vm="dev/win11-3334"]')).toBeInViewport();
+    // Halfway: the row at that index (its aria-rowindex) is on screen.
+    await scroller.evaluate((el) => el.scrollTo({ top: el.scrollHeight / 2 }));
+    const middle = await rows.nth(10).getAttribute('aria-rowindex');
+    expect(Number(middle)).toBeGreaterThan(4900);
+    expect(Number(middle)).toBeLessThan(5100);
+
+    // Filters: a namespace, then a search.
+    await view.getByTestId('vm-namespace').selectOption('prod');
+    await expect(view.getByTestId('vm-count')).toHaveText('3333 of 10000 VMs');
+    await view.getByTestId('vm-namespace').selectOption('');
+    await view.getByTestId('vm-search').fill('win11-3328');
+    await expect(view.getByTestId('vm-count')).toHaveText('3 of 10000 VMs');
+    await expect(rows).toHaveCount(3);
+  } finally {
+    big.stop();
+  }
+});
