@@ -127,6 +127,12 @@ test('a VNC console draws the guest screen; a second session is asked before tak
   await expect(page.getByTestId('held-keys')).toHaveCount(0);
   await page.getByText('Send keys', { exact: true }).click();
 
+  // Open in viewer: a loopback address for a native viewer (launched when one is installed); Close stops it.
+  await page.getByRole('button', { name: 'Open in viewer' }).click();
+  await expect(page.getByTestId('viewer')).toContainText(/vnc:\/\/127\.0\.0\.1:\d+/);
+  await page.getByRole('button', { name: 'Close the viewer address' }).click();
+  await expect(page.getByTestId('viewer')).toHaveCount(0);
+
   // A second window opens the same VM's VNC: it is asked, not allowed to kick silently.
   const second = await context.newPage();
   await app.open(second);
