@@ -210,3 +210,37 @@ export function rowWindow(
   const end = Math.min(count, first + Math.ceil(Math.max(0, viewport) / rowHeight) + overscan);
   return { start, end: Math.max(start, end), padTop: start * rowHeight, padBottom: (count - Math.max(start, end)) * rowHeight };
 }
+
+/** A power action on several rows: those it may run on, and the others with the reason. */
+export function bulkPlan(
+  rows: readonly VmRowView[],
+  action: PowerActionView,
+  accessOf: (namespace: string) => AccessState | undefined,
+  busy: (row: VmRowView) => boolean,
+): { allowed: VmRowView[]; skipped: { row: VmRowView; reason: string }[] } {
+  const allowed: VmRowView[] = [];
+  const skipped: { row: VmRowView; reason: string }[] = [];
+  for (const row of rows) {
+    const can = actionAvailability(row, action, accessOf(row.namespace), busy(row));
+    if (can.allowed) allowed.push(row);
+    else skipped.push({ row, reason: can.reason });
+  }
+  return { allowed, skipped };
+}
+
+/** The question a power action on several VMs asks. */
+export function bulkConfirmation(action: PowerActionView, count: number): { title: string; message: string; label: string } {
+  const vms = `${count} VM${count === 1 ? '' : 's'}`;
+  const label = `${actionLabels[action]} ${vms}`;
+  switch (action) {
+    case 'stop':
+      return { title: `${label}?`, message: `Each guest is asked to power off, and its processes end.`, label };
+    case 'restart':
+      return { title: `${label}?`, message: `Each guest shuts down and boots again; open consoles reconnect.`, label };
+    case 'force_stop':
+    case 'force_restart':
+      return { title: `${label}?`, message: `Each VM is switched off at once, without a shutdown: unsaved data in the guests is lost.`, label };
+    default:
+      return { title: `${label}?`, message: vms, label };
+  }
+}

@@ -3,7 +3,7 @@
 // errors, and the filter. The rules are in vms.ts; this holds the state the screen draws.
 import type { Backend } from './backend';
 import type { PowerActionView, UiError, VmRowView } from './generated';
-import { applyVmUpdate, defaultFilter, facets, rowKey, visibleRows, type AccessState, type VmFilter } from './vms';
+import { applyVmUpdate, bulkPlan, defaultFilter, facets, rowKey, visibleRows, type AccessState, type VmFilter } from './vms';
 
 /** Where the stream is: reading the first rows, live, or stopped with the core's error. */
 export type FeedState = { state: 'loading' } | { state: 'live' } | { state: 'failed'; error: UiError };
@@ -17,6 +17,8 @@ export class VmsModel {
   busy = $state<Record<string, PowerActionView>>({});
   /** The last refused action, by row key. */
   errors = $state<Record<string, { action: PowerActionView; error: UiError }>>({});
+  /** Selected rows' keys (for actions on several VMs). */
+  selected = $state.raw<ReadonlySet<string>>(new Set());
   private stopper: AbortController | null = null;
 
   constructor(
@@ -26,6 +28,32 @@ export class VmsModel {
 
   readonly shown = $derived(visibleRows(this.rows.values(), this.filter));
   readonly facets = $derived(facets(this.rows.values()));
+  /** The selected rows that still exist, in table order. */
+  readonly selectedRows = $derived(this.shown.filter((row) => this.selected.has(rowKey(row))));
+
+  toggleSelected(row: VmRowView, on: boolean): void {
+    const next = new Set(this.selected);
+    if (on) next.add(rowKey(row));
+    else next.delete(rowKey(row));
+    this.selected = next;
+  }
+
+  /** Selects every row shown (or none when all shown are selected). */
+  toggleAllShown(): void {
+    const all = this.shown.length > 0 && this.shown.every((row) => this.selected.has(rowKey(row)));
+    this.selected = all ? new Set() : new Set(this.shown.map(rowKey));
+  }
+
+  /** What an action on the selection would do: the rows it runs on, and the others with why. */
+  planSelected(action: PowerActionView) {
+    return bulkPlan(this.selectedRows, action, (ns) => this.access[ns], (row) => this.busy[rowKey(row)] !== undefined);
+  }
+
+  /** Runs an action on every selected row it may run on; each refusal is kept for its row. */
+  async actOnSelected(action: PowerActionView): Promise<void> {
+    const { allowed } = this.planSelected(action);
+    await Promise.all(allowed.map((row) => this.act(row, action)));
+  }
 
   /** Starts reading the rows (again, after a failure); `stop` ends it. */
   start(): void {

@@ -7,6 +7,7 @@ import {
   actionAvailability,
   applyVmUpdate,
   asksFirst,
+  bulkConfirmation,
   consoleAvailability,
   defaultFilter,
   facets,
@@ -144,5 +145,12 @@ describe('age and the drawn window', () => {
     expect(bottom.padBottom).toBe(0);
     expect(rowWindow(3, 0, 480, 48, 5)).toEqual({ start: 0, end: 3, padTop: 0, padBottom: 0 });
     expect(rowWindow(0, 100, 480, 48)).toEqual({ start: 0, end: 0, padTop: 0, padBottom: 0 });
+  });
+});
+
+describe('several VMs at once', () => {
+  it('asks with the count', () => {
+    expect(bulkConfirmation('stop', 3)).toMatchObject({ title: 'Stop 3 VMs?', label: 'Stop 3 VMs' });
+    expect(bulkConfirmation('force_stop', 1)).toMatchObject({ title: 'Force stop 1 VM?', message: expect.stringContaining('unsaved data') });
   });
 });

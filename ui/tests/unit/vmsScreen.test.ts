@@ -101,3 +101,39 @@ describe('VMs model', () => {
     expect([model.filter.sort, model.filter.descending]).toEqual(['name', false]);
   });
 });
+
+describe('VMs model: several at once', () => {
+  it('runs an action on the selected rows it may run on and names the others', async () => {
+    const acted: string[] = [];
+    const fake = fakeBackend({
+      powerAction: async (input: { namespace: string; name: string }) => {
+        acted.push(`${input.namespace}/${input.name}`);
+        return null;
+      },
+    } as Partial<Backend>);
+    const model = new VmsModel(fake.backend, 'lab');
+    model.start();
+    fake.emit({
+      kind: 'snapshot',
+      rows: [vmRow('dev', 'a'), vmRow('dev', 'b', { status: 'Stopped', actions: ['start'], consoles: false }), vmRow('dev', 'c'), vmRow('prod', 'd')],
+    });
+    await flush();
+    model.toggleSelected(model.shown[0]!, true);
+    model.toggleSelected(model.shown[1]!, true);
+    model.toggleSelected(model.shown[3]!, true);
+    expect(model.selectedRows.map((r) => r.name)).toEqual(['a', 'b', 'd']);
+    const plan = model.planSelected('stop');
+    expect(plan.allowed.map((r) => r.name)).toEqual(['a', 'd']);
+    expect(plan.skipped).toEqual([{ row: model.shown[1], reason: 'Stop does not apply while the VM is Stopped' }]);
+    await model.actOnSelected('stop');
+    expect(acted).toEqual(['dev/a', 'prod/d']);
+    // A selected row that goes away is no longer selected; select all shown toggles.
+    fake.emit({ kind: 'changes', changes: [{ change: 'removed', namespace: 'dev', name: 'a' }] });
+    expect(model.selectedRows.map((r) => r.name)).toEqual(['b', 'd']);
+    model.filter.namespace = 'dev';
+    model.toggleAllShown();
+    expect(model.selectedRows.map((r) => r.name)).toEqual(['b', 'c']);
+    model.toggleAllShown();
+    expect(model.selectedRows).toEqual([]);
+  });
+});
