@@ -4,6 +4,7 @@
 // VNC session is asked before taking over; xterm.js shows the serial login and a command's echo.
 import { test, expect, startSim, saveCluster, type Sim } from '../fixtures';
 import type { Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
 
 const CLUSTER = 'lab';
 
@@ -216,6 +217,21 @@ test('a serial console shows the login prompt and echoes a typed command', async
   // The typed line echoed, then the command's output on a line of its own, then the prompt.
   await expect(rows).toContainText(/echo\shello-vmdeck\s*hello-vmdeck\s*root@web-01:~#/);
   await page.screenshot({ path: testInfo.outputPath('serial.png') });
+
+  // Search the scrollback; save the log as a file.
+  await page.getByTestId('serial-search').fill('no-such-text');
+  await page.getByTestId('serial-search').press('Enter');
+  await expect(page.getByText('Not found')).toBeVisible();
+  await page.getByTestId('serial-search').fill('hello-vmdeck');
+  await page.getByTestId('serial-search').press('Enter');
+  await expect(page.getByText('Not found')).toHaveCount(0);
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Save log' }).click();
+  const file = await download;
+  expect(file.suggestedFilename()).toMatch(/^web-01-serial-.*\.log$/);
+  const log = readFileSync(await file.path(), 'utf8');
+  expect(log).toContain('root@web-01:~# echo hello-vmdeck\nhello-vmdeck\n');
+  await terminal.click();
 
   // A restart (set-up through the core): the console says so and comes back by itself.
   await app.call('power_action', { cluster: CLUSTER, namespace: 'dev', name: 'web-01', action: 'restart' });
