@@ -147,6 +147,20 @@ test('a VNC console draws the guest screen; a second session is asked before tak
   await expect(page.getByTestId('held-keys')).toHaveCount(0);
   await page.getByText('Send keys', { exact: true }).click();
 
+  // Type text: a control character is named before anything is typed; the text changes the screen.
+  const typedSoFar = await canvasDigest(page);
+  await page.getByRole('button', { name: 'Type text…' }).click();
+  const typeForm = page.getByTestId('type-text');
+  await typeForm.getByTestId('type-text-input').fill('a\u0007b');
+  await expect(typeForm.getByRole('alert')).toContainText('U+0007');
+  await expect(typeForm.getByRole('button', { name: 'Type' })).toBeDisabled();
+  await typeForm.getByTestId('type-text-input').fill('secret');
+  await typeForm.getByRole('checkbox', { name: /Hide the text/ }).check();
+  await expect(typeForm.getByTestId('type-text-input')).toHaveAttribute('type', 'password');
+  await typeForm.getByRole('button', { name: 'Type' }).click();
+  await expect(typeForm).toHaveCount(0);
+  await expect.poll(() => canvasDigest(page), { timeout: 15_000 }).not.toBe(typedSoFar);
+
   // Open in viewer: a loopback address for a native viewer (launched when one is installed); Close stops it.
   await page.getByRole('button', { name: 'Open in viewer' }).click();
   await expect(page.getByTestId('viewer')).toContainText(/vnc:\/\/127\.0\.0\.1:\d+/);

@@ -59,3 +59,35 @@ export function comboEvents(combo: Combo, held: ReadonlySet<Modifier> = new Set(
 export function modifierEvent(modifier: Modifier, nowHeld: boolean): KeyEvent {
   return { ...keys[modifier], down: nowHeld };
 }
+
+/** The keysym that types one character (X11: Latin-1 as itself, the rest as 0x01000000 + code point). */
+export function keysymOf(char: string): number | null {
+  if (char === '\n') return 0xff0d; // Return
+  if (char === '\t') return 0xff09; // Tab
+  const cp = char.codePointAt(0);
+  if (cp === undefined || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) return null;
+  if (cp <= 0xff) return cp;
+  return 0x01000000 + cp;
+}
+
+/** The characters of `text` that cannot be typed as keys (control characters), each once. */
+export function untypable(text: string): string[] {
+  const bad = new Set<string>();
+  for (const char of text.replace(/\r\n/g, '\n')) if (keysymOf(char) === null) bad.add(char);
+  return [...bad];
+}
+
+/** A visible name for a character that cannot be typed. */
+export const charName = (char: string): string => `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/** The key events that type `text` by keysym (the server's keymap places them): each character
+ * pressed and released, `\r\n` as one Return. Nothing when a character cannot be typed. */
+export function typingEvents(text: string): KeyEvent[] {
+  const events: KeyEvent[] = [];
+  for (const char of text.replace(/\r\n/g, '\n')) {
+    const keysym = keysymOf(char);
+    if (keysym === null) return [];
+    events.push({ keysym, code: '', down: true }, { keysym, code: '', down: false });
+  }
+  return events;
+}

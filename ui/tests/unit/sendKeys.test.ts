@@ -28,3 +28,24 @@ describe('send keys', () => {
     expect(modifierEvent('alt', false).down).toBe(false);
   });
 });
+
+describe('typing text as keys', () => {
+  it('keysyms: ASCII and Latin-1 as themselves, the rest offset, Return and Tab', async () => {
+    const { keysymOf } = await import('../../src/lib/sendKeys');
+    expect(keysymOf('a')).toBe(0x61);
+    expect(keysymOf('ü')).toBe(0xfc);
+    expect(keysymOf('€')).toBe(0x010020ac);
+    expect(keysymOf('\n')).toBe(0xff0d);
+    expect(keysymOf('\t')).toBe(0xff09);
+    expect(keysymOf('\u0007')).toBeNull();
+  });
+
+  it('each character pressed and released; CRLF is one Return; an untypable character types nothing and is named', async () => {
+    const { typingEvents, untypable, charName } = await import('../../src/lib/sendKeys');
+    expect(typingEvents('ab\r\n').map((e) => `${e.down ? '+' : '-'}${e.keysym.toString(16)}`)).toEqual(['+61', '-61', '+62', '-62', '+ff0d', '-ff0d']);
+    expect(typingEvents('a\u0007b')).toEqual([]);
+    expect(untypable('a\u0007b\u0007\u001b')).toEqual(['\u0007', '\u001b']);
+    expect(charName('\u001b')).toBe('U+001B');
+    expect(untypable('Grüße, Welt! @€ {[]}')).toEqual([]);
+  });
+});
