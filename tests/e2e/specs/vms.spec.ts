@@ -147,6 +147,15 @@ test('a VNC console draws the guest screen; a second session is asked before tak
   await expect(page.getByTestId('held-keys')).toHaveCount(0);
   await page.getByText('Send keys', { exact: true }).click();
 
+  // 1:1 draws the guest's pixels unscaled; fit scales them to the window.
+  const canvas = page.getByTestId('vnc-screen').locator('canvas');
+  const scaled = () => canvas.evaluate((c: HTMLCanvasElement) => c.clientWidth !== c.width);
+  await expect.poll(scaled).toBe(true);
+  await page.getByLabel('Scale').selectOption('actual');
+  await expect.poll(scaled).toBe(false);
+  await page.getByLabel('Scale').selectOption('fit');
+  await expect.poll(scaled).toBe(true);
+
   // Type text: a control character is named before anything is typed; the text changes the screen.
   const typedSoFar = await canvasDigest(page);
   await page.getByRole('button', { name: 'Type text…' }).click();
