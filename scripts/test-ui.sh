@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the UI, the dev server and the real app, then runs vitest, Playwright (tests/e2e: dev
-# server + Chromium) and the WebDriver test of the real app in demo mode under Xvfb. Exits non-zero on
+# server + Chromium) and the WebDriver tests of the real app in demo mode under Xvfb (the Demo
+# cluster shown; an install killed mid-way and resumed to Ready). Exits non-zero on
 # any failure and closes with "ui: N passed, N failed".
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,4 +37,8 @@ step vitest bash -c 'cd ui && npx vitest run'
 step playwright bash -c 'cd tests/e2e && npx playwright test'
 step webdriver xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
   python3 tests/webdriver/demo.py "$CARGO_TARGET_DIR/debug/vmdeck" test-artifacts/webdriver-demo.png
+# Install on the demo cluster, kill the app mid-install, restart, Resume, Ready (screenshots of the
+# Plan, Install and Installed screens; time to Ready and memory printed).
+step webdriver-install xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
+  python3 tests/webdriver/install.py "$CARGO_TARGET_DIR/debug/vmdeck" test-artifacts/webdriver-install "$root/../shared/upstream"
 finish

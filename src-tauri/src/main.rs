@@ -1,4 +1,5 @@
-//! VMDeck desktop app entry point: parses `--demo` / `VMDECK_DEMO`, opens the core and the window.
+//! VMDeck desktop app entry point: parses `--demo` / `VMDECK_DEMO` (and `--reset-demo`), opens the
+//! core and the window.
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
@@ -11,6 +12,10 @@ mod launch;
 fn main() {
     let _logs = vmdeck_desktop_core::logging::init_default();
     let options = launch::LaunchOptions::from_env_and_args(std::env::args().skip(1));
+    if let Err(problem) = options.reset_demo_folder() {
+        eprintln!("vmdeck: {problem}");
+        std::process::exit(1);
+    }
     let core = Arc::new(core_cell::CoreCell::new(options.core_config()));
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())

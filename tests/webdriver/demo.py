@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Drives the real VMDeck app through WebKitWebDriver: starts it with --demo, waits for the
-Demo cluster to show Connected and Simulated, saves a screenshot. Run under a display
+Demo cluster to show Connected and Simulated, saves a screenshot. The app runs in a throwaway
+HOME (its demo folder, `<data>/demo`, is kept across restarts). Run under a display
 (scripts/test-ui.sh wraps it in xvfb-run + dbus-run-session). Usage: demo.py BINARY OUT.png
 Every check raises CheckFailed (never a bare assert, which `python3 -O` would skip)."""
 
@@ -8,8 +9,10 @@ import base64
 import json
 import os
 import socket
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -84,10 +87,20 @@ def wait_port(port, seconds=15):
     raise TimeoutError(f"WebKitWebDriver did not listen on {port}")
 
 
+def throwaway_env(home):
+    """The environment for an app in the throwaway HOME `home` (never the user's folders)."""
+    env = dict(os.environ, TAURI_WEBVIEW_AUTOMATION="true", HOME=home,
+               XDG_DATA_HOME=f"{home}/.local/share", XDG_CONFIG_HOME=f"{home}/.config",
+               XDG_CACHE_HOME=f"{home}/.cache", XDG_STATE_HOME=f"{home}/.local/state")
+    env.pop("VMDECK_HOME", None)
+    return env
+
+
 def main():
     binary, screenshot = os.path.abspath(sys.argv[1]), sys.argv[2]
     port = free_port()
-    env = dict(os.environ, TAURI_WEBVIEW_AUTOMATION="true")
+    home = tempfile.mkdtemp(prefix="vmdeck-webdriver-")
+    env = throwaway_env(home)
     driver_proc = subprocess.Popen(["WebKitWebDriver", f"--port={port}"], env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     driver = WebDriver(port)
@@ -120,6 +133,7 @@ def main():
                 pass
         driver_proc.terminate()
         driver_proc.wait(timeout=10)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

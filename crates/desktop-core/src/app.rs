@@ -39,7 +39,8 @@ pub struct AppConfig {
     /// App directories; `None` means `$VMDECK_HOME` or the platform's.
     pub dirs: Option<AppDirs>,
     pub secrets: SecretsChoice,
-    /// Demo mode: throwaway directories, session-only secrets, the Demo cluster started.
+    /// Demo mode: the demo folder (`<data>/demo` of `dirs`), session-only secrets, the Demo
+    /// cluster started from its saved state.
     pub demo: bool,
     /// Per-step timeout of connection checks (default: the vault's).
     pub check_timeout: Option<Duration>,
@@ -82,21 +83,30 @@ pub struct App {
     pub(crate) running: crate::install_cancel::RunningInstalls,
     /// The console gateway, viewer listeners and console clients' credentials.
     pub(crate) consoles: crate::console_calls::Consoles,
-    /// Demo mode's throwaway app directories (removed on drop).
+    /// Demo mode: the simulated cluster's state file in the demo folder (kept across restarts).
+    demo_state: Option<PathBuf>,
+    /// Demo mode's throwaway config directory (removed on drop).
     _throwaway: Option<tempfile::TempDir>,
 }
 
 impl App {
     /// Opens the app. Never fails: problems (keyring, demo cluster) show in [`App::status`].
     pub async fn open(config: AppConfig) -> Self {
-        // Demo mode never falls back to the user's folders: without its temp dir it reports why.
-        let (throwaway, dirs) = match (config.demo, config.dirs) {
-            (true, _) => match crate::demo::throwaway_dirs(&std::env::temp_dir()) {
+        // Demo mode never falls back to the user's folders: without its own it reports why.
+        let demo_home = config
+            .demo
+            .then(|| crate::demo::demo_home(config.dirs.as_ref()));
+        let (throwaway, dirs) = match (&demo_home, config.dirs) {
+            (Some(home), _) => match home
+                .as_ref()
+                .map_err(Clone::clone)
+                .and_then(|home| crate::demo::demo_dirs(home, &std::env::temp_dir()))
+            {
                 Ok((dir, dirs)) => (Some(dir), Ok(dirs)),
                 Err(problem) => (None, Err(problem)),
             },
-            (false, Some(dirs)) => (None, Ok(dirs)),
-            (false, None) => (
+            (None, Some(dirs)) => (None, Ok(dirs)),
+            (None, None) => (
                 None,
                 AppDirs::from_env_or_system()
                     .map_err(|err| UiError::new(err.code(), err.to_string())),
@@ -136,6 +146,9 @@ impl App {
             sources: config.sources,
             running: Default::default(),
             consoles: Default::default(),
+            demo_state: demo_home
+                .and_then(Result::ok)
+                .map(|h| crate::demo::state_file(&h)),
             _throwaway: throwaway,
         };
         if let (true, Err(problem)) = (config.demo, &app.dirs) {
@@ -288,7 +301,7 @@ impl App {
     pub async fn start_demo(&self) -> Result<ClusterView, UiError> {
         let mut demo = self.demo.lock().await;
         if demo.is_none() {
-            *demo = Some(DemoCluster::start().await?);
+            *demo = Some(DemoCluster::start(self.demo_state.clone()).await?);
             *self.demo_problem.write().unwrap_or_else(|p| p.into_inner()) = None;
         }
         let vault = demo

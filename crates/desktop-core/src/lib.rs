@@ -47,7 +47,7 @@ pub use console_views::{
     ConsoleKindView, ConsoleTicketView, InstalledViewerView, PowerActionView, SavedScreenshotView,
     ScreenshotView, ViewerView, VmAccessView, VmChangeView, VmRowView, VmUpdateEvent,
 };
-pub use demo::{DEMO_CLUSTER_NAME, DemoCluster, start_demo_cluster};
+pub use demo::{DEMO_CLUSTER_NAME, DemoCluster, start_demo_cluster, start_demo_cluster_with_state};
 pub use install_events::{
     InstallDoneView, InstallEvent, InstalledPackView, InstalledStatusView, LeftoverView,
     LiveGatesView, UnfinishedRunView, UninstallDoneView,

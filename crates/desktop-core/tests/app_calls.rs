@@ -134,7 +134,10 @@ async fn broken_kubeconfig_names_the_field() {
 
 #[tokio::test]
 async fn demo_mode_lists_a_simulated_connected_cluster_kept_in_session_memory() {
+    // Demo mode keeps its folder under the data dir: a throwaway one here, never the user's.
+    let dir = tempfile::tempdir().unwrap();
     let app = App::open(AppConfig {
+        dirs: Some(vmdeck_vault::AppDirs::under(dir.path())),
         demo: true,
         secrets: SecretsChoice::OsKeyring,
         ..AppConfig::default()
@@ -164,6 +167,10 @@ async fn demo_mode_lists_a_simulated_connected_cluster_kept_in_session_memory() 
     .await
     .unwrap();
     assert!(app.list_clusters().await.unwrap().is_empty());
+    assert!(
+        dir.path().join("data/demo/simcluster-state.json").is_file(),
+        "the demo cluster's state is kept in the demo folder"
+    );
 }
 
 #[tokio::test]

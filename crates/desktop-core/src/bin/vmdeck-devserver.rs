@@ -20,9 +20,12 @@ struct Args {
     /// The built UI (`npm run build` in ui/).
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/dist"))]
     dist: PathBuf,
-    /// Demo mode: throwaway state and the embedded Demo cluster.
+    /// Demo mode: the embedded Demo cluster, its state kept in the demo folder (`<data>/demo`).
     #[arg(long, env = "VMDECK_DEMO", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
     demo: bool,
+    /// Empty the demo folder first (with --demo): a fresh Demo cluster.
+    #[arg(long, requires = "demo")]
+    reset_demo: bool,
     /// Keep cluster secrets in memory instead of the OS keyring.
     #[arg(long)]
     session_only: bool,
@@ -43,6 +46,11 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if !args.listen.ip().is_loopback() {
         bail!("--listen must be a loopback address: the dev server is for this machine only");
+    }
+    if args.reset_demo {
+        let home =
+            vmdeck_desktop_core::demo::demo_home(None).map_err(|e| anyhow::anyhow!(e.message))?;
+        vmdeck_desktop_core::demo::reset(&home).map_err(|e| anyhow::anyhow!(e.message))?;
     }
     let app = Arc::new(
         App::open(AppConfig {
