@@ -1,6 +1,8 @@
 //! The console pump: binary frames both ways between the client's websocket and the upstream
-//! console, generic over Sink/Stream halves. One frame in flight per direction: a slow reader
-//! stops the pump reading the other side, so backpressure reaches the sender instead of memory.
+//! console, generic over Sink/Stream halves. Frames already received go out together with one
+//! flush (a burst, bounded in bytes); then the pump waits until the writer has taken them, so a
+//! slow reader stops the pump reading the other side and backpressure reaches the sender
+//! instead of memory.
 //! Text frames from the client are sent on as binary (KubeVirt reads binary only); pings are
 //! answered by the websocket layer and not forwarded; the client is pinged while idle. One
 //! generic half-pump serves both directions.
@@ -8,7 +10,7 @@
 use std::error::Error as StdError;
 use std::time::Duration;
 
-use futures::{Sink, SinkExt, Stream, StreamExt};
+use futures::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -178,25 +180,73 @@ where
                 continue;
             }
         };
-        let forward = match message {
-            Some(Ok(message @ (Message::Binary(_) | Message::Text(_)))) => {
-                let size = payload_len(&message);
-                if size > limit {
-                    return Ended::TooLarge { from, size, limit };
-                }
-                match message {
-                    Message::Text(text) => Message::Binary(text.into()),
-                    other => other,
-                }
-            }
-            Some(Ok(Message::Close(frame))) => return Ended::closed(from, frame),
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => return failed(from, Box::new(e)),
-            None => return Ended::gone(from),
+        let mut burst = match admit(message, from, limit) {
+            Step::Forward(message) => message,
+            Step::Skip => continue,
+            Step::End(ended) => return ended,
         };
-        if let Err(e) = tx.send(forward).await {
+        // What else is ready now goes out with it: one flush (one write) per burst, and at
+        // most BURST bytes written without waiting for the other side to take them.
+        let mut written = 0;
+        loop {
+            written += payload_len(&burst);
+            if let Err(e) = tx.feed(burst).await {
+                return failed(from.other(), Box::new(e));
+            }
+            if written >= BURST {
+                break;
+            }
+            match rx.next().now_or_never() {
+                Some(message) => match admit(message, from, limit) {
+                    Step::Forward(message) => burst = message,
+                    Step::Skip => break,
+                    Step::End(ended) => {
+                        let _ = tx.flush().await;
+                        return ended;
+                    }
+                },
+                None => break,
+            }
+        }
+        if let Err(e) = tx.flush().await {
             return failed(from.other(), Box::new(e));
         }
+    }
+}
+
+/// Bytes forwarded in one burst before a flush.
+const BURST: usize = 256 << 10;
+
+/// What to do with one message read from the `from` side.
+enum Step {
+    Forward(Message),
+    /// Pings, pongs: the websocket layer answers them.
+    Skip,
+    End(Ended),
+}
+
+fn admit<E>(message: Option<Result<Message, E>>, from: Side, limit: usize) -> Step
+where
+    E: StdError + Send + Sync + 'static,
+{
+    match message {
+        Some(Ok(message @ (Message::Binary(_) | Message::Text(_)))) => {
+            let size = payload_len(&message);
+            if size > limit {
+                return Step::End(Ended::TooLarge { from, size, limit });
+            }
+            Step::Forward(match message {
+                Message::Text(text) => Message::Binary(text.into()),
+                other => other,
+            })
+        }
+        Some(Ok(Message::Close(frame))) => Step::End(Ended::closed(from, frame)),
+        Some(Ok(_)) => Step::Skip,
+        Some(Err(e)) => Step::End(Ended::Failed {
+            side: from,
+            source: Box::new(e),
+        }),
+        None => Step::End(Ended::gone(from)),
     }
 }
 
@@ -460,6 +510,66 @@ mod tests {
         }
         feeder.await.unwrap();
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1000);
+    }
+
+    /// A sink that keeps what it is given and counts its flushes.
+    #[derive(Default)]
+    struct Recording {
+        messages: Vec<Message>,
+        flushes: usize,
+    }
+
+    impl Sink<Message> for Recording {
+        type Error = Infallible;
+        fn poll_ready(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Infallible>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn start_send(mut self: std::pin::Pin<&mut Self>, item: Message) -> Result<(), Infallible> {
+            self.messages.push(item);
+            Ok(())
+        }
+        fn poll_flush(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Infallible>> {
+            self.flushes += 1;
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn poll_close(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Infallible>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Frames that are already there go out in order with one flush per burst, not one each;
+    /// a burst stops at BURST bytes.
+    #[tokio::test]
+    async fn ready_frames_go_out_together_in_bursts() {
+        let frames: Vec<Result<Message, Infallible>> =
+            (0..40u8).map(|i| Ok(binary(&[i; 16 << 10]))).collect();
+        let mut upstream_rx = futures::stream::iter(frames);
+        let mut client = Recording::default();
+        let mut client_rx = futures::stream::pending::<Result<Message, Infallible>>();
+        let mut upstream_tx = Recording::default();
+        let ended = forward(
+            &mut client_rx,
+            &mut client,
+            &mut upstream_rx,
+            &mut upstream_tx,
+            no_keepalive(),
+            std::future::pending(),
+        )
+        .await;
+        assert!(matches!(ended, Ended::UpstreamGone), "{ended}");
+        let expected: Vec<Message> = (0..40u8).map(|i| binary(&[i; 16 << 10])).collect();
+        assert_eq!(client.messages, expected);
+        // 640 KiB in bursts of at most 256 KiB (16 frames): three flushes, not forty.
+        assert_eq!(client.flushes, 3);
     }
 
     #[tokio::test(start_paused = true)]

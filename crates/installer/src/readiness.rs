@@ -170,7 +170,7 @@ pub async fn wait_all(
     }
     for group in groups.values_mut() {
         if group.len() == 1 {
-            singles.extend(group.drain(..));
+            singles.append(group);
         }
     }
     let shared = groups

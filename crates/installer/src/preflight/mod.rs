@@ -75,17 +75,15 @@ pub async fn preflight(
     catalog: &Catalog,
     options: PreflightOptions,
 ) -> Result<PreflightReport, PreflightError> {
-    let info = options
-        .retry
-        .run(|| client.apiserver_version(), |_, _| {})
-        .await
-        .map_err(|(source, _)| PreflightError::Unreachable {
-            source: Box::new(source),
-        })?;
-    let inventory = match InventoryStore::new(client.clone(), options.retry)
-        .load()
-        .await
-    {
+    let store = InventoryStore::new(client.clone(), options.retry);
+    let (info, inventory) = futures::join!(
+        options.retry.run(|| client.apiserver_version(), |_, _| {}),
+        store.load()
+    );
+    let info = info.map_err(|(source, _)| PreflightError::Unreachable {
+        source: Box::new(source),
+    })?;
+    let inventory = match inventory {
         Ok(found) => found,
         Err(crate::InstallError::Read { what, source }) => {
             return Err(PreflightError::read(format!("get {what}"), *source));
