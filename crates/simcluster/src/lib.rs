@@ -88,6 +88,9 @@ pub struct Options {
     pub max_connections: usize,
     /// How long shutdown waits for open connections to finish (default 10 s).
     pub shutdown_grace: Duration,
+    /// Extra names (DNS names or IPs) on the serving certificate, e.g. the name a reverse proxy
+    /// routes by SNI (`cluster-<uid>.<proxy host>`), besides localhost and the loopback IPs.
+    pub tls_sans: Vec<String>,
 }
 
 impl Options {
@@ -138,6 +141,7 @@ impl Default for Options {
             with_snapshot_controller: false,
             max_connections: server::Limits::default().max_connections,
             shutdown_grace: server::Limits::default().shutdown_grace,
+            tls_sans: Vec::new(),
         }
     }
 }
@@ -196,8 +200,16 @@ impl SimCluster {
         if !addr.ip().is_loopback() && !addr.ip().is_unspecified() {
             hosts.push(addr.ip().to_string());
         }
+        for name in &options.tls_sans {
+            if !hosts.contains(name) {
+                hosts.push(name.clone());
+            }
+        }
         let (pki, snapshot) = match saved {
-            Some(state) => (state.pki, Some(state.store)),
+            Some(mut state) => {
+                state.pki.ensure_server_names(&hosts)?;
+                (state.pki, Some(state.store))
+            }
             None => (Pki::generate(&hosts)?, None),
         };
         let store = Arc::new(Store::new(options.watch_history));

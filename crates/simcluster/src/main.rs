@@ -73,6 +73,10 @@ struct ServeArgs {
     /// ready delays of 1-3 s (other flags still apply on top).
     #[arg(long)]
     demo: bool,
+    /// An extra name (DNS name or IP) on the serving certificate, e.g. the name a reverse proxy
+    /// routes by SNI; repeatable. A saved --state gets a new serving certificate when they change.
+    #[arg(long = "tls-san", value_name = "NAME")]
+    tls_sans: Vec<String>,
 }
 
 #[tokio::main]
@@ -117,6 +121,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             base.ready_delay
         },
         vms: if args.vms > 0 { args.vms } else { base.vms },
+        tls_sans: args.tls_sans,
         ..base
     };
     let cluster = simcluster::SimCluster::start(options)

@@ -1,6 +1,8 @@
 //! The simulated cluster's credentials: its own CA, a serving certificate, the admin bearer
 //! token and the viewer's client certificate; and the rustls server configuration built from them.
 
+use std::collections::BTreeSet;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use rcgen::{
@@ -8,6 +10,7 @@ use rcgen::{
     KeyUsagePurpose,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+use x509_parser::extensions::GeneralName;
 
 /// Everything that authenticates the cluster and its two users.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
@@ -60,13 +63,7 @@ impl Pki {
         let ca_cert = ca_params.self_signed(&ca_key)?;
         let issuer = Issuer::new(ca_params, ca_key);
 
-        let server_key = KeyPair::generate()?;
-        let mut server_params = CertificateParams::new(hosts.to_vec())?;
-        server_params
-            .distinguished_name
-            .push(DnType::CommonName, "kube-apiserver");
-        server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let server_cert = server_params.signed_by(&server_key, &issuer)?;
+        let (server_cert_pem, server_key_pem) = serving_certificate(hosts, &issuer)?;
 
         let viewer_key = KeyPair::generate()?;
         let mut viewer_params = CertificateParams::new(Vec::<String>::new())?;
@@ -84,12 +81,52 @@ impl Pki {
         Ok(Self {
             ca_cert_pem: ca_cert.pem(),
             ca_key_pem: issuer.key().serialize_pem(),
-            server_cert_pem: server_cert.pem(),
-            server_key_pem: server_key.serialize_pem(),
+            server_cert_pem,
+            server_key_pem,
             viewer_cert_pem: viewer_cert.pem(),
             viewer_key_pem: viewer_key.serialize_pem(),
             admin_token: format!("simcluster-admin-{}", hex::encode(token_bytes)),
         })
+    }
+
+    /// The names (DNS names lowercased, IPs in their usual form) the serving certificate carries.
+    pub fn server_names(&self) -> Result<BTreeSet<String>, PkiError> {
+        let der = CertificateDer::from_pem_slice(self.server_cert_pem.as_bytes())
+            .map_err(|e| PkiError::Load(e.to_string()))?;
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(&der).map_err(|e| PkiError::Load(e.to_string()))?;
+        let mut names = BTreeSet::new();
+        if let Ok(Some(sans)) = cert.subject_alternative_name() {
+            for name in &sans.value.general_names {
+                match name {
+                    GeneralName::DNSName(dns) => {
+                        names.insert(dns.to_ascii_lowercase());
+                    }
+                    GeneralName::IPAddress(bytes) => {
+                        if let Some(ip) = ip_from_bytes(bytes) {
+                            names.insert(ip.to_string());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    /// Make the serving certificate carry exactly `hosts`: when its names differ (e.g. a state
+    /// file saved before `--tls-san` was given), issue a new one from the same CA. Returns whether
+    /// it did; the CA, token and viewer certificate stay, so saved kubeconfigs keep working.
+    pub fn ensure_server_names(&mut self, hosts: &[String]) -> Result<bool, PkiError> {
+        if self.server_names()? == normalized_names(hosts) {
+            return Ok(false);
+        }
+        let ca_key = KeyPair::from_pem(&self.ca_key_pem)?;
+        let issuer = Issuer::from_ca_cert_pem(&self.ca_cert_pem, ca_key)?;
+        let (cert, key) = serving_certificate(hosts, &issuer)?;
+        self.server_cert_pem = cert;
+        self.server_key_pem = key;
+        Ok(true)
     }
 
     /// The TLS server configuration: our serving certificate, ALPN h2 and http/1.1, and client
@@ -120,6 +157,40 @@ impl Pki {
             .with_single_cert(certs, key)?;
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(Arc::new(config))
+    }
+}
+
+/// A serving certificate (PEM, key PEM) for `hosts`, signed by `issuer`.
+fn serving_certificate(
+    hosts: &[String],
+    issuer: &Issuer<'_, KeyPair>,
+) -> Result<(String, String), PkiError> {
+    let server_key = KeyPair::generate()?;
+    let mut server_params = CertificateParams::new(hosts.to_vec())?;
+    server_params
+        .distinguished_name
+        .push(DnType::CommonName, "kube-apiserver");
+    server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let server_cert = server_params.signed_by(&server_key, issuer)?;
+    Ok((server_cert.pem(), server_key.serialize_pem()))
+}
+
+/// `hosts` as `server_names` reports them.
+fn normalized_names(hosts: &[String]) -> BTreeSet<String> {
+    hosts
+        .iter()
+        .map(|host| match host.parse::<IpAddr>() {
+            Ok(ip) => ip.to_string(),
+            Err(_) => host.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+fn ip_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
+    match bytes.len() {
+        4 => Some(IpAddr::from(<[u8; 4]>::try_from(bytes).ok()?)),
+        16 => Some(IpAddr::from(<[u8; 16]>::try_from(bytes).ok()?)),
+        _ => None,
     }
 }
 
