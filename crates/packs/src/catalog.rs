@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config_keys::KeyList;
 use crate::gates::GateCatalog;
 use crate::manifest::PackManifest;
 use crate::templating;
@@ -38,6 +39,8 @@ pub struct Pack {
     /// Template file name (as in `pack.yaml`) -> source.
     pub templates: BTreeMap<String, String>,
     pub gates: Option<GateCatalog>,
+    /// Key list file name (a `configChecks` entry's `knownKeys`) -> the keys it lists.
+    pub config_keys: BTreeMap<String, KeyList>,
     pub origin: PackOrigin,
 }
 
@@ -237,12 +240,21 @@ impl Pack {
             ),
             None => None,
         };
+        let mut config_keys = BTreeMap::new();
+        for check in &manifest.config_checks {
+            let keys = KeyList::parse(text(files, &check.known_keys)?);
+            if keys.is_empty() {
+                return Err(invalid(files, &check.known_keys, "lists no keys"));
+            }
+            config_keys.insert(check.known_keys.clone(), keys);
+        }
         Ok(Pack {
             manifest,
             default_values,
             values_schema,
             templates,
             gates,
+            config_keys,
             origin,
         })
     }

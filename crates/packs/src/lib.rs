@@ -2,6 +2,7 @@
 //! rendering to Kubernetes objects. No I/O: files and upstream bytes are passed in.
 
 pub mod catalog;
+pub mod config_keys;
 pub mod digest;
 pub mod documents;
 mod embedded;

@@ -33,6 +33,10 @@ pub struct PackManifest {
     pub readiness: Vec<ReadinessRule>,
     #[serde(default)]
     pub uninstall: Vec<UninstallStep>,
+    /// Config files our templates render into objects, checked at render time against the
+    /// program's own format.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config_checks: Vec<ConfigCheck>,
 }
 
 /// One installable version and the upstream files it applies.
@@ -298,6 +302,30 @@ pub struct ReadinessRule {
     pub when: Option<String>,
 }
 
+/// A config file inside a rendered object (a ConfigMap's `data` key) that must parse in `format`
+/// and use only the keys listed in `known_keys`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigCheck {
+    /// The rendered object holding the file (`kind` and `metadata.name`).
+    pub object: PatchTarget,
+    /// The key under the object's `data`.
+    pub key: String,
+    pub format: ConfigFormat,
+    /// A file beside `pack.yaml` listing every key the program accepts, one dotted path a line
+    /// (`[]` marks an array of tables: `proxies[].localPort`); `#` starts a comment.
+    pub known_keys: String,
+    /// Where the key list comes from, for error messages (`frp v0.70.1 conf/frpc_full_example.toml`).
+    pub reference: String,
+}
+
+/// The syntax of a checked config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfigFormat {
+    Toml,
+}
+
 /// An object addressed by kind and name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -332,6 +360,11 @@ pub enum UninstallStep {
 }
 
 impl PackManifest {
+    /// The versions the pack offers, as listed (newest first).
+    pub fn version_names(&self) -> Vec<String> {
+        self.versions.iter().map(|v| v.version.clone()).collect()
+    }
+
     /// The entry for `version` (`1.8.4` or upstream's tag `v1.8.4`), if the pack offers it.
     pub fn version(&self, version: &str) -> Option<&PackVersion> {
         self.versions

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::catalog::{Catalog, Pack};
+use crate::config_keys::{self, ConfigError};
 use crate::digest::{self, DigestMismatch};
 use crate::documents;
 use crate::manifest::{PreflightRule, ReadinessRule, UninstallStep, UpstreamSource};
@@ -106,6 +107,15 @@ pub enum RenderError {
         document: usize,
         message: String,
     },
+    #[error("pack {pack}: {kind} {name}, {key} {source}")]
+    Config {
+        pack: String,
+        kind: String,
+        name: String,
+        key: String,
+        #[source]
+        source: Box<ConfigError>,
+    },
     #[error("pack {pack}: {what}: {message}")]
     Pack {
         pack: String,
@@ -121,6 +131,7 @@ impl RenderError {
             RenderError::MissingSource { .. } => "source_missing",
             RenderError::Digest(e) => e.code(),
             RenderError::UpstreamParse { .. } => "upstream_invalid",
+            RenderError::Config { source, .. } => source.code(),
             RenderError::Pack { .. } => "pack_render_failed",
         }
     }
@@ -287,6 +298,43 @@ fn label(object: &mut Value, pack: &str, version: &str) {
     }
 }
 
+/// The pack's `configChecks`: each config file its templates rendered parses and uses known keys only.
+fn check_configs(pack: &Pack, objects: &[RenderedObject]) -> Result<(), RenderError> {
+    let name = pack.manifest.name.as_str();
+    for check in &pack.manifest.config_checks {
+        let Some(known) = pack.config_keys.get(&check.known_keys) else {
+            return Err(pack_error(name, &check.known_keys, "key list not loaded"));
+        };
+        let holders = objects.iter().filter(|o| {
+            o.pack == name
+                && matches!(o.origin, ObjectOrigin::Template { .. })
+                && o.kind() == check.object.kind
+                && o.name() == check.object.name
+        });
+        for holder in holders {
+            let what = || format!("{} {}", check.object.kind, check.object.name);
+            let text = holder
+                .object
+                .get("data")
+                .and_then(|data| data.get(check.key.as_str()))
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    pack_error(name, what(), format!("has no data key {}", check.key))
+                })?;
+            config_keys::check(text, check.format, known, &check.reference).map_err(|source| {
+                RenderError::Config {
+                    pack: name.to_string(),
+                    kind: check.object.kind.clone(),
+                    name: check.object.name.clone(),
+                    key: check.key.clone(),
+                    source: Box::new(source),
+                }
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Render a profile. `secrets` supplies secret values; `fetched` holds the bytes of every planned source.
 pub fn render(
     catalog: &Catalog,
@@ -409,6 +457,7 @@ pub fn render(
                 });
             }
         }
+        check_configs(prepared.pack, &rendered.objects)?;
         let mut readiness = Vec::new();
         for rule in &manifest.readiness {
             let active = templating::condition(rule.when.as_deref(), &prepared.ctx)

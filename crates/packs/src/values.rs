@@ -100,7 +100,7 @@ pub fn check(schema: &Value, values: &Value) -> Vec<ValueIssue> {
     };
     let mut issues: Vec<ValueIssue> = validator
         .iter_errors(values)
-        .map(|error| {
+        .flat_map(|error| {
             let mut path = String::new();
             for segment in error.instance_path().iter() {
                 match segment {
@@ -118,40 +118,81 @@ pub fn check(schema: &Value, values: &Value) -> Vec<ValueIssue> {
                         .as_str()
                         .map(str::to_string)
                         .unwrap_or_else(|| property.to_string());
-                    ValueIssue {
+                    vec![ValueIssue {
                         path: crate::yaml_locate::join_key(&path, &name),
                         code: "value_required",
                         message: "required".to_string(),
-                    }
+                    }]
                 }
                 jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
-                    ValueIssue {
-                        path: crate::yaml_locate::join_key(
-                            &path,
-                            unexpected.first().map(String::as_str).unwrap_or("?"),
-                        ),
-                        code: "value_unknown",
-                        message: "not a setting of this pack (check the spelling)".to_string(),
-                    }
+                    let known = sibling_settings(schema, error.schema_path().as_str());
+                    unexpected
+                        .iter()
+                        .map(|name| ValueIssue {
+                            path: crate::yaml_locate::join_key(&path, name),
+                            code: "value_unknown",
+                            message: unknown_setting_hint(name, &known),
+                        })
+                        .collect()
                 }
                 jsonschema::error::ValidationErrorKind::AnyOf { .. }
-                | jsonschema::error::ValidationErrorKind::OneOfNotValid { .. } => ValueIssue {
-                    path,
-                    code: "value_invalid",
-                    message: alternatives_hint(schema, error.schema_path().as_str()),
-                },
+                | jsonschema::error::ValidationErrorKind::OneOfNotValid { .. } => {
+                    vec![ValueIssue {
+                        path,
+                        code: "value_invalid",
+                        message: alternatives_hint(schema, error.schema_path().as_str()),
+                    }]
+                }
                 // Masked: the message never repeats the value (which may be a secret).
-                _ => ValueIssue {
+                _ => vec![ValueIssue {
                     path,
                     code: "value_invalid",
                     message: error.masked().to_string(),
-                },
+                }],
             }
         })
         .collect();
     issues.sort_by(|a, b| a.path.cmp(&b.path));
     issues.dedup();
     issues
+}
+
+/// The settings the schema allows beside an `additionalProperties: false` (the `properties` of the
+/// object schema at `schema_path` minus its last segment).
+fn sibling_settings(schema: &Value, schema_path: &str) -> Vec<String> {
+    let object = schema_path
+        .rsplit_once('/')
+        .map_or("", |(parent, _)| parent);
+    schema
+        .pointer(object)
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+        .map(|properties| properties.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// "not a setting of this pack; did you mean `address`? (settings here: address, port, protocol)".
+fn unknown_setting_hint(name: &str, known: &[String]) -> String {
+    let nearest = known
+        .iter()
+        .map(|k| {
+            (
+                strsim::jaro_winkler(&name.to_lowercase(), &k.to_lowercase()),
+                k,
+            )
+        })
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| format!("; did you mean `{k}`?"))
+        .unwrap_or_else(|| "; remove it or check the spelling".to_string());
+    if known.is_empty() {
+        format!("not a setting of this pack{nearest}")
+    } else {
+        format!(
+            "not a setting of this pack{nearest} (settings here: {})",
+            known.join(", ")
+        )
+    }
 }
 
 /// "set one of: clusterId, subdomain" from the `required` lists of an anyOf/oneOf's branches.
