@@ -38,10 +38,11 @@ ensure_build_deps() {
 }
 
 # What the tests need: a Secret Service to test against, qemu (a real VNC server behind the
-# simulated consoles), tinyproxy (a real HTTP CONNECT proxy for the `proxy-url` tests), and
+# simulated consoles), tinyproxy (a real HTTP CONNECT proxy for the `proxy-url` tests), haproxy
+# (the SNI router standing in for the Spectro proxy's frp server), and
 # kubectl 1.27-1.33 (machine image).
 ensure_test_deps() {
-  ensure_apt dbus dbus-x11 gnome-keyring qemu-system-x86 tinyproxy
+  ensure_apt dbus dbus-x11 gnome-keyring qemu-system-x86 tinyproxy haproxy
   local missing_kubectl=()
   for minor in 27 33; do
     command -v "kubectl.1.$minor" >/dev/null 2>&1 || missing_kubectl+=("kubectl.1.$minor")

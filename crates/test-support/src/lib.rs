@@ -1,8 +1,10 @@
 //! The test suites' one way to wait: poll a condition until it holds (or fail naming it after
 //! [`WAIT_LIMIT`]), and retry an operation only while it fails with the error the test expects.
 //! Used by dev-dependencies only; nothing here sleeps for a fixed time as synchronisation.
-//! [`ws::Bytes`] reads a console websocket's binary frames as one stream of bytes.
+//! [`ws::Bytes`] reads a console websocket's binary frames as one stream of bytes;
+//! [`proxy_rig`] starts real haproxy (SNI router) and tinyproxy (CONNECT proxy) on loopback.
 
+pub mod proxy_rig;
 pub mod ws;
 
 use std::fmt::Debug;
