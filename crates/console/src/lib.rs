@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod actions;
+pub mod dashboard;
 pub mod gateway;
 pub mod inventory;
 pub mod iobridge;
