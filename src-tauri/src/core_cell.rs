@@ -1,4 +1,5 @@
-//! The core `App`, opened once (keyring probe, demo cluster) on a background task at start.
+//! The core `App`, opened once (keyring probe, demo cluster) on a background task at start, and
+//! the registry of the streams the page may stop.
 
 use std::sync::Arc;
 
@@ -6,9 +7,13 @@ use tauri::{AppHandle, Manager, Runtime};
 use tokio::sync::OnceCell;
 use vmdeck_desktop_core::{App, AppConfig};
 
+use crate::stream_stops::StreamStops;
+
 pub struct CoreCell {
     config: AppConfig,
     app: OnceCell<App>,
+    /// The streams the page may stop.
+    pub stream_stops: StreamStops,
 }
 
 impl CoreCell {
@@ -16,6 +21,7 @@ impl CoreCell {
         Self {
             config,
             app: OnceCell::new(),
+            stream_stops: StreamStops::default(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Tauri IPC over desktop-core's call table: every declared call is a Tauri command of the same
-//! name taking `{request}`; a stream also takes `{onEvent}`, a `Channel` its events go through.
+//! name taking `{request}`; a stream also takes `{onEvent}`, a `Channel` its events go through,
+//! and optionally `{stopKey}`, a number `stop_stream {stopKey}` stops it by.
 
 use std::sync::Arc;
 
@@ -12,6 +13,8 @@ use crate::core_cell::CoreCell;
 
 /// The command the UI sends once its first screen is drawn (the start-up benchmark waits for it).
 const UI_READY: &str = "ui_ready";
+/// The command that stops a stream started with a `stopKey`; answers whether one ran.
+const STOP_STREAM: &str = "stop_stream";
 
 /// Answers one IPC message; `false` for a name that is neither in the table nor `ui_ready`.
 pub fn handle<R: Runtime>(invoke: Invoke<R>) -> bool {
@@ -23,11 +26,28 @@ pub fn handle<R: Runtime>(invoke: Invoke<R>) -> bool {
         invoke.resolver.resolve(());
         return true;
     }
+    let webview = invoke.message.webview();
+    let core = webview.state::<Arc<CoreCell>>().inner().clone();
+    if name == STOP_STREAM {
+        match stop_key(invoke.message.payload()) {
+            Ok(Some(key)) => invoke.resolver.resolve(core.stream_stops.stop(key)),
+            Ok(None) => invoke.resolver.reject(UiError::bad_request(
+                "stop_stream takes {stopKey}, the number the stream was started with",
+            )),
+            Err(error) => invoke.resolver.reject(error),
+        }
+        return true;
+    }
     let Some(kind) = kind_of(&name) else {
         return false;
     };
-    let webview = invoke.message.webview();
-    let core = webview.state::<Arc<CoreCell>>().inner().clone();
+    let stop = match stop_key(invoke.message.payload()) {
+        Ok(stop) => stop,
+        Err(error) => {
+            invoke.resolver.reject(error);
+            return true;
+        }
+    };
     let (request, channel) = match read_payload(invoke.message.payload()) {
         Ok(parts) => parts,
         Err(error) => {
@@ -53,10 +73,26 @@ pub fn handle<R: Runtime>(invoke: Invoke<R>) -> bool {
             invoke.resolver.respond_async(async move {
                 let app = core.get().await;
                 let (sender, mut events) = event_queue();
-                let forward = async {
-                    while let Some(event) = events.recv().await {
-                        if channel.send(event).is_err() {
-                            break;
+                let mut registration = stop.map(|key| core.stream_stops.register(key));
+                // Ends when the core's stream ends, the window goes, or the page stops it; the
+                // queue is dropped with it, which tells the core's work to stop.
+                let forward = async move {
+                    loop {
+                        tokio::select! {
+                            event = events.recv() => {
+                                let Some(event) = event else { break };
+                                if channel.send(event).is_err() {
+                                    break;
+                                }
+                            }
+                            asked = async { registration.as_mut()?.stopped().await.then_some(()) },
+                                if registration.is_some() => {
+                                if asked.is_some() {
+                                    break;
+                                }
+                                // Taken over by a newer stream with the same key.
+                                registration = None;
+                            }
                         }
                     }
                 };
@@ -67,6 +103,19 @@ pub fn handle<R: Runtime>(invoke: Invoke<R>) -> bool {
         }
     }
     true
+}
+
+/// The `stopKey` of a payload, if it has one.
+fn stop_key(body: &InvokeBody) -> Result<Option<u64>, UiError> {
+    let InvokeBody::Json(Value::Object(fields)) = body else {
+        return Ok(None);
+    };
+    match fields.get("stopKey") {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value.as_u64().map(Some).ok_or_else(|| {
+            UiError::bad_request(format!("stopKey must be a whole number, not {value}"))
+        }),
+    }
 }
 
 /// The `request` (absent means `null`) and, for streams, the `onEvent` channel of a payload.

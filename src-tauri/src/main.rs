@@ -8,6 +8,7 @@ use std::sync::Arc;
 mod core_cell;
 mod ipc;
 mod launch;
+mod stream_stops;
 
 fn main() {
     let _logs = vmdeck_desktop_core::logging::init_default();

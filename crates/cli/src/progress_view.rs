@@ -25,10 +25,13 @@ fn line(event: &Progress) -> Option<String> {
             objects,
         } => Some(format!("{pack}: {phase} ({objects})")),
         Progress::Retrying {
+            pack,
             object,
             attempt,
             reason,
-        } => Some(format!("  retrying {object} (attempt {attempt}): {reason}")),
+        } => Some(format!(
+            "  {pack}: retrying {object} (attempt {attempt}): {reason}"
+        )),
         Progress::Waiting { pack, what, status } => {
             Some(format!("  {pack}: waiting for {what}: {status}"))
         }

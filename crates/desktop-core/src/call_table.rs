@@ -131,6 +131,9 @@ core_calls! {
         /// Applies a feature gate change; answers the gates now in effect.
         apply_gate_change(GateChangeInput) => InstallEvent, -> Vec<LiveGatesView>
             = |app, input, events| app.apply_gate_change(input, events).await;
+        /// What VMDeck installed on a cluster, again each time the packs' health changes.
+        watch_installed(ClusterRef) => InstalledStatusView, -> ()
+            = |app, cluster, events| app.watch_installed(cluster, events).await;
         /// A cluster's VM rows: a snapshot, then batched changes, until the window stops listening.
         watch_vms(VmScope) => VmUpdateEvent, -> ()
             = |app, scope, events| app.watch_vms(scope, events).await;

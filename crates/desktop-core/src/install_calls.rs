@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use futures::StreamExt;
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject, GroupVersionKind, ListParams};
 use tokio::sync::mpsc;
@@ -11,7 +12,7 @@ use vmdeck_installer::preflight::without_packs;
 use vmdeck_installer::{
     InstallOptions, InstallReport, Inventory, InventoryStore, Journal, LiveGates, ObjectKey,
     PlanOptions, PreflightOptions, PreflightReport, ProfileChange, ProgressSink, UninstallOptions,
-    health, install_journaled, live_gates, plan, preflight, uninstall,
+    health, health_changes, install_journaled, live_gates, plan, preflight, uninstall,
 };
 use vmdeck_packs::{GateChoice, Profile, Rendered, set_gate};
 use vmdeck_vault::Vault;
@@ -396,12 +397,66 @@ impl App {
         })
         .await??;
         let user_data = user_data(reader).await?;
-        let mut view = InstalledStatusView::of(cluster.name, &inventory, health, gates);
+        let wizard = self.wizard()?;
+        let catalog = wizard.catalog();
+        let mut view = InstalledStatusView::of(cluster.name, &inventory, health, gates, catalog);
         view.user_data = user_data;
         if let Ok(profile) = Profile::from_yaml(&inventory.profile) {
-            view.draft = Some(draft_from_profile(self.wizard()?.catalog(), &profile));
+            view.draft = Some(draft_from_profile(catalog, &profile));
         }
         Ok(view)
+    }
+
+    /// What VMDeck installed on the cluster, pushed again whenever it changes: the status now,
+    /// then a new one each time an object the packs' health depends on changes (several changes
+    /// at once make one status), until the window stops listening. Ends after the first status
+    /// when nothing is installed.
+    pub async fn watch_installed(
+        &self,
+        cluster: ClusterRef,
+        events: Events<InstalledStatusView>,
+    ) -> Result<(), UiError> {
+        let (_, client) = self.cluster_client(&cluster.name).await?;
+        let mut last = self.installed_status(cluster.clone()).await?;
+        events.send(last.clone()).await?;
+        let Some(inventory) = self.inventory(&client).await? else {
+            return Ok(());
+        };
+        // One pending change at most: the status is read again after the change, so changes
+        // that come while it is read are all seen by the next reading.
+        let (changed, mut changes) = mpsc::channel::<()>(1);
+        let watching = on_engine_thread(move || async move {
+            let mut ticks = health_changes(client, &inventory, Default::default()).await?;
+            while ticks.next().await.is_some() {
+                if let Err(mpsc::error::TrySendError::Closed(())) = changed.try_send(()) {
+                    break;
+                }
+            }
+            Ok::<_, vmdeck_installer::InstallError>(())
+        });
+        tokio::pin!(watching);
+        loop {
+            tokio::select! {
+                change = changes.recv() => {
+                    if change.is_none() {
+                        return Ok(());
+                    }
+                    let now = self.installed_status(cluster.clone()).await?;
+                    if now != last {
+                        match events.send(now.clone()).await {
+                            Ok(()) => last = now,
+                            Err(closed) if closed.code == "stream_closed" => return Ok(()),
+                            Err(other) => return Err(other),
+                        }
+                    }
+                }
+                ended = &mut watching => {
+                    ended??;
+                    return Err(UiError::internal("the health watches stopped"));
+                }
+                () = events.closed() => return Ok(()),
+            }
+        }
     }
 
     /// Removes everything VMDeck installed; refuses with `vms_exist` while VMs exist unless

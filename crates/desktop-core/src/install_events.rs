@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use vmdeck_installer::delete::Leftover;
+use vmdeck_installer::upgrade_path::offered_versions;
 use vmdeck_installer::{LiveGates, PackHealth, Progress, RunRecord, RunState};
 
 use crate::install_views::{ObjectRefView, count};
@@ -26,9 +27,11 @@ pub enum InstallEvent {
         objects: u32,
     },
     Applied {
+        pack: String,
         object: ObjectRefView,
     },
     Retrying {
+        pack: String,
         object: ObjectRefView,
         attempt: u32,
         reason: String,
@@ -73,14 +76,17 @@ impl From<Progress> for InstallEvent {
                 phase,
                 objects: count(objects),
             },
-            Progress::Applied { object } => Self::Applied {
+            Progress::Applied { pack, object } => Self::Applied {
+                pack,
                 object: object.into(),
             },
             Progress::Retrying {
+                pack,
                 object,
                 attempt,
                 reason,
             } => Self::Retrying {
+                pack,
                 object: object.into(),
                 attempt,
                 reason,
@@ -176,6 +182,9 @@ pub struct InstalledPackView {
     /// What is not right, one line per object.
     pub reasons: Vec<String>,
     pub gates: Option<LiveGatesView>,
+    /// The versions it may change to, newest first: for KubeVirt and CDI only the newer
+    /// releases up to the next minor (their operators upgrade one minor at a time).
+    pub upgrades: Vec<String>,
 }
 
 /// What VMDeck installed on a cluster, as it stands now.
@@ -217,10 +226,20 @@ impl InstalledStatusView {
         inventory: &vmdeck_installer::Inventory,
         health: Vec<PackHealth>,
         gates: Vec<LiveGates>,
+        catalog: &vmdeck_packs::Catalog,
     ) -> Self {
+        let upgrades = |name: &str| {
+            let installed = inventory.packs.iter().find(|p| p.name == name);
+            let versions = catalog.get(name).map(|pack| pack.manifest.version_names());
+            match (installed, versions) {
+                (Some(installed), Some(versions)) => offered_versions(installed, &versions),
+                _ => Vec::new(),
+            }
+        };
         let packs: Vec<InstalledPackView> = health
             .into_iter()
             .map(|h| InstalledPackView {
+                upgrades: upgrades(&h.pack),
                 objects: count(
                     inventory
                         .objects

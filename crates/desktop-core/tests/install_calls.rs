@@ -2,7 +2,8 @@
 //! mirror in `../shared/upstream`: preflight, plan, install streaming progress per pack, status,
 //! a live gate change, uninstall; a cut-short run listed, resumed and discarded; a bare cluster's
 //! preflight failure naming the fix (and the install refused); an automatic fix applied to a
-//! draft; an uninstall refused with `vms_exist` while VMs exist, then with them removed.
+//! draft; an uninstall refused with `vms_exist` while VMs exist, then with them removed; the
+//! versions an installed pack is offered and an upgrade to one; health pushed as it changes.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -541,5 +542,107 @@ async fn a_cancelled_install_stops_and_is_left_to_resume() {
     assert_eq!(unfinished[0].failed, None, "cut short, not failed");
     let again: bool = call_as(&app, "cancel_install", json!({ "name": CLUSTER })).await;
     assert!(!again, "the run ended");
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installed_packs_offer_their_next_versions_and_their_health_is_pushed_as_it_changes() {
+    let cluster = sim(simcluster::Options::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = std::sync::Arc::new(app_with(&dir, &cluster).await);
+    let mut draft = preset_draft("vm-dashboard-direct");
+    draft
+        .packs
+        .iter_mut()
+        .find(|p| p.name == "kubevirt")
+        .unwrap()
+        .version = "1.8.2".into();
+    let install = json!({ "cluster": CLUSTER, "draft": draft });
+    let (answer, _) = run_stream(&app, "install_profile", install).await;
+    answer.unwrap();
+    let offered = |status: &InstalledStatusView, pack: &str| {
+        status
+            .packs
+            .iter()
+            .find(|p| p.name == pack)
+            .unwrap_or_else(|| panic!("{pack} installed"))
+            .upgrades
+            .clone()
+    };
+    let installed = status(&app).await;
+    // KubeVirt's operator upgrades one minor at a time; 1.8.2 may go to 1.8.4 or 1.9.0.
+    assert_eq!(offered(&installed, "kubevirt"), ["1.9.0", "1.8.4"]);
+    assert!(
+        offered(&installed, "kubevirt-cdi").is_empty(),
+        "CDI is at its newest"
+    );
+
+    // The upgrade is the installed draft with the new version, installed the same way.
+    let mut upgraded = installed.draft.clone().unwrap();
+    upgraded
+        .packs
+        .iter_mut()
+        .find(|p| p.name == "kubevirt")
+        .unwrap()
+        .version = "1.8.4".into();
+    let upgrade = json!({ "cluster": CLUSTER, "draft": upgraded });
+    let (answer, _) = run_stream(&app, "install_profile", upgrade).await;
+    answer.unwrap();
+    let after = status(&app).await;
+    let kubevirt = after.packs.iter().find(|p| p.name == "kubevirt").unwrap();
+    assert_eq!(
+        (kubevirt.version.as_str(), kubevirt.healthy),
+        ("1.8.4", true)
+    );
+    assert_eq!(offered(&after, "kubevirt"), ["1.9.0"]);
+
+    // Health is pushed: the status now, then a new one when a workload goes.
+    let (sender, mut receiver) = event_queue();
+    let watch = tokio::spawn({
+        let app = app.clone();
+        async move {
+            stream(
+                &app,
+                Via::Http,
+                "watch_installed",
+                json!({ "name": CLUSTER }),
+                sender,
+            )
+            .await
+        }
+    });
+    let mut next = async || -> InstalledStatusView {
+        serde_json::from_value(receiver.recv().await.expect("a status")).unwrap()
+    };
+    let first = next().await;
+    assert!(first.healthy, "{first:?}");
+    let client = kube::Client::try_from(cluster.client_config("admin").await).unwrap();
+    let deployments: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        client,
+        "cdi",
+        &kube::api::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
+            "apps",
+            "v1",
+            "Deployment",
+        )),
+    );
+    deployments
+        .delete("cdi-operator", &Default::default())
+        .await
+        .unwrap();
+    let broken = next().await;
+    assert!(!broken.healthy, "{broken:?}");
+    let cdi = broken
+        .packs
+        .iter()
+        .find(|p| p.name == "kubevirt-cdi")
+        .unwrap();
+    assert!(
+        cdi.reasons.iter().any(|r| r.contains("cdi-operator")),
+        "{cdi:?}"
+    );
+    // The window stops listening: the watch ends.
+    drop(receiver);
+    watch.await.unwrap().unwrap();
     cluster.shutdown().await;
 }

@@ -82,6 +82,7 @@ async fn apply_one(
     for (attempt, reason) in retries {
         progress
             .send(Progress::Retrying {
+                pack: desired.pack.clone(),
                 object: desired.key.clone(),
                 attempt,
                 reason,
@@ -95,6 +96,7 @@ async fn apply_one(
     })?;
     progress
         .send(Progress::Applied {
+            pack: desired.pack.clone(),
             object: desired.key.clone(),
         })
         .await;

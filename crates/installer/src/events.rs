@@ -21,9 +21,11 @@ pub enum Progress {
         objects: usize,
     },
     Applied {
+        pack: String,
         object: ObjectKey,
     },
     Retrying {
+        pack: String,
         object: ObjectKey,
         attempt: u32,
         reason: String,

@@ -10,6 +10,7 @@ pub mod diff;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod health_watch;
 pub mod install;
 pub mod inventory;
 pub mod journal;
@@ -27,6 +28,7 @@ pub mod upgrade_path;
 pub use error::InstallError;
 pub use events::{Progress, ProgressSink};
 pub use health::{PackHealth, health};
+pub use health_watch::health_changes;
 pub use install::{InstallOptions, InstallReport, install};
 pub use inventory::{
     INVENTORY_ANNOTATION, INVENTORY_NAME, INVENTORY_NAMESPACE, Inventory, InventoryStore,

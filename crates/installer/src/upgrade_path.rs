@@ -3,6 +3,7 @@
 //! offers and no further; anything else may change freely.
 
 use vmdeck_packs::RenderedPack;
+use vmdeck_packs::manifest::ReadinessRule;
 
 use crate::error::InstallError;
 use crate::inventory::InstalledPack;
@@ -14,19 +15,55 @@ fn major_minor(version: &str) -> Option<(u64, u64, u64)> {
     Some((next()?, next()?, next().unwrap_or(0)))
 }
 
-fn operator_managed(pack: &RenderedPack) -> bool {
-    pack.readiness.iter().any(|rule| {
+fn operator_managed(rules: &[ReadinessRule], version: &str) -> bool {
+    rules.iter().any(|rule| {
         matches!(
-            Readiness::from_rule(&rule.kind, &rule.condition, &pack.version),
+            Readiness::from_rule(&rule.kind, &rule.condition, version),
             Readiness::Operator { .. }
         )
     })
 }
 
+/// The next minor release after `from` among `catalog_versions`.
+fn next_minor(catalog_versions: &[String], from: (u64, u64, u64)) -> Option<(u64, u64)> {
+    catalog_versions
+        .iter()
+        .filter_map(|v| major_minor(v))
+        .map(|(major, minor, _)| (major, minor))
+        .filter(|minor| *minor > (from.0, from.1))
+        .min()
+}
+
+/// The versions an installed pack may change to, in the catalog's order (newest first): for an
+/// operator-managed pack the newer releases up to the next minor, for the others every other
+/// version.
+pub fn offered_versions(installed: &InstalledPack, catalog_versions: &[String]) -> Vec<String> {
+    let others = catalog_versions
+        .iter()
+        .filter(|v| v.trim_start_matches('v') != installed.version.trim_start_matches('v'));
+    if !operator_managed(&installed.readiness, &installed.version) {
+        return others.cloned().collect();
+    }
+    let Some(from) = major_minor(&installed.version) else {
+        return Vec::new();
+    };
+    let next = next_minor(catalog_versions, from);
+    others
+        .filter(|v| {
+            major_minor(v)
+                .is_some_and(|to| to > from && next.is_none_or(|next| (to.0, to.1) <= next))
+        })
+        .cloned()
+        .collect()
+}
+
 /// Refuses a change from `installed` to `rendered` that skips a minor release of the catalog or
 /// goes back.
 pub fn check(installed: &[InstalledPack], rendered: &[RenderedPack]) -> Result<(), InstallError> {
-    for pack in rendered.iter().filter(|p| operator_managed(p)) {
+    for pack in rendered
+        .iter()
+        .filter(|p| operator_managed(&p.readiness, &p.version))
+    {
         let Some(before) = installed.iter().find(|i| i.name == pack.name) else {
             continue;
         };
@@ -41,15 +78,7 @@ pub fn check(installed: &[InstalledPack], rendered: &[RenderedPack]) -> Result<(
                 to: pack.version.clone(),
             });
         }
-        // The next minor release after the installed one, among those the catalog offers.
-        let next = pack
-            .catalog_versions
-            .iter()
-            .filter_map(|v| major_minor(v))
-            .map(|(major, minor, _)| (major, minor))
-            .filter(|minor| *minor > (from.0, from.1))
-            .min();
-        if let Some(next) = next
+        if let Some(next) = next_minor(&pack.catalog_versions, from)
             && (to.0, to.1) > next
         {
             return Err(InstallError::SkipsMinor {
@@ -66,7 +95,6 @@ pub fn check(installed: &[InstalledPack], rendered: &[RenderedPack]) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vmdeck_packs::manifest::ReadinessRule;
 
     fn rendered(name: &str, version: &str, kind: &str) -> RenderedPack {
         let catalog = ["1.9.0", "1.8.4", "1.8.2", "1.7.1"];
@@ -113,6 +141,33 @@ mod tests {
         assert!(error.to_string().contains("1.8"), "{error}");
         let error = check(&[installed("kubevirt", "1.9.0")], &[kubevirt("1.8.4")]).unwrap_err();
         assert_eq!(error.code(), "downgrade");
+    }
+
+    #[test]
+    fn an_operator_pack_is_offered_the_newer_releases_up_to_the_next_minor() {
+        let catalog: Vec<String> = ["1.9.0", "1.8.4", "1.8.2", "1.7.1"]
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        let rules = rendered("kubevirt", "1.8.2", "KubeVirt").readiness;
+        let at = |version: &str| InstalledPack {
+            readiness: rules.clone(),
+            ..installed("kubevirt", version)
+        };
+        assert_eq!(offered_versions(&at("1.8.2"), &catalog), ["1.9.0", "1.8.4"]);
+        assert_eq!(offered_versions(&at("1.7.1"), &catalog), ["1.8.4", "1.8.2"]);
+        assert!(offered_versions(&at("1.9.0"), &catalog).is_empty());
+        // Every offered version passes the check the install makes.
+        for version in offered_versions(&at("1.7.1"), &catalog) {
+            let target = rendered("kubevirt", &version, "KubeVirt");
+            assert!(check(&[at("1.7.1")], &[target]).is_ok(), "{version}");
+        }
+        let plain = installed("volume-snapshot-controller", "8.2.0");
+        let snapshot_catalog = vec!["8.6.0".to_string(), "8.2.0".into(), "6.3.0".into()];
+        assert_eq!(
+            offered_versions(&plain, &snapshot_catalog),
+            ["8.6.0", "6.3.0"]
+        );
     }
 
     #[test]

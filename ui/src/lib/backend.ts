@@ -1,7 +1,7 @@
 // The one interface the UI reaches the Rust core through: the client generated from the core's
 // call table, over Tauri IPC (the app) or HTTP and websockets (the dev server), plus the native
 // dialogs only the app has.
-import type { KubeconfigSource, ProfileLocation, UiError, VmScope, VmUpdateEvent } from './generated';
+import type { ClusterRef, InstalledStatusView, KubeconfigSource, ProfileLocation, UiError, VmScope, VmUpdateEvent } from './generated';
 import { coreClient, type CoreClient, type CoreTransport, type StreamTable } from './generated/calls';
 import { devServerToken, httpTransport } from './httpBackend';
 import { tauriTransport, pickKubeconfigPath, pickProfileOpenPath, pickProfileSavePath, pickScreenshotPath } from './tauriBackend';
@@ -28,10 +28,11 @@ export interface Backend extends CoreClient {
   pickProfileOpenLocation(): Promise<ProfileLocation | null>;
   /** Tells the app its first screen is drawn (start-up benchmark). */
   uiReady(): Promise<void>;
-  /** `watch_vms` until `signal` aborts, then answers `null` and drops later events. Over the dev
-   * server the socket closes and the core stops; over Tauri IPC the core's watch runs on until
-   * the window closes (the channel cannot be closed from the page), its events ignored. */
+  /** `watch_vms` until `signal` aborts, then answers `null` and drops later events; the core's
+   * watch stops (the dev server's socket closes; over Tauri IPC `stop_stream`). */
   watchVmsUntil(scope: VmScope, onEvent: (event: VmUpdateEvent) => void, signal: AbortSignal): Promise<null>;
+  /** `watch_installed` until `signal` aborts, the same way. */
+  watchInstalledUntil(cluster: ClusterRef, onEvent: (status: InstalledStatusView) => void, signal: AbortSignal): Promise<null>;
   /** Native save dialog for a screenshot (Tauri); `null` when cancelled or in the browser. */
   pickScreenshotSavePath(suggestedName: string): Promise<string | null>;
 }
@@ -104,6 +105,7 @@ export function backendOver(
     pickProfileOpenLocation: () => profileDialogs.open(),
     uiReady: () => uiReady().catch(() => undefined),
     watchVmsUntil: (scope, onEvent, signal) => streamUntil(transport, 'watch_vms', scope, onEvent, signal).then(() => null),
+    watchInstalledUntil: (cluster, onEvent, signal) => streamUntil(transport, 'watch_installed', cluster, onEvent, signal).then(() => null),
     pickScreenshotSavePath: (suggestedName) => pickScreenshotPath(suggestedName),
   };
 }

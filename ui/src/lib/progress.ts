@@ -12,6 +12,8 @@ export interface PackProgress {
   /** Objects of the pack applied (or deleted) so far, of `total` known. */
   done: number;
   total: number;
+  /** Whether `total` came from the plan; else each started phase adds its objects to it. */
+  planned: boolean;
   phase: string | null;
   /** The live status of the readiness checks ("virt-handler 2/3 ready"). */
   status: string | null;
@@ -52,6 +54,7 @@ export function startRun(plan: PlanView | null, now: number, status = 'Startingâ
       state: 'pending',
       done: 0,
       total: p.create + p.update + p.unchanged,
+      planned: true,
       phase: null,
       status: null,
     })),
@@ -68,18 +71,13 @@ export function startRun(plan: PlanView | null, now: number, status = 'Startingâ
 
 function withPack(run: RunProgress, name: string, change: (p: PackProgress) => PackProgress): PackProgress[] {
   const known = run.packs.some((p) => p.name === name);
-  const packs = known ? run.packs : [...run.packs, { name, state: 'pending' as PackState, done: 0, total: 0, phase: null, status: null }];
+  const packs = known ? run.packs : [...run.packs, { name, state: 'pending' as PackState, done: 0, total: 0, planned: false, phase: null, status: null }];
   return packs.map((p) => (p.name === name ? change(p) : p));
 }
 
 function withObject(run: RunProgress, label: string, pack: string | null, state: ObjectState, note: string | null): ObjectProgress[] {
   if (!run.objects.some((o) => o.label === label)) return [...run.objects, { label, pack, state, note }];
   return run.objects.map((o) => (o.label === label ? { ...o, state, note } : o));
-}
-
-/** The pack an event's object belongs to: the plan's, else the pack whose phase runs now. */
-function packOf(run: RunProgress, label: string): string | null {
-  return run.objects.find((o) => o.label === label)?.pack ?? run.packs.find((p) => p.state === 'applying')?.name ?? null;
 }
 
 /** The run after one event. Events after the end are ignored. */
@@ -100,25 +98,26 @@ export function reduceRun(run: RunProgress, event: InstallEvent, now: number): R
           state: 'applying',
           phase: event.phase,
           // Without a plan the phases tell how many objects the pack has.
-          total: run.objects.some((o) => o.pack === event.pack) ? p.total : p.total + event.objects,
+          total: p.planned ? p.total : p.total + event.objects,
         })),
       };
     }
     case 'applied': {
       const label = event.object.label;
-      const pack = packOf(run, label);
+      // An object applied again (a resumed or retried phase) is counted once.
+      const already = run.objects.some((o) => o.label === label && o.state === 'applied');
       return {
         ...run,
         status: `Applied ${label}`,
         log: log('info', `applied ${label}`),
-        objects: withObject(run, label, pack, 'applied', null),
-        packs: pack ? withPack(run, pack, (p) => ({ ...p, done: Math.min(p.done + 1, Math.max(p.total, p.done + 1)) })) : run.packs,
+        objects: withObject(run, label, event.pack, 'applied', null),
+        packs: already ? run.packs : withPack(run, event.pack, (p) => ({ ...p, done: Math.min(p.done + 1, Math.max(p.total, p.done + 1)) })),
       };
     }
     case 'retrying': {
       const label = event.object.label;
-      const text = `retrying ${label} (attempt ${event.attempt}): ${event.reason}`;
-      return { ...run, status: text, log: log('warn', text), objects: withObject(run, label, packOf(run, label), 'retrying', event.reason) };
+      const text = `${event.pack}: retrying ${label} (attempt ${event.attempt}): ${event.reason}`;
+      return { ...run, status: text, log: log('warn', text), objects: withObject(run, label, event.pack, 'retrying', event.reason) };
     }
     case 'waiting': {
       const text = `${event.pack}: waiting for ${event.what}: ${event.status}`;

@@ -1,16 +1,29 @@
 // Tauri IPC transport: every core call is a Tauri command of the same name taking `{request}`;
-// a stream also takes `{onEvent}`, a Channel its events arrive through.
+// a stream also takes `{onEvent}`, a Channel its events arrive through, and `{stopKey}` when the
+// page may stop it (`stop_stream {stopKey}`: the core's work stops, the call answers null).
 import { Channel, invoke } from '@tauri-apps/api/core';
 import { open, save } from '@tauri-apps/plugin-dialog';
+import type { StoppableTransport } from './backend';
 import type { KubeconfigSource, ProfileLocation } from './generated';
-import type { CoreTransport } from './generated/calls';
 
-export const tauriTransport: CoreTransport = {
+let lastStopKey = 0;
+
+export const tauriTransport: StoppableTransport = {
   call: (name, request) => invoke(name, { request }),
   stream: (name, request, onEvent) => {
     const channel = new Channel<Parameters<typeof onEvent>[0]>();
     channel.onmessage = onEvent;
     return invoke(name, { request, onEvent: channel });
+  },
+  streamUntil: (name, request, onEvent, signal) => {
+    if (signal.aborted) return Promise.resolve(null as never);
+    const channel = new Channel<Parameters<typeof onEvent>[0]>();
+    channel.onmessage = (event) => {
+      if (!signal.aborted) onEvent(event);
+    };
+    const stopKey = ++lastStopKey;
+    signal.addEventListener('abort', () => void invoke('stop_stream', { stopKey }).catch(() => undefined), { once: true });
+    return invoke(name, { request, onEvent: channel, stopKey });
   },
 };
 

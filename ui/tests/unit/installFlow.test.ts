@@ -205,7 +205,7 @@ describe('install run', () => {
     expect(flow.reachable('packs', true)).toBe(false);
     expect(flow.reachable('install', true)).toBe(true);
     emit({ event: 'phase_started', pack: 'kubevirt', phase: 'namespaces', objects: 1 });
-    emit({ event: 'applied', object: plan().objects[0]!.object });
+    emit({ event: 'applied', pack: plan().objects[0]!.pack, object: plan().objects[0]!.object });
     expect(flow.state('lab').run!.packs[0]).toMatchObject({ state: 'applying', done: 1, total: 3 });
     emit({ event: 'pack_ready', pack: 'kubevirt' });
     emit({ event: 'done', applied: 2, deleted: 0 });

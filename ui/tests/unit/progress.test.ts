@@ -34,7 +34,7 @@ describe('install progress', () => {
     const r = run([
       { event: 'inventory_written', objects: 3 },
       { event: 'phase_started', pack: 'multus', phase: 'namespaces', objects: 1 },
-      { event: 'applied', object: ref('Namespace multus') },
+      { event: 'applied', pack: 'multus', object: ref('Namespace multus') },
       { event: 'waiting', pack: 'multus', what: 'DaemonSet kube-system/multus', status: '2/3 ready' },
     ]);
     const multus = r.packs.find((p) => p.name === 'multus')!;
@@ -78,14 +78,40 @@ describe('install progress', () => {
       { event: 'phase_started', pack: 'cdi', phase: 'workloads', objects: 4 },
       { event: 'deleting', object: ref('Deployment cdi/cdi-operator') },
       { event: 'deleted', object: ref('Deployment cdi/cdi-operator') },
-      { event: 'retrying', object: ref('Service cdi/x'), attempt: 2, reason: '503 Service Unavailable' },
+      { event: 'retrying', pack: 'cdi', object: ref('Service cdi/x'), attempt: 2, reason: '503 Service Unavailable' },
     ].reduce((acc, e, i) => reduceRun(acc, e as InstallEvent, i), startRun(null, 0));
     expect(r.packs).toMatchObject([{ name: 'cdi', total: 4, state: 'applying' }]);
     expect(r.objects.map((o) => [o.label, o.state])).toEqual([
       ['Deployment cdi/cdi-operator', 'deleted'],
       ['Service cdi/x', 'retrying'],
     ]);
-    expect(r.log.at(-1)).toMatchObject({ level: 'warn', text: 'retrying Service cdi/x (attempt 2): 503 Service Unavailable' });
+    expect(r.log.at(-1)).toMatchObject({ level: 'warn', text: 'cdi: retrying Service cdi/x (attempt 2): 503 Service Unavailable' });
+  });
+
+  it('without a plan, packs applied at the same time count their own objects over all their phases', () => {
+    const events: InstallEvent[] = [
+      { event: 'phase_started', pack: 'kubevirt', phase: 'namespaces', objects: 1 },
+      { event: 'phase_started', pack: 'cdi', phase: 'namespaces', objects: 1 },
+      { event: 'applied', pack: 'cdi', object: ref('Namespace cdi') },
+      { event: 'applied', pack: 'kubevirt', object: ref('Namespace kubevirt') },
+      { event: 'phase_started', pack: 'kubevirt', phase: 'workloads', objects: 2 },
+      { event: 'phase_started', pack: 'cdi', phase: 'workloads', objects: 1 },
+      { event: 'applied', pack: 'kubevirt', object: ref('Deployment kubevirt/virt-operator') },
+      { event: 'applied', pack: 'cdi', object: ref('Deployment cdi/cdi-operator') },
+      { event: 'applied', pack: 'kubevirt', object: ref('ServiceAccount kubevirt/kubevirt-operator') },
+      // Applied again (a retried phase): counted once.
+      { event: 'applied', pack: 'kubevirt', object: ref('ServiceAccount kubevirt/kubevirt-operator') },
+    ];
+    const r = events.reduce((acc, e, i) => reduceRun(acc, e, i), startRun(null, 0));
+    expect(r.packs.map((p) => [p.name, p.done, p.total])).toEqual([
+      ['kubevirt', 3, 3],
+      ['cdi', 2, 2],
+    ]);
+    expect(r.objects.filter((o) => o.pack === 'kubevirt').map((o) => o.label)).toEqual([
+      'Namespace kubevirt',
+      'Deployment kubevirt/virt-operator',
+      'ServiceAccount kubevirt/kubevirt-operator',
+    ]);
   });
 
   it('formats elapsed time', () => {

@@ -12,4 +12,9 @@ objects: number, healthy: boolean,
 /**
  * What is not right, one line per object.
  */
-reasons: Array<string>, gates: LiveGatesView | null, };
+reasons: Array<string>, gates: LiveGatesView | null, 
+/**
+ * The versions it may change to, newest first: for KubeVirt and CDI only the newer
+ * releases up to the next minor (their operators upgrade one minor at a time).
+ */
+upgrades: Array<string>, };

@@ -48,6 +48,7 @@ export interface StreamTable {
   resume_install: { request: ResumeInput; event: InstallEvent; answer: InstallDoneView };
   uninstall_packs: { request: UninstallInput; event: InstallEvent; answer: UninstallDoneView };
   apply_gate_change: { request: GateChangeInput; event: InstallEvent; answer: Array<LiveGatesView> };
+  watch_installed: { request: ClusterRef; event: InstalledStatusView; answer: null };
   watch_vms: { request: VmScope; event: VmUpdateEvent; answer: null };
 }
 
@@ -98,6 +99,7 @@ export const streamNames = [
   'resume_install',
   'uninstall_packs',
   'apply_gate_change',
+  'watch_installed',
   'watch_vms',
 ] as const satisfies readonly (keyof StreamTable)[];
 
@@ -188,6 +190,8 @@ export interface CoreClient {
   uninstallPacks(request: UninstallInput, onEvent: (event: InstallEvent) => void): Promise<UninstallDoneView>;
   /** Applies a feature gate change; answers the gates now in effect. */
   applyGateChange(request: GateChangeInput, onEvent: (event: InstallEvent) => void): Promise<Array<LiveGatesView>>;
+  /** What VMDeck installed on a cluster, again each time the packs' health changes. */
+  watchInstalled(request: ClusterRef, onEvent: (event: InstalledStatusView) => void): Promise<null>;
   /** A cluster's VM rows: a snapshot, then batched changes, until the window stops listening. */
   watchVms(request: VmScope, onEvent: (event: VmUpdateEvent) => void): Promise<null>;
 }
@@ -236,6 +240,7 @@ export function coreClient(transport: CoreTransport): CoreClient {
     resumeInstall: (request, onEvent) => transport.stream('resume_install', request, onEvent),
     uninstallPacks: (request, onEvent) => transport.stream('uninstall_packs', request, onEvent),
     applyGateChange: (request, onEvent) => transport.stream('apply_gate_change', request, onEvent),
+    watchInstalled: (request, onEvent) => transport.stream('watch_installed', request, onEvent),
     watchVms: (request, onEvent) => transport.stream('watch_vms', request, onEvent),
   };
 }
