@@ -1,13 +1,17 @@
 //! Simulated operators and KubeVirt: workloads get pods and become ready, virt-operator and
 //! cdi-operator install what the real ones install, virtual machines run and answer power actions.
 
+pub mod cdi_datavolumes;
+pub mod cdi_golden_images;
 pub mod cdi_operator;
 pub mod crd_catalog;
+pub mod events;
 pub mod feature_gates;
 pub mod kubevirt_webhooks;
 pub mod power;
 pub mod requeue;
 pub mod seed;
+pub mod storage;
 pub mod virt_operator;
 pub mod vm_controller;
 pub mod vmi_lifecycle;
@@ -192,6 +196,24 @@ pub fn spawn(
             Duration::from_secs(30),
             vmi_lifecycle::VmiLifecycle::new(timing),
         )),
+        tokio::spawn(drive(
+            cluster.clone(),
+            shutdown.clone(),
+            Duration::from_secs(10),
+            storage::VolumeBinder::new(timing),
+        )),
+        tokio::spawn(drive(
+            cluster.clone(),
+            shutdown.clone(),
+            Duration::from_secs(10),
+            cdi_datavolumes::DataVolumeController::new(timing),
+        )),
+        tokio::spawn(drive(
+            cluster.clone(),
+            shutdown.clone(),
+            Duration::from_secs(30),
+            cdi_golden_images::GoldenImages,
+        )),
     ];
     if fresh && settings.vms > 0 && !settings.with_kubevirt {
         tasks.push(tokio::spawn(seed::vms_when_served(
@@ -212,6 +234,22 @@ pub fn short_hash(input: &str) -> String {
         .iter()
         .take(10)
         .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// Every stored object of a group/resource, as controller keys.
+pub fn keys_of(cluster: &Cluster, gr: &GroupResource) -> Vec<Key> {
+    let (all, _) = cluster.store().list(gr, None);
+    all.iter()
+        .map(|o| {
+            (
+                gr.clone(),
+                ObjectKey::new(
+                    o.meta_str("namespace").unwrap_or(""),
+                    o.meta_str("name").unwrap_or(""),
+                ),
+            )
+        })
         .collect()
 }
 
