@@ -88,11 +88,28 @@ fn timeout_failure(timeout: Duration) -> CheckFailure {
     }
 }
 
+/// The code of a connection closed during the TLS handshake, as an SNI-routing proxy does for a
+/// server name it does not know.
+pub const PROXY_UNKNOWN_CLUSTER: &str = "proxy_unknown_cluster";
+const PROXY_UNKNOWN_CLUSTER_FIX: &str = "the proxy does not know this cluster: it closed the connection during the TLS handshake; check the cluster uid in the proxied server name (tls-server-name) and that the cluster's frp client is connected";
+
+/// Names the cluster in a failure that is about it.
+pub fn name_cluster(mut failure: CheckFailure, name: &str) -> CheckFailure {
+    if failure.code == PROXY_UNKNOWN_CLUSTER {
+        failure.message = failure.message.replacen(
+            "the proxy does not know this cluster",
+            &format!("the proxy does not know this cluster ({name})"),
+            1,
+        );
+    }
+    failure
+}
+
 /// Runs the whole check against a client.
 pub async fn check_cluster(name: &str, client: &kube::Client, timeout: Duration) -> CheckReport {
     let version = match within(timeout, client.apiserver_version()).await {
         Ok(info) => info.git_version,
-        Err(failure) => return CheckReport::failed(name, failure),
+        Err(failure) => return CheckReport::failed(name, name_cluster(failure, name)),
     };
     let mut report = CheckReport {
         cluster: name.to_string(),
@@ -224,6 +241,11 @@ pub fn classify_kube_error(err: &kube::Error, timeout: Duration) -> CheckFailure
                     ),
                 );
             }
+            // A reverse proxy routing by SNI (the Spectro proxy's frp server) closes the
+            // connection during the TLS handshake for a name it does not route.
+            std::io::ErrorKind::UnexpectedEof => {
+                return failure(PROXY_UNKNOWN_CLUSTER, PROXY_UNKNOWN_CLUSTER_FIX.into());
+            }
             _ if is_lookup_failure(io) => {
                 return failure(
                     "dns_failure",
@@ -351,6 +373,23 @@ mod tests {
                 "failed to lookup address information: Name or service not known"
             )),
             "dns_failure"
+        );
+    }
+
+    #[test]
+    fn a_connection_closed_at_the_handshake_is_an_unknown_cluster_at_the_proxy() {
+        let eof = service(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "tls handshake eof",
+        ));
+        let failure = name_cluster(classify_kube_error(&eof, T), "lab");
+        assert_eq!(failure.code, PROXY_UNKNOWN_CLUSTER);
+        assert!(
+            failure
+                .message
+                .starts_with("the proxy does not know this cluster (lab)"),
+            "{}",
+            failure.message
         );
     }
 
