@@ -1,6 +1,6 @@
 // Browser end-to-end of installing from the app on the demo cluster: the vm-dashboard-direct preset
 // through preflight (its checks), the plan (counts and a diff), the install to Ready with progress per
-// pack, the Installed view healthy, HostDisk turned on live (a one-field diff, then the gate on), and an
+// pack, the Installed view healthy (and the upgrade it offers), HostDisk turned on live (a one-field diff, then the gate on), and an
 // uninstall with the typed confirmation that leaves the cluster as it was (read through the core).
 // Then Cancel mid-install and Resume from the banner to Ready; two clusters installed at once; a
 // bare cluster's preflight failure blocking the step and naming the fix; and a warning that needs
@@ -94,6 +94,14 @@ test('vm-dashboard-direct on the demo cluster: preflight, plan, install to Ready
   await expect(installed.locator('[data-installed]')).toHaveCount(packs);
   await expect(installed.locator('[data-installed][data-healthy="false"]')).toHaveCount(0);
   await expect(installed.locator('[data-live-gates="kubevirt"]')).not.toContainText('HostDisk');
+  await expect(installed.getByTestId('installed-live')).toHaveText('Live');
+  // Upgrade: KubeVirt 1.8.4 is offered the next minor, CDI (at its newest) nothing.
+  await expect(installed.locator('[data-upgrade="kubevirt"] option')).toHaveText(['keep 1.8.4', '1.9.0']);
+  await expect(installed.locator('[data-upgrade="kubevirt-cdi"]')).toHaveCount(0);
+  await expect(installed.getByRole('button', { name: 'Review the upgrade' })).toBeDisabled();
+  await installed.locator('[data-upgrade="kubevirt"] select').selectOption('1.9.0');
+  await expect(installed.getByRole('button', { name: 'Review the upgrade' })).toBeEnabled();
+  await installed.locator('[data-upgrade="kubevirt"] select').selectOption('');
 
   // HostDisk on, live: one object changes by one line, then the gate is on.
   await installed.locator('[data-gate-editor="kubevirt"] summary').click();
