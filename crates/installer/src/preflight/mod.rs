@@ -11,9 +11,11 @@ mod existing;
 mod kvm;
 mod permissions;
 mod proxy;
+mod proxy_access;
 pub mod report;
 mod snapshots;
 mod storage;
+pub mod tls_probe;
 mod version;
 
 use std::time::Duration;
@@ -25,19 +27,23 @@ pub use error::PreflightError;
 pub use kvm::{EMULATION_COST, KVM_RESOURCE};
 pub use permissions::VERBS;
 pub use report::{AutoFix, Check, CheckId, FixAction, PreflightReport, Verdict, without_packs};
+pub use tls_probe::TargetEndpoint;
 
 use crate::inventory::InventoryStore;
 use crate::retry::RetryPolicy;
 use context::Context;
 
 /// How a preflight runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PreflightOptions {
     pub retry: RetryPolicy,
     /// Access reviews in flight at once.
     pub concurrency: usize,
     /// For resolving and connecting to outside servers (the frp server).
     pub connect_timeout: Duration,
+    /// The endpoint the client connects to (its URL's host and port, `tls-server-name`): the
+    /// proxy checks dial it. `None`: the certificate is not read.
+    pub endpoint: Option<TargetEndpoint>,
 }
 
 impl Default for PreflightOptions {
@@ -46,6 +52,7 @@ impl Default for PreflightOptions {
             retry: RetryPolicy::default(),
             concurrency: 16,
             connect_timeout: proxy::CONNECT_TIMEOUT,
+            endpoint: None,
         }
     }
 }
@@ -68,6 +75,32 @@ fn settle(
     }
 }
 
+/// The API server did not answer. Through the proxy, say why when the proxy checks can: the
+/// proxy does not know this cluster, or the certificate lacks the proxy host (a report of those
+/// failures); otherwise the error.
+async fn unreachable(
+    rendered: &Rendered,
+    options: &PreflightOptions,
+    source: kube::Error,
+) -> Result<PreflightReport, PreflightError> {
+    let endpoint = options.endpoint.as_ref();
+    if let Some(plan) = proxy_access::plan(rendered, endpoint)
+        && proxy_access::is_proxied(&plan, endpoint)
+    {
+        let checks = proxy_access::probe_checks(&plan, endpoint, options.connect_timeout).await;
+        if checks.iter().any(|c| c.verdict == Verdict::Fail) {
+            return Ok(PreflightReport {
+                kubernetes_version: "unknown (the API server did not answer through the proxy)"
+                    .into(),
+                checks,
+            });
+        }
+    }
+    Err(PreflightError::Unreachable {
+        source: Box::new(source),
+    })
+}
+
 /// Checks `rendered` (as `packs::render` made it from a profile of `catalog`) against the cluster.
 pub async fn preflight(
     client: kube::Client,
@@ -80,9 +113,10 @@ pub async fn preflight(
         options.retry.run(|| client.apiserver_version(), |_, _| {}),
         store.load()
     );
-    let info = info.map_err(|(source, _)| PreflightError::Unreachable {
-        source: Box::new(source),
-    })?;
+    let info = match info {
+        Ok(info) => info,
+        Err((source, _)) => return unreachable(rendered, &options, source).await,
+    };
     let inventory = match inventory {
         Ok(found) => found,
         Err(crate::InstallError::Read { what, source }) => {
@@ -98,7 +132,7 @@ pub async fn preflight(
         info.git_version,
         inventory,
     )?;
-    let (version, permissions, kvm, storage, snapshots, cni, existing, proxy) = futures::join!(
+    let (version, permissions, kvm, storage, snapshots, cni, existing, proxy, access) = futures::join!(
         version::check(&ctx),
         permissions::check(&ctx),
         kvm::check(&ctx),
@@ -107,6 +141,7 @@ pub async fn preflight(
         cni::check(&ctx),
         existing::check(&ctx),
         proxy::check(&ctx),
+        proxy_access::checks(&ctx),
     );
     let mut checks = Vec::new();
     for (id, result) in [
@@ -118,6 +153,7 @@ pub async fn preflight(
         (CheckId::DefaultCni, cni),
         (CheckId::ExistingKubevirt, existing),
         (CheckId::ProxyReachable, proxy),
+        (CheckId::ProxyAgent, access),
     ] {
         checks.extend(settle(id, result)?);
     }

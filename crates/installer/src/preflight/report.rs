@@ -49,6 +49,12 @@ pub enum CheckId {
     ExistingCdi,
     /// The Spectro Proxy's frp server resolves and accepts TCP from this machine.
     ProxyReachable,
+    /// The API server's certificate names the proxy host (`cluster-<id>.<server>`).
+    ProxyCertificate,
+    /// The proxy answers TLS for this cluster's proxy host.
+    ProxyRoute,
+    /// The frpc agent in the cluster is available and its ConfigMap names the pack's frp server.
+    ProxyAgent,
 }
 
 impl CheckId {
@@ -63,6 +69,9 @@ impl CheckId {
             CheckId::ExistingKubevirt => "existing_kubevirt",
             CheckId::ExistingCdi => "existing_cdi",
             CheckId::ProxyReachable => "proxy_reachable",
+            CheckId::ProxyCertificate => "proxy_certificate",
+            CheckId::ProxyRoute => "proxy_route",
+            CheckId::ProxyAgent => "proxy_agent",
         }
     }
 }
