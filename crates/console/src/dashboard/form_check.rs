@@ -46,6 +46,17 @@ fn label_at(errors: &mut Vec<FieldError>, field: &str, value: &str, what: &str) 
     }
 }
 
+/// Instancetypes and preferences are named like `u1.small`: DNS-1123 subdomains.
+fn subdomain_at(errors: &mut Vec<FieldError>, field: &str, value: &str, what: &str) {
+    if let Some(problem) = dns_subdomain_problem(value) {
+        errors.push(FieldError::new(
+            field,
+            format!("the {what}'s name {problem}"),
+            "pick one the cluster has (lower case, digits, '-' and '.', e.g. u1.small)",
+        ));
+    }
+}
+
 fn is_ssh_public_key(key: &str) -> bool {
     let mut parts = key.split_whitespace();
     let (Some(kind), Some(body)) = (parts.next(), parts.next()) else {
@@ -80,10 +91,10 @@ pub fn check_form(draft: &VmDraft) -> Vec<FieldError> {
             "no instancetype picked",
             "pick an instancetype (it gives the VM its CPUs and memory), e.g. vmdeck-small",
         )),
-        Some(t) => label_at(&mut errors, "instancetype.name", &t.name, "instancetype"),
+        Some(t) => subdomain_at(&mut errors, "instancetype.name", &t.name, "instancetype"),
     }
     if let Some(p) = &draft.preference {
-        label_at(&mut errors, "preference.name", &p.name, "preference");
+        subdomain_at(&mut errors, "preference.name", &p.name, "preference");
     }
     match &draft.boot_source {
         None => errors.push(FieldError::new(
