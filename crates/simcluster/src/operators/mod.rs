@@ -7,6 +7,7 @@ pub mod cdi_operator;
 pub mod crd_catalog;
 pub mod events;
 pub mod feature_gates;
+pub mod instancetypes;
 pub mod kubevirt_webhooks;
 pub mod power;
 pub mod requeue;
@@ -215,7 +216,10 @@ pub fn spawn(
             cdi_golden_images::GoldenImages,
         )),
     ];
-    if fresh && settings.vms > 0 && !settings.with_kubevirt {
+    // Seeds once KubeVirt is served: on a fresh cluster, and on one restarted from a state saved
+    // before KubeVirt was installed (the demo's, installed later).
+    let kubevirt_served = cluster.registry().any_version(&vm_controller::vms()).is_some();
+    if settings.vms > 0 && !settings.with_kubevirt && (fresh || !kubevirt_served) {
         tasks.push(tokio::spawn(seed::vms_when_served(
             cluster.clone(),
             settings.vms,

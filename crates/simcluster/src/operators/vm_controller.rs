@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use super::instancetypes::Expansion;
 use super::{
     Controller, GUEST_AGENT_ANNOTATION, Key, Requeue, annotation, is_deleting, meta,
     owner_reference, set_status,
@@ -58,6 +59,19 @@ impl Controller for VmController {
     fn keys_for(&mut self, _cluster: &Cluster, change: &Change) -> Vec<Key> {
         if change.gr == vms() && change.kind != EventType::Deleted || change.gr == vmis() {
             vec![(vms(), change.key.clone())]
+        } else if change.gr == super::cdi_datavolumes::datavolumes() {
+            // A disk of a VM moved on: its owner looks again.
+            change
+                .object
+                .value
+                .pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|o| o["kind"] == "VirtualMachine")
+                .filter_map(|o| o["name"].as_str())
+                .map(|name| (vms(), ObjectKey::new(&change.key.namespace, name)))
+                .collect()
         } else {
             Vec::new()
         }
@@ -138,8 +152,170 @@ pub fn new_vmi(vm: &Value) -> Value {
     })
 }
 
-fn create_vmi(cluster: &Cluster, vm: &Value) {
+/// Whether a VM may start: its instancetype and preference found, its DataVolumes ready.
+pub struct StartGate {
+    pub expansion: Result<Expansion, String>,
+    pub volumes: Volumes,
+    /// `status.volumeSnapshotStatuses`: which volumes a VirtualMachineSnapshot can take.
+    pub snapshot_statuses: Vec<Value>,
+}
+
+/// Can each volume be snapshotted: PVC-backed volumes need a VolumeSnapshotClass whose driver
+/// is their StorageClass's provisioner.
+pub fn snapshot_statuses(cluster: &Cluster, vm: &Value) -> Vec<Value> {
+    let ns = meta(vm, "namespace");
+    let classes = cluster
+        .store()
+        .list(
+            &GroupResource::new("snapshot.storage.k8s.io", "volumesnapshotclasses"),
+            None,
+        )
+        .0;
+    vm.pointer("/spec/template/spec/volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            let name = v["name"].as_str().unwrap_or("");
+            let claim = v
+                .pointer("/dataVolume/name")
+                .or_else(|| v.pointer("/persistentVolumeClaim/claimName"))
+                .and_then(Value::as_str);
+            let Some(claim) = claim else {
+                return json!({"name": name, "enabled": false,
+                    "reason": format!("Snapshot is not supported for this volumeSource type [{name}]")});
+            };
+            let class = super::get(cluster, "", "persistentvolumeclaims", ns, claim)
+                .and_then(|c| c.value.pointer("/spec/storageClassName").and_then(Value::as_str).map(String::from))
+                .or_else(|| {
+                    vm.pointer("/spec/dataVolumeTemplates")
+                        .and_then(Value::as_array)
+                        .and_then(|ts| ts.iter().find(|t| t.pointer("/metadata/name") == Some(&json!(claim))))
+                        .and_then(|t| t.pointer("/spec/storage/storageClassName").and_then(Value::as_str).map(String::from))
+                })
+                .or_else(|| super::storage::default_virt_class(cluster).map(|c| meta(&c, "name").to_string()));
+            let Some(class) = class else {
+                return json!({"name": name, "enabled": false,
+                    "reason": format!("No VolumeSnapshotClass: Volume snapshots are not configured for this StorageClass [] [{name}]")});
+            };
+            let provisioner = super::storage::storage_class(cluster, &class)
+                .and_then(|c| c["provisioner"].as_str().map(String::from))
+                .unwrap_or_default();
+            if classes.iter().any(|c| c.value["driver"] == json!(provisioner)) {
+                json!({"name": name, "enabled": true})
+            } else {
+                json!({"name": name, "enabled": false,
+                    "reason": format!("No VolumeSnapshotClass: Volume snapshots are not configured for this StorageClass [{class}] [{name}]")})
+            }
+        })
+        .collect()
+}
+
+impl StartGate {
+    fn open(&self) -> bool {
+        self.expansion.is_ok() && self.volumes == Volumes::Ready
+    }
+}
+
+/// Where a VM's DataVolumes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Volumes {
+    Ready,
+    Provisioning,
+    /// An import keeps failing: its Running condition's message.
+    Error(String),
+}
+
+fn template_names(vm: &Value) -> Vec<String> {
+    vm.pointer("/spec/dataVolumeTemplates")
+        .and_then(Value::as_array)
+        .map(|ts| {
+            ts.iter()
+                .filter_map(|t| t.pointer("/metadata/name").and_then(Value::as_str))
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Create the DataVolumes of the VM's `dataVolumeTemplates` (owned by the VM).
+fn ensure_data_volumes(cluster: &Cluster, vm: &Value) {
+    let templates = vm
+        .pointer("/spec/dataVolumeTemplates")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let ns = meta(vm, "namespace");
+    for template in templates {
+        let name = template
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if name.is_empty()
+            || super::get(cluster, "cdi.kubevirt.io", "datavolumes", ns, name).is_some()
+            || super::served(cluster, "cdi.kubevirt.io", "datavolumes").is_none()
+        {
+            continue;
+        }
+        let mut dv = template.clone();
+        dv["apiVersion"] = json!("cdi.kubevirt.io/v1beta1");
+        dv["kind"] = json!("DataVolume");
+        dv["metadata"]["namespace"] = json!(ns);
+        dv["metadata"]["ownerReferences"] = json!([owner_reference(vm)]);
+        if let Some(m) = dv["metadata"].as_object_mut() {
+            m.remove("creationTimestamp");
+        }
+        crate::controllers::logged(
+            MANAGER,
+            &format!("datavolumes.cdi.kubevirt.io {ns}/{name}"),
+            super::ensure(cluster, MANAGER, dv),
+        );
+    }
+}
+
+fn volumes(cluster: &Cluster, vm: &Value) -> Volumes {
+    let ns = meta(vm, "namespace");
+    for name in template_names(vm) {
+        let Some(dv) = super::get(cluster, "cdi.kubevirt.io", "datavolumes", ns, &name) else {
+            let bound = super::get(cluster, "", "persistentvolumeclaims", ns, &name)
+                .is_some_and(|c| c.value.pointer("/status/phase") == Some(&json!("Bound")));
+            if bound {
+                continue;
+            }
+            return Volumes::Provisioning;
+        };
+        let phase = super::cdi_datavolumes::phase(&dv.value);
+        if phase == "Succeeded" {
+            continue;
+        }
+        let failing = dv
+            .value
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .and_then(|cs| {
+                cs.iter()
+                    .find(|c| c["type"] == "Running" && c["reason"] == "Error")
+            });
+        if phase == "Failed" || failing.is_some() {
+            let message = failing
+                .and_then(|c| c["message"].as_str())
+                .unwrap_or("the import failed");
+            return Volumes::Error(format!("DataVolume {name}: {message}"));
+        }
+        return Volumes::Provisioning;
+    }
+    Volumes::Ready
+}
+
+fn create_vmi(cluster: &Cluster, vm: &Value, gate: &StartGate) {
+    if !gate.open() {
+        return;
+    }
     if let Some(rt) = cluster.registry().any_version(&vmis()) {
+        let mut vmi = new_vmi(vm);
+        if let Ok(expansion) = &gate.expansion {
+            super::instancetypes::apply(expansion, &mut vmi);
+        }
         crate::controllers::logged(
             MANAGER,
             &format!(
@@ -150,7 +326,7 @@ fn create_vmi(cluster: &Cluster, vm: &Value) {
             cluster.objects.create(
                 &rt,
                 Some(meta(vm, "namespace")),
-                new_vmi(vm),
+                vmi,
                 &WriteContext::system(MANAGER),
             ),
         );
@@ -166,6 +342,14 @@ pub fn reconcile(cluster: &Cluster, key: &ObjectKey) {
         return;
     };
     let vm = &vm.value;
+    if !is_deleting(vm) {
+        ensure_data_volumes(cluster, vm);
+    }
+    let gate = StartGate {
+        expansion: super::instancetypes::resolve(cluster, vm).map_err(|e| e.to_string()),
+        volumes: volumes(cluster, vm),
+        snapshot_statuses: snapshot_statuses(cluster, vm),
+    };
     let vmi = cluster.store().get(&vmis(), key);
     let strategy = run_strategy(vm);
     let mut requests: Vec<Value> = vm
@@ -190,8 +374,8 @@ pub fn reconcile(cluster: &Cluster, key: &ObjectKey) {
                 }
             },
             Some("Start") => {
-                if vmi.is_none() {
-                    create_vmi(cluster, vm);
+                if vmi.is_none() && gate.open() {
+                    create_vmi(cluster, vm, &gate);
                     requests.remove(0);
                 } else if vmi.as_ref().is_some_and(|v| finished(&v.value)) {
                     delete_vmi(cluster, key);
@@ -204,7 +388,7 @@ pub fn reconcile(cluster: &Cluster, key: &ObjectKey) {
     } else {
         match strategy.as_str() {
             "Always" | "RerunOnFailure" => match &vmi {
-                None => create_vmi(cluster, vm),
+                None => create_vmi(cluster, vm, &gate),
                 Some(v) if !is_deleting(&v.value) => {
                     let phase = vmi_phase(&v.value);
                     if phase == "Failed" || (phase == "Succeeded" && strategy == "Always") {
@@ -213,8 +397,13 @@ pub fn reconcile(cluster: &Cluster, key: &ObjectKey) {
                 }
                 Some(_) => {}
             },
-            "Once" if vmi.is_none() && vm.pointer("/status/printableStatus").is_none() => {
-                create_vmi(cluster, vm)
+            "Once"
+                if vmi.is_none()
+                    && vm
+                        .pointer("/status/printableStatus")
+                        .is_none_or(|s| *s == json!("Provisioning")) =>
+            {
+                create_vmi(cluster, vm, &gate)
             }
             "Halted" if live(&vmi) => delete_vmi(cluster, key),
             _ => {}
@@ -228,6 +417,7 @@ pub fn reconcile(cluster: &Cluster, key: &ObjectKey) {
             vmi.as_deref().map(|v| &v.value),
             &strategy,
             &requests,
+            &gate,
         )
     });
 }
@@ -269,7 +459,13 @@ pub fn printable_status(vm: &Value, vmi: Option<&Value>) -> &'static str {
     }
 }
 
-fn vm_status(vm: &Value, vmi: Option<&Value>, strategy: &str, requests: &[Value]) -> Value {
+fn vm_status(
+    vm: &Value,
+    vmi: Option<&Value>,
+    strategy: &str,
+    requests: &[Value],
+    gate: &StartGate,
+) -> Value {
     let old = vm.get("status");
     let mut status = old.cloned().unwrap_or(json!({}));
     let Some(map) = status.as_object_mut() else {
@@ -277,7 +473,38 @@ fn vm_status(vm: &Value, vmi: Option<&Value>, strategy: &str, requests: &[Value]
     };
     let running = vmi.is_some_and(|v| vmi_phase(v) == "Running" && !is_deleting(v));
     let ready = running && vmi.is_some_and(|v| has_condition(v, "Ready"));
-    map.insert("printableStatus".into(), json!(printable_status(vm, vmi)));
+    let printable = match (&gate.volumes, vmi) {
+        (_, _) if is_deleting(vm) => printable_status(vm, vmi),
+        (Volumes::Error(_), None) => "DataVolumeError",
+        (Volumes::Provisioning, None) => "Provisioning",
+        _ => printable_status(vm, vmi),
+    };
+    map.insert("printableStatus".into(), json!(printable));
+    for (field, reference) in [
+        (
+            "instancetypeRef",
+            gate.expansion
+                .as_ref()
+                .ok()
+                .and_then(|e| e.instancetype_ref.clone()),
+        ),
+        (
+            "preferenceRef",
+            gate.expansion
+                .as_ref()
+                .ok()
+                .and_then(|e| e.preference_ref.clone()),
+        ),
+    ] {
+        match reference {
+            Some(r) => {
+                map.insert(field.into(), r);
+            }
+            None => {
+                map.remove(field);
+            }
+        }
+    }
     map.insert("runStrategy".into(), json!(strategy));
     map.insert("created".into(), json!(vmi.is_some()));
     map.insert("ready".into(), json!(ready));
@@ -298,18 +525,18 @@ fn vm_status(vm: &Value, vmi: Option<&Value>, strategy: &str, requests: &[Value]
     } else {
         map.insert("stateChangeRequests".into(), json!(requests));
     }
-    if !map.contains_key("volumeSnapshotStatuses") {
-        let volumes: Vec<Value> = vm
-            .pointer("/spec/template/spec/volumes")
-            .and_then(Value::as_array)
-            .map(|vs| {
-                vs.iter()
-                    .map(|v| json!({"name": v["name"], "enabled": false,
-                        "reason": format!("Snapshot is not supported for this volumeSource type [{}]", v["name"].as_str().unwrap_or(""))}))
-                    .collect()
-            })
-            .unwrap_or_default();
-        map.insert("volumeSnapshotStatuses".into(), json!(volumes));
+    // Kept once written unless a volume needs the storage looked at (claims come and go).
+    let claims = gate.snapshot_statuses.iter().any(|v| {
+        !v["reason"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Snapshot is not supported")
+    });
+    if claims || !map.contains_key("volumeSnapshotStatuses") {
+        map.insert(
+            "volumeSnapshotStatuses".into(),
+            json!(gate.snapshot_statuses),
+        );
     }
     let mut conditions = vec![match vmi {
         None => super::condition(old, "Ready", false, "VMINotExists", "VMI does not exist"),
@@ -326,6 +553,36 @@ fn vm_status(vm: &Value, vmi: Option<&Value>, strategy: &str, requests: &[Value]
                 conditions.push(c.clone());
             }
         }
+    }
+    if !template_names(vm).is_empty() {
+        conditions.push(match &gate.volumes {
+            Volumes::Ready => super::condition(
+                old,
+                "DataVolumesReady",
+                true,
+                "AllDVsReady",
+                "All of the VMI's DVs are bound and ready",
+            ),
+            Volumes::Provisioning => super::condition(
+                old,
+                "DataVolumesReady",
+                false,
+                "NotAllDVsReady",
+                "Not all of the VMI's DVs are ready",
+            ),
+            Volumes::Error(message) => {
+                super::condition(old, "DataVolumesReady", false, "DataVolumeError", message)
+            }
+        });
+    }
+    if let Err(message) = &gate.expansion {
+        conditions.push(super::condition(
+            old,
+            "Failure",
+            true,
+            "FailedCreate",
+            message,
+        ));
     }
     for c in &mut conditions {
         c["lastProbeTime"] = Value::Null;

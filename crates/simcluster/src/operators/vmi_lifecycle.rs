@@ -332,11 +332,13 @@ fn running_status(vmi: &Value, status: &mut Value, node: &str) {
     status["runtimeUser"] = json!(107);
     status["selinuxContext"] = json!("none");
     status["machine"] = json!({"type": "pc-q35-rhel9.6.0"});
-    let cores = vmi
-        .pointer("/spec/domain/cpu/cores")
-        .cloned()
-        .unwrap_or(json!(1));
-    status["currentCPUTopology"] = json!({"cores": cores, "sockets": 1, "threads": 1});
+    let cpu = |field: &str| {
+        vmi.pointer(&format!("/spec/domain/cpu/{field}"))
+            .cloned()
+            .unwrap_or(json!(1))
+    };
+    status["currentCPUTopology"] =
+        json!({"cores": cpu("cores"), "sockets": cpu("sockets"), "threads": cpu("threads")});
     let memory = vmi
         .pointer("/spec/domain/memory/guest")
         .or_else(|| vmi.pointer("/spec/domain/resources/requests/memory"))
