@@ -1,4 +1,5 @@
-//! `vmdeckctl clusters`: add, list, check and remove saved clusters over the vault.
+//! `vmdeckctl clusters`: add, list, check and remove saved clusters over the vault; their
+//! endpoints (direct, proxied) in `endpoints_cmd`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +66,35 @@ pub enum ClustersCommand {
         /// Print the report as JSON
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Show a saved cluster's endpoints (direct, proxied): which answers, which is in use
+    Endpoints {
+        name: String,
+        /// Output format
+        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+        output: ListFormat,
+        /// Seconds allowed for each step of each check
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Switch the endpoint a saved cluster's commands use
+    UseEndpoint {
+        name: String,
+        #[arg(value_enum)]
+        endpoint: crate::endpoints_cmd::EndpointArg,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Add access through the Spectro-style reverse proxy (https://cluster-<uid>.<server>:<port>)
+    /// with the same credentials; switches to it unless --keep-direct
+    AddProxied {
+        name: String,
+        #[command(flatten)]
+        proxied: crate::endpoints_cmd::AddProxiedArgs,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -225,6 +255,34 @@ pub async fn run(cmd: ClustersCommand) -> Result<()> {
                 None => Ok(()),
                 Some(failure) => Err(anyhow!("[{}] {name}: {}", failure.code, failure.message)),
             }
+        }
+        ClustersCommand::Endpoints {
+            name,
+            output,
+            timeout,
+            store,
+        } => {
+            let exec = ExecEnvironment::detect(LOGIN_SHELL_TIMEOUT);
+            let vault = open_vault(open_store(&store)?, exec)?
+                .with_check_timeout(Duration::from_secs(timeout.max(1)));
+            crate::endpoints_cmd::endpoints(&vault, &name, output).await
+        }
+        ClustersCommand::UseEndpoint {
+            name,
+            endpoint,
+            store,
+        } => {
+            let vault = open_vault(open_store(&store)?, ExecEnvironment::with_path(""))?;
+            crate::endpoints_cmd::use_endpoint(&vault, &name, endpoint)
+        }
+        ClustersCommand::AddProxied {
+            name,
+            proxied,
+            store,
+        } => {
+            let exec = ExecEnvironment::detect(LOGIN_SHELL_TIMEOUT);
+            let vault = open_vault(open_store(&store)?, exec)?;
+            crate::endpoints_cmd::add_proxied(&vault, &name, proxied).await
         }
         ClustersCommand::Remove { name, store } => {
             let vault = open_vault(open_store(&store)?, ExecEnvironment::with_path(""))?;

@@ -4,6 +4,7 @@
 mod catalog_args;
 mod clusters_cmd;
 mod console_cmd;
+mod endpoints_cmd;
 mod gates_cmd;
 mod install_cmd;
 mod install_run;
@@ -15,6 +16,7 @@ mod profile_cmd;
 mod progress_view;
 mod target;
 mod vms_cmd;
+mod vms_manage_cmd;
 
 use std::process::ExitCode;
 

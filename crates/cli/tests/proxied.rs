@@ -358,3 +358,177 @@ async fn an_unknown_cluster_at_the_proxy_is_named_not_a_raw_tls_error() {
     );
     assert!(haproxy.refused() > 0, "{}", haproxy.log_text());
 }
+
+/// A saved cluster gets proxied access next to its direct endpoint: `add-proxied` takes the proxy
+/// host and cluster id from the installed spectro-proxy values, `endpoints` shows both answering
+/// and the proxied one in use, commands with `--cluster` then go through haproxy, and
+/// `use-endpoint direct` switches back (haproxy sees no more connections).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_cluster_gets_proxied_access_shows_both_endpoints_and_switches() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let cluster = SimCluster::start(simcluster::Options {
+        ready_delay: std::time::Duration::from_millis(50),
+        vms: 6,
+        tls_sans: vec![proxied_name()],
+        ..simcluster::Options::default()
+    })
+    .await
+    .unwrap();
+    let backend = cluster
+        .url()
+        .trim_start_matches("https://")
+        .parse()
+        .unwrap();
+    let haproxy = Haproxy::start(home, &[(proxied_name().as_str(), backend)]).await;
+    let direct = home.join("kubeconfig");
+    cluster.write_kubeconfig(&direct).unwrap();
+    let direct = direct.display().to_string();
+    let add = vmdeckctl(
+        home,
+        args(&[
+            "clusters",
+            "add",
+            "--from",
+            &direct,
+            "--context",
+            "admin",
+            "--name",
+            "lab",
+        ]),
+    )
+    .await;
+    assert!(add.status.success(), "{}", text(&add.stderr));
+
+    // Before the pack is installed, the defaults cannot be found: the missing flag is named.
+    let early = vmdeckctl(
+        home,
+        args(&[
+            "clusters",
+            "add-proxied",
+            "lab",
+            "--address",
+            &haproxy.address().to_string(),
+        ]),
+    )
+    .await;
+    assert!(!early.status.success());
+    assert!(
+        text(&early.stderr).contains("--server is missing"),
+        "{}",
+        text(&early.stderr)
+    );
+    let only_direct = vmdeckctl(home, args(&["clusters", "use-endpoint", "lab", "proxied"])).await;
+    assert!(!only_direct.status.success());
+    assert!(
+        text(&only_direct.stderr).contains("[no_proxied_endpoint]"),
+        "{}",
+        text(&only_direct.stderr)
+    );
+
+    let init = vmdeckctl(
+        home,
+        args(&[
+            "profile",
+            "init",
+            "--preset",
+            "vm-dashboard-proxied",
+            "--set",
+            &format!("spectro-proxy.server.address={PROXY_HOST}"),
+            "--set",
+            &format!("spectro-proxy.clusterId={CLUSTER_UID}"),
+        ]),
+    )
+    .await;
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    let profile = home.join("profile.yaml");
+    std::fs::write(&profile, &init.stdout).unwrap();
+    let token = home.join("frp-token");
+    std::fs::write(&token, "frp-test-token").unwrap();
+    let install = vmdeckctl(
+        home,
+        args(&[
+            "install",
+            &profile.display().to_string(),
+            "--cluster",
+            "lab",
+            "--mirror",
+            &mirror(),
+            "--secret",
+            &format!("spectro-proxy.token=file:{}", token.display()),
+            "--yes",
+        ]),
+    )
+    .await;
+    assert!(install.status.success(), "{}", text(&install.stderr));
+    assert_eq!(haproxy.routed_to(&proxied_name()), 0, "direct so far");
+
+    let added = vmdeckctl(
+        home,
+        args(&[
+            "clusters",
+            "add-proxied",
+            "lab",
+            "--address",
+            &haproxy.address().to_string(),
+        ]),
+    )
+    .await;
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    assert!(
+        text(&added.stdout).contains(&format!("tls-server-name {}", proxied_name())),
+        "{}",
+        text(&added.stdout)
+    );
+
+    let shown = vmdeckctl(home, args(&["clusters", "endpoints", "lab", "-o", "json"])).await;
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    let view: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(view["in_use"], "proxied", "{view}");
+    let endpoints = view["endpoints"].as_array().unwrap();
+    assert_eq!(endpoints.len(), 2, "{view}");
+    assert_eq!(endpoints[0]["kind"], "direct");
+    assert_eq!(endpoints[0]["server"], cluster.url());
+    assert_eq!(endpoints[0]["answers"], true, "{view}");
+    assert_eq!(endpoints[1]["kind"], "proxied");
+    assert_eq!(
+        endpoints[1]["server"],
+        format!("https://{}", haproxy.address())
+    );
+    assert_eq!(endpoints[1]["tls_server_name"], proxied_name());
+    assert_eq!(endpoints[1]["answers"], true, "{view}");
+    assert_eq!(endpoints[1]["in_use"], true);
+    let table = vmdeckctl(home, args(&["clusters", "endpoints", "lab"])).await;
+    assert!(
+        text(&table.stdout).starts_with("ENDPOINT"),
+        "{}",
+        text(&table.stdout)
+    );
+
+    let before = haproxy.routed_to(&proxied_name());
+    running(&cluster, "dev", "web-01").await;
+    let list = vmdeckctl(
+        home,
+        args(&["vms", "list", "--cluster", "lab", "-A", "-o", "json"]),
+    )
+    .await;
+    assert!(list.status.success(), "{}", text(&list.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 6);
+    let after = haproxy.routed_to(&proxied_name());
+    assert!(after > before, "vms list --cluster went through haproxy");
+
+    let switched = vmdeckctl(home, args(&["clusters", "use-endpoint", "lab", "direct"])).await;
+    assert!(switched.status.success(), "{}", text(&switched.stderr));
+    let list = vmdeckctl(
+        home,
+        args(&["vms", "list", "--cluster", "lab", "-A", "-o", "json"]),
+    )
+    .await;
+    assert!(list.status.success(), "{}", text(&list.stderr));
+    assert_eq!(
+        haproxy.routed_to(&proxied_name()),
+        after,
+        "direct again: not through haproxy"
+    );
+}

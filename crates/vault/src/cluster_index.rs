@@ -12,6 +12,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::connection::{AuthKind, ClusterWarning};
+use crate::endpoints::{EndpointKind, ProxiedEndpoint};
 use crate::secret_store::StoreKind;
 
 const INDEX_FILE: &str = "clusters.json";
@@ -33,6 +34,12 @@ pub struct SavedCluster {
     pub last_used: Option<Timestamp>,
     #[serde(default)]
     pub warnings: Vec<ClusterWarning>,
+    /// Access through the Spectro-style reverse proxy, when added (older files have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxied: Option<ProxiedEndpoint>,
+    /// The endpoint this cluster's clients use (older files: direct).
+    #[serde(default)]
+    pub endpoint_in_use: EndpointKind,
 }
 
 impl SavedCluster {
@@ -203,6 +210,8 @@ mod tests {
             added: Timestamp::UNIX_EPOCH,
             last_used: None,
             warnings: vec![ClusterWarning::InsecureSkipTlsVerify],
+            proxied: None,
+            endpoint_in_use: EndpointKind::Direct,
         }
     }
 

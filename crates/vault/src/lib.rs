@@ -5,6 +5,7 @@ pub mod app_dirs;
 pub mod cluster_index;
 pub mod connection;
 pub mod connection_check;
+pub mod endpoints;
 pub mod exec_credentials;
 pub mod import_error;
 pub mod keyring_store;
@@ -23,6 +24,7 @@ pub use app_dirs::AppDirs;
 pub use cluster_index::SavedCluster;
 pub use connection::{AuthKind, ClusterWarning};
 pub use connection_check::{CheckFailure, CheckReport, DEFAULT_CHECK_TIMEOUT, KubevirtStatus};
+pub use endpoints::{EndpointKind, ProxiedAccess, ProxiedEndpoint};
 pub use import_error::ImportError;
 pub use keyring_store::KeyringStore;
 pub use kubeconfig_merge::{

@@ -21,6 +21,7 @@ use crate::app_dirs::AppDirs;
 use crate::cluster_index::{ClusterIndex, IndexContents, IndexError, SavedCluster};
 use crate::connection::ClusterConnection;
 use crate::connection_check::{CheckFailure, CheckReport, DEFAULT_CHECK_TIMEOUT, check_cluster};
+use crate::endpoints::{EndpointError, EndpointKind, ProxiedEndpoint};
 use crate::exec_credentials::ExecCredentialSource;
 use crate::import_error::ImportError;
 use crate::kube_client::{ClientError, build_client};
@@ -82,6 +83,12 @@ pub enum VaultError {
     },
     #[error("a background task of the vault failed: {source}")]
     Task { source: tokio::task::JoinError },
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    #[error(
+        "cluster \"{name}\" has no proxied endpoint yet; add proxied access first (vmdeckctl clusters add-proxied {name} --server PROXY_HOST --cluster-uid UID)"
+    )]
+    NoProxiedEndpoint { name: String },
 }
 
 impl VaultError {
@@ -98,6 +105,8 @@ impl VaultError {
             Self::SecretMissing { .. } => "secret_missing",
             Self::SecretCorrupt { .. } => "secret_corrupt",
             Self::Encode { .. } | Self::Task { .. } => "internal",
+            Self::Endpoint(e) => e.code(),
+            Self::NoProxiedEndpoint { .. } => "no_proxied_endpoint",
         }
     }
 }
@@ -238,6 +247,8 @@ impl Vault {
                 added: now,
                 last_used: None,
                 warnings: context.warnings.clone(),
+                proxied: None,
+                endpoint_in_use: EndpointKind::Direct,
             });
         }
 
@@ -384,17 +395,111 @@ impl Vault {
         Ok(load_connection(&self.index, self.store.as_ref(), name)?.1)
     }
 
-    /// A kube client for a saved cluster; exec plugins run with the login PATH.
+    /// A kube client for a saved cluster through the endpoint in use; exec plugins run with the
+    /// login PATH.
     pub async fn client(&self, name: &str) -> Result<kube::Client, VaultError> {
+        self.client_via(name, None).await
+    }
+
+    /// A kube client through `endpoint` (`None`: the one in use).
+    pub async fn client_via(
+        &self,
+        name: &str,
+        endpoint: Option<EndpointKind>,
+    ) -> Result<kube::Client, VaultError> {
         let (index, store, owned) = (self.index.clone(), self.store.clone(), name.to_string());
         let (cluster, connection) =
             offload(move || load_connection(&index, store.as_ref(), &owned)).await?;
+        let connection = connection_via(
+            &cluster,
+            connection,
+            endpoint.unwrap_or(cluster.endpoint_in_use),
+        )?;
         let source = connection
             .credentials
             .exec
             .clone()
             .map(|exec| self.exec_source(&cluster.id, exec, &connection));
         Ok(build_client(&connection, source.as_deref(), self.check_timeout).await?)
+    }
+
+    /// Saves proxied access for a cluster (replacing an earlier one); `use_it` switches to it.
+    pub fn add_proxied(
+        &self,
+        name: &str,
+        endpoint: ProxiedEndpoint,
+        use_it: bool,
+    ) -> Result<SavedCluster, VaultError> {
+        self.update_cluster(name, |cluster| {
+            cluster.proxied = Some(endpoint);
+            if use_it {
+                cluster.endpoint_in_use = EndpointKind::Proxied;
+            }
+            Ok(())
+        })
+    }
+
+    /// Switches the endpoint a cluster's clients use.
+    pub fn use_endpoint(&self, name: &str, kind: EndpointKind) -> Result<SavedCluster, VaultError> {
+        self.update_cluster(name, |cluster| {
+            if kind == EndpointKind::Proxied && cluster.proxied.is_none() {
+                return Err(VaultError::NoProxiedEndpoint {
+                    name: cluster.name.clone(),
+                });
+            }
+            cluster.endpoint_in_use = kind;
+            Ok(())
+        })
+    }
+
+    fn update_cluster(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut SavedCluster) -> Result<(), VaultError>,
+    ) -> Result<SavedCluster, VaultError> {
+        let _guard = self.lock_index();
+        let mut contents = self.index.load_contents()?;
+        let cluster = contents
+            .clusters
+            .iter_mut()
+            .find(|c| c.name == name)
+            .ok_or_else(|| VaultError::NotFound {
+                name: name.to_string(),
+            })?;
+        change(cluster)?;
+        let updated = cluster.clone();
+        self.index.save(&contents)?;
+        Ok(updated)
+    }
+
+    /// Checks both endpoints of a saved cluster at once (the proxied one when there is one).
+    pub async fn check_endpoints(
+        &self,
+        name: &str,
+    ) -> Result<(SavedCluster, CheckReport, Option<CheckReport>), VaultError> {
+        let cluster = self.get(name)?;
+        let direct = self.check_via(name, EndpointKind::Direct);
+        let proxied = async {
+            match cluster.proxied {
+                Some(_) => Some(self.check_via(name, EndpointKind::Proxied).await),
+                None => None,
+            }
+        };
+        let (direct, proxied) = futures::join!(direct, proxied);
+        Ok((cluster, direct?, proxied.transpose()?))
+    }
+
+    /// Checks one endpoint of a saved cluster (without recording `last_used`).
+    pub async fn check_via(
+        &self,
+        name: &str,
+        endpoint: EndpointKind,
+    ) -> Result<CheckReport, VaultError> {
+        match self.client_via(name, Some(endpoint)).await {
+            Ok(client) => Ok(check_cluster(name, &client, self.check_timeout).await),
+            Err(VaultError::Client(err)) => Ok(CheckReport::failed(name, CheckFailure::from(&err))),
+            Err(other) => Err(other),
+        }
     }
 
     /// Checks a saved cluster; records `last_used` when it is reachable.
@@ -521,6 +626,23 @@ fn load_connection(
             name: name.to_string(),
         })?;
     Ok((cluster, connection))
+}
+
+/// The connection through `kind`: the stored one, or through the saved proxied endpoint.
+fn connection_via(
+    cluster: &SavedCluster,
+    connection: ClusterConnection,
+    kind: EndpointKind,
+) -> Result<ClusterConnection, VaultError> {
+    match kind {
+        EndpointKind::Direct => Ok(connection),
+        EndpointKind::Proxied => match &cluster.proxied {
+            Some(endpoint) => Ok(crate::endpoints::through(connection, endpoint)),
+            None => Err(VaultError::NoProxiedEndpoint {
+                name: cluster.name.clone(),
+            }),
+        },
+    }
 }
 
 fn touch(index: &ClusterIndex, lock: &Mutex<()>, name: &str) -> Result<(), VaultError> {
