@@ -235,7 +235,7 @@ async fn through_the_proxy(two_hops: bool) {
     hops.went_through("vms start");
     running(&cluster, "dev", "db-02").await;
 
-    serial_login_prompt(&k, "dev/web-01", "web-01 login: ").await;
+    serial_login_prompt(home, &["--kubeconfig", &k], "dev/web-01", "web-01 login: ").await;
     hops.went_through("console");
 
     let png = home.join("web-01.png");
@@ -262,9 +262,14 @@ async fn through_the_proxy(two_hops: bool) {
 }
 
 /// `vmdeckctl console`: Enter brings the login prompt, Ctrl+] leaves.
-async fn serial_login_prompt(kubeconfig: &str, vm: &str, prompt: &str) {
+async fn serial_login_prompt(home: &Path, target: &[&str], vm: &str, prompt: &str) {
     let mut child = tokio::process::Command::new(assert_cmd::cargo::cargo_bin("vmdeckctl"))
-        .args(["console", "--kubeconfig", kubeconfig, vm])
+        .env_remove("VMDECK_PACKS_DIR")
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("VMDECK_HOME", home.join("vmdeck"))
+        .arg("console")
+        .args(target)
+        .arg(vm)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -515,8 +520,11 @@ async fn a_saved_cluster_gets_proxied_access_shows_both_endpoints_and_switches()
     assert!(list.status.success(), "{}", text(&list.stderr));
     let rows: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 6);
+    let listed = haproxy.routed_to(&proxied_name());
+    assert!(listed > before, "vms list --cluster went through haproxy");
+    serial_login_prompt(home, &["--cluster", "lab"], "dev/web-01", "web-01 login: ").await;
     let after = haproxy.routed_to(&proxied_name());
-    assert!(after > before, "vms list --cluster went through haproxy");
+    assert!(after > listed, "console --cluster went through haproxy");
 
     let switched = vmdeckctl(home, args(&["clusters", "use-endpoint", "lab", "direct"])).await;
     assert!(switched.status.success(), "{}", text(&switched.stderr));

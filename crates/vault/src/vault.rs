@@ -390,9 +390,11 @@ impl Vault {
         Ok(self.store.get(&cluster_secret_id(id, key))?)
     }
 
-    /// The stored connection of a saved cluster (secrets included; keep it in memory only).
+    /// The connection of a saved cluster through the endpoint in use (secrets included; keep it
+    /// in memory only).
     pub fn connection(&self, name: &str) -> Result<ClusterConnection, VaultError> {
-        Ok(load_connection(&self.index, self.store.as_ref(), name)?.1)
+        let (cluster, connection) = load_connection(&self.index, self.store.as_ref(), name)?;
+        connection_via(&cluster, connection, cluster.endpoint_in_use)
     }
 
     /// A kube client for a saved cluster through the endpoint in use; exec plugins run with the
