@@ -5,7 +5,9 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use vmdeck_installer::preflight::{Check, PreflightOptions, PreflightReport, Verdict, preflight};
+use vmdeck_installer::preflight::{
+    Check, PreflightOptions, PreflightReport, TargetEndpoint, Verdict, preflight,
+};
 
 use crate::catalog_args::CatalogArgs;
 use crate::install_cmd::runtime;
@@ -78,6 +80,35 @@ pub fn print_report(report: &PreflightReport) {
     ));
 }
 
+/// The endpoint the target's client connects to (for the proxy checks' TLS handshake): the
+/// kubeconfig context's server and `tls-server-name`, or the saved cluster's server.
+async fn endpoint(target: &TargetArgs) -> anyhow::Result<Option<TargetEndpoint>> {
+    match (&target.cluster, &target.kubeconfig) {
+        (Some(name), _) => {
+            let store = vmdeck_vault::KeyringStore::connect()
+                .map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?;
+            let vault = crate::clusters_cmd::open_vault(
+                std::sync::Arc::new(store),
+                vmdeck_vault::ExecEnvironment::detect(crate::clusters_cmd::LOGIN_SHELL_TIMEOUT),
+            )?;
+            let saved = vault
+                .get(name)
+                .map_err(|e| anyhow::anyhow!("[{}] cluster {name}: {e}", e.code()))?;
+            Ok(TargetEndpoint::from_url(&saved.server, None))
+        }
+        (None, Some(file)) => {
+            let kubeconfig = kube::config::Kubeconfig::read_from(file)?;
+            let options = kube::config::KubeConfigOptions {
+                context: target.context.clone(),
+                ..Default::default()
+            };
+            let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?;
+            Ok(TargetEndpoint::from_config(&config))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
 pub fn run_preflight(catalog: &CatalogArgs, args: PreflightArgs) -> anyhow::Result<ExitCode> {
     let catalog = catalog.load()?;
     let runtime = runtime()?;
@@ -86,7 +117,11 @@ pub fn run_preflight(catalog: &CatalogArgs, args: PreflightArgs) -> anyhow::Resu
     };
     let report = runtime.block_on(async {
         let client = args.target.client().await?;
-        preflight(client, &rendered, &catalog, PreflightOptions::default())
+        let options = PreflightOptions {
+            endpoint: endpoint(&args.target).await?,
+            ..PreflightOptions::default()
+        };
+        preflight(client, &rendered, &catalog, options)
             .await
             .map_err(|e| anyhow::anyhow!("{e} [{}]", e.code()))
     })?;

@@ -39,6 +39,8 @@ struct Prepared {
     client: kube::Client,
     profile: Profile,
     rendered: Rendered,
+    /// The saved cluster's server, for the proxy checks' TLS handshake.
+    endpoint: Option<vmdeck_installer::preflight::TargetEndpoint>,
 }
 
 fn not_installed(cluster: &str) -> UiError {
@@ -132,6 +134,12 @@ impl App {
         let wizard = self.wizard()?;
         check_profile(wizard.catalog(), &profile)?;
         let (vault, client) = self.cluster_client(cluster).await?;
+        let endpoint = {
+            let (vault, owned) = (vault.clone(), cluster.to_string());
+            blocking(move || vault.get(&owned)).await?
+        };
+        let endpoint =
+            vmdeck_installer::preflight::TargetEndpoint::from_url(&endpoint.server, None);
         let secrets = {
             let (wizard, owned, profile) = (wizard.clone(), cluster.to_string(), profile.clone());
             blocking(move || cluster_secrets(&vault, wizard.catalog(), &owned, &profile)).await?
@@ -143,6 +151,7 @@ impl App {
             client,
             profile,
             rendered,
+            endpoint,
         })
     }
 
@@ -161,14 +170,12 @@ impl App {
             prepared.client.clone(),
             prepared.rendered.clone(),
         );
+        let options = PreflightOptions {
+            endpoint: prepared.endpoint.clone(),
+            ..PreflightOptions::default()
+        };
         let report = on_engine_thread(move || async move {
-            preflight(
-                client,
-                &rendered,
-                wizard.catalog(),
-                PreflightOptions::default(),
-            )
-            .await
+            preflight(client, &rendered, wizard.catalog(), options).await
         })
         .await??;
         Ok(report)

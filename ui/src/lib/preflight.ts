@@ -36,6 +36,9 @@ export const checkTitles: Record<string, string> = {
   existing_kubevirt: 'Existing KubeVirt',
   existing_cdi: 'Existing CDI',
   proxy_reachable: 'Proxy server reachable',
+  proxy_certificate: 'API server certificate names the proxy host',
+  proxy_route: 'Proxy answers for this cluster',
+  proxy_agent: 'frpc agent in the cluster',
 };
 
 export function checkTitle(check: PreflightCheckView): string {
