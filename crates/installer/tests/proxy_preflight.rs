@@ -3,7 +3,9 @@
 //! through), the client's kubeconfig pointing at haproxy with `tls-server-name`. Through the proxy
 //! the certificate names the host (pass) or the report names the SAN to add; a name haproxy does
 //! not route is "the proxy does not know this cluster"; against the direct endpoint the
-//! certificate is read with the proxy host as SNI. frpc not installed yet is said as such.
+//! certificate is read with the proxy host as SNI. frpc not installed yet is said as such; once
+//! installed, its Deployment is available and its ConfigMap names the values' frp server (a
+//! profile naming another port is told).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,6 +21,11 @@ const ROUTED: &str = "cluster-c1.proxy.test";
 
 /// The spectro-proxy pack alone, for `clusterId` under server `proxy.test`.
 fn rendered(cluster_id: &str) -> Rendered {
+    rendered_profile(cluster_id, "443").1
+}
+
+/// The profile (spectro-proxy alone, server `proxy.test:port`) and its rendering.
+fn rendered_profile(cluster_id: &str, port: &str) -> (vmdeck_packs::Profile, Rendered) {
     let catalog = Catalog::embedded().unwrap();
     let mut profile = profile_from_preset(
         &catalog,
@@ -26,7 +33,7 @@ fn rendered(cluster_id: &str) -> Rendered {
             preset: "vm-dashboard-proxied".into(),
             values: BTreeMap::from([
                 ("spectro-proxy.server.address".into(), "proxy.test".into()),
-                ("spectro-proxy.server.port".into(), "443".into()),
+                ("spectro-proxy.server.port".into(), port.into()),
                 ("spectro-proxy.clusterId".into(), cluster_id.into()),
             ]),
             ..Default::default()
@@ -38,7 +45,8 @@ fn rendered(cluster_id: &str) -> Rendered {
         "spectro-proxy".to_string(),
         BTreeMap::from([("token".to_string(), "frp-test-token".to_string())]),
     )]);
-    render(&catalog, &profile, &secrets, &Default::default()).unwrap()
+    let rendered = render(&catalog, &profile, &secrets, &Default::default()).unwrap();
+    (profile, rendered)
 }
 
 fn backend(cluster: &SimCluster) -> SocketAddr {
@@ -204,5 +212,45 @@ async fn an_unknown_name_is_the_proxy_not_knowing_this_cluster() {
     );
     assert!(haproxy.refused() >= 1, "{}", haproxy.log_text());
     assert_eq!(haproxy.routed_to(ROUTED), 0);
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_install_the_frpc_agent_and_its_config_are_checked() {
+    let cluster = SimCluster::start(simcluster::Options {
+        tls_sans: vec![ROUTED.into()],
+        ready_delay: std::time::Duration::from_millis(50),
+        ..simcluster::Options::default()
+    })
+    .await
+    .unwrap();
+    let (profile, installed) = rendered_profile("c1", "443");
+    vmdeck_installer::install(
+        cluster.client().await,
+        &installed,
+        profile.to_yaml(),
+        vmdeck_installer::InstallOptions::default(),
+        &vmdeck_installer::ProgressSink::discard(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let haproxy = Haproxy::start(dir.path(), &[(ROUTED, backend(&cluster))]).await;
+    let url = format!("https://127.0.0.1:{}", haproxy.port());
+    let report = run(&cluster, &url, Some(ROUTED), &installed).await;
+    let agent = only(&report, CheckId::ProxyAgent);
+    assert_eq!(agent.verdict, Verdict::Pass, "{report:#?}");
+    assert_eq!(
+        agent.saw,
+        "spectro-proxy/frpc is available and its ConfigMap names the frp server proxy.test:443"
+    );
+    let (_, other_port) = rendered_profile("c1", "8443");
+    let report = run(&cluster, &url, Some(ROUTED), &other_port).await;
+    let agent = only(&report, CheckId::ProxyAgent);
+    assert_eq!(agent.verdict, Verdict::Warn, "{report:#?}");
+    assert_eq!(
+        agent.saw,
+        "frpc's ConfigMap names the frp server proxy.test:443, the pack's values proxy.test:8443"
+    );
     cluster.shutdown().await;
 }
