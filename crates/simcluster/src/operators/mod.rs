@@ -14,8 +14,12 @@ pub mod requeue;
 pub mod seed;
 pub mod storage;
 pub mod virt_operator;
+pub mod vm_clones;
 pub mod vm_controller;
+pub mod vm_restores;
+pub mod vm_snapshots;
 pub mod vmi_lifecycle;
+pub mod volume_snapshots;
 pub mod workloads;
 
 pub use requeue::Requeue;
@@ -140,6 +144,7 @@ pub fn prepare(
     fresh: bool,
 ) -> Result<Arc<kubevirt_webhooks::KubeVirtWebhooks>, ApiError> {
     let webhooks = kubevirt_webhooks::install(cluster);
+    vm_restores::install(cluster, webhooks.clone());
     power::install(cluster);
     if fresh {
         seed::settle_workloads(cluster);
@@ -215,10 +220,37 @@ pub fn spawn(
             Duration::from_secs(30),
             cdi_golden_images::GoldenImages,
         )),
+        tokio::spawn(drive(
+            cluster.clone(),
+            shutdown.clone(),
+            Duration::from_secs(10),
+            volume_snapshots::VolumeSnapshotController::new(timing),
+        )),
+        tokio::spawn(drive(
+            cluster.clone(),
+            shutdown.clone(),
+            Duration::from_secs(10),
+            vm_snapshots::VmSnapshotController,
+        )),
+        tokio::spawn(drive(
+            cluster.clone(),
+            shutdown.clone(),
+            Duration::from_secs(10),
+            vm_restores::VmRestoreController,
+        )),
+        tokio::spawn(drive(
+            cluster.clone(),
+            shutdown.clone(),
+            Duration::from_secs(10),
+            vm_clones::VmCloneController,
+        )),
     ];
     // Seeds once KubeVirt is served: on a fresh cluster, and on one restarted from a state saved
     // before KubeVirt was installed (the demo's, installed later).
-    let kubevirt_served = cluster.registry().any_version(&vm_controller::vms()).is_some();
+    let kubevirt_served = cluster
+        .registry()
+        .any_version(&vm_controller::vms())
+        .is_some();
     if settings.vms > 0 && !settings.with_kubevirt && (fresh || !kubevirt_served) {
         tasks.push(tokio::spawn(seed::vms_when_served(
             cluster.clone(),

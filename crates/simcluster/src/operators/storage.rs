@@ -18,6 +18,8 @@ const MANAGER: &str = "persistentvolume-binder-controller";
 pub const DEFAULT_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
 /// CDI prefers the class marked as the default for virtualization.
 pub const DEFAULT_VIRT_CLASS_ANNOTATION: &str = "storageclass.kubevirt.io/is-default-virt-class";
+/// CDI's request to bind a claim at once even on a `WaitForFirstConsumer` class.
+pub const IMMEDIATE_BINDING_ANNOTATION: &str = "cdi.kubevirt.io/storage.bind.immediate.requested";
 /// Set on a claim when its consumer was scheduled (by the scheduler, or CDI for its importer).
 pub const SELECTED_NODE_ANNOTATION: &str = "volume.kubernetes.io/selected-node";
 
@@ -126,7 +128,9 @@ fn pending_claims(cluster: &Cluster) -> Vec<Key> {
 
 /// Does a pod or a VMI in the claim's namespace use it (directly or through its DataVolume)?
 fn has_consumer(cluster: &Cluster, claim: &Value) -> bool {
-    if annotation(claim, SELECTED_NODE_ANNOTATION).is_some() {
+    if annotation(claim, SELECTED_NODE_ANNOTATION).is_some()
+        || annotation(claim, IMMEDIATE_BINDING_ANNOTATION) == Some("true")
+    {
         return true;
     }
     let (ns, name) = (meta(claim, "namespace"), meta(claim, "name"));
