@@ -646,3 +646,76 @@ async fn installed_packs_offer_their_next_versions_and_their_health_is_pushed_as
     watch.await.unwrap().unwrap();
     cluster.shutdown().await;
 }
+
+/// The proxied preset's preflight in the app: the API server's certificate is read with the proxy
+/// host (`cluster-lab1.proxy.test`) as SNI from the saved cluster's server; without that SAN the
+/// check says which to add; frpc not installed yet is said as such.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxied_preflight_reads_the_certificate_for_the_proxy_host() {
+    let proxy_host = "cluster-lab1.proxy.test";
+    for (sans, verdict) in [
+        (vec![proxy_host.to_string()], VerdictView::Pass),
+        (vec![], VerdictView::Warn),
+    ] {
+        let cluster = sim(simcluster::Options {
+            tls_sans: sans,
+            ..simcluster::Options::default()
+        })
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let app = app_with(&dir, &cluster).await;
+        app.store_pack_secret(vmdeck_desktop_core::PackSecretInput {
+            cluster: Some(CLUSTER.into()),
+            pack: "spectro-proxy".into(),
+            key: "token".into(),
+            value: vmdeck_vault::Sensitive::new("frp-test-token".into()),
+        })
+        .await
+        .unwrap();
+        let mut draft = preset_draft("vm-dashboard-proxied");
+        let proxy = draft
+            .packs
+            .iter_mut()
+            .find(|p| p.name == "spectro-proxy")
+            .unwrap();
+        proxy.values["server"]["address"] = json!("proxy.test");
+        proxy.values["clusterId"] = json!("lab1");
+        let preflight: PreflightView = call_as(
+            &app,
+            "preflight_install",
+            json!({ "cluster": CLUSTER, "draft": draft }),
+        )
+        .await;
+        let check = |id: &str| {
+            preflight
+                .checks
+                .iter()
+                .find(|c| c.id == id)
+                .unwrap_or_else(|| panic!("no {id}: {preflight:#?}"))
+        };
+        let certificate = check("proxy_certificate");
+        assert_eq!(certificate.verdict, verdict, "{certificate:#?}");
+        assert!(
+            certificate.saw.contains(&format!("with SNI {proxy_host}")),
+            "{}",
+            certificate.saw
+        );
+        if verdict == VerdictView::Warn {
+            assert!(
+                certificate
+                    .fix
+                    .as_deref()
+                    .unwrap()
+                    .starts_with(&format!("Add the SAN {proxy_host}")),
+                "{certificate:#?}"
+            );
+        }
+        assert!(
+            check("proxy_agent")
+                .saw
+                .starts_with("not checked yet: frpc is not installed"),
+            "{preflight:#?}"
+        );
+        cluster.shutdown().await;
+    }
+}
