@@ -320,3 +320,27 @@ async fn a_golden_image_cron_publishes_a_ready_datasource_to_clone_from() {
         format!("vm-dashboard/{imported}")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_shows_datavolume_progress_and_waits_for_it() {
+    let cluster = with_cdi(false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    cluster.write_kubeconfig(&kubeconfig).unwrap();
+    let k = support::Kubectl::new(33, &kubeconfig);
+    let manifest = dir.path().join("dv.yaml");
+    std::fs::write(&manifest, "apiVersion: cdi.kubevirt.io/v1beta1\nkind: DataVolume\nmetadata:\n  name: disk\nspec:\n  source:\n    http:\n      url: https://example.com/disk.qcow2\n  storage:\n    resources:\n      requests:\n        storage: 1Gi\n").unwrap();
+    k.ok(&["apply", "-f", manifest.to_str().unwrap()]).await;
+    k.ok(&["wait", "dv/disk", "--for=condition=Ready", "--timeout=20s"])
+        .await;
+    let table = k.ok(&["get", "dv", "disk"]).await;
+    let row = table.lines().nth(1).unwrap_or("");
+    assert!(
+        row.contains("Succeeded") && row.contains("100.0%"),
+        "{table}"
+    );
+    let pvc = k
+        .ok(&["get", "pvc", "disk", "-o", "jsonpath={.status.phase}"])
+        .await;
+    assert_eq!(pvc, "Bound");
+}
