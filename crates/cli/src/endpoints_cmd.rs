@@ -8,7 +8,7 @@ use anyhow::{Context, Result, anyhow};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use vmdeck_installer::inventory::InventoryStore;
-use vmdeck_vault::{CheckReport, EndpointKind, ProxiedAccess, Vault};
+use vmdeck_vault::{CheckReport, EndpointKind, PackProxyValues, ProxiedAccess, Vault};
 
 use crate::clusters_cmd::ListFormat;
 
@@ -172,32 +172,8 @@ async fn installed_proxy_values(
     let Some(inventory) = inventory else {
         return Ok((None, None, None));
     };
-    let profile: serde_yaml_ng::Value = serde_yaml_ng::from_str(&inventory.profile)
-        .context("the inventory's profile is not YAML")?;
-    let values = profile["packs"]
-        .as_sequence()
-        .and_then(|packs| {
-            packs
-                .iter()
-                .find(|pack| pack["name"].as_str() == Some("spectro-proxy"))
-        })
-        .map(|pack| pack["values"].clone());
-    let Some(values) = values else {
-        return Ok((None, None, None));
-    };
-    let text = |v: &serde_yaml_ng::Value| {
-        v.as_str()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-    };
-    Ok((
-        text(&values["server"]["address"]),
-        values["server"]["port"]
-            .as_u64()
-            .and_then(|p| u16::try_from(p).ok()),
-        text(&values["clusterId"]),
-    ))
+    let values = PackProxyValues::from_profile(&inventory.profile);
+    Ok((values.proxy_host, values.port, values.cluster_uid))
 }
 
 /// Adds (or replaces) proxied access; prints the endpoint saved.

@@ -12,6 +12,7 @@ use crate::console_views::{
     ConsoleTicketView, InstalledViewerView, SavedScreenshotView, ScreenshotView, ViewerView,
     VmAccessView, VmRowView, VmUpdateEvent,
 };
+use crate::endpoint_views::{AddProxiedInput, EndpointsView, UseEndpointInput};
 use crate::install_events::{
     InstallDoneView, InstallEvent, InstalledStatusView, LiveGatesView, UnfinishedRunView,
     UninstallDoneView,
@@ -50,6 +51,14 @@ core_calls! {
         remove_cluster(ClusterRef) -> () = |app, cluster| app.remove_cluster(cluster).await;
         /// Connects to a saved cluster: version, nodes, KubeVirt, install permission.
         check_cluster(ClusterRef) -> CheckView = |app, cluster| app.check_cluster(cluster).await;
+        /// Checks a cluster's direct and proxied endpoints at once: which answers, which is in use.
+        cluster_endpoints(ClusterRef) -> EndpointsView
+            = |app, cluster| app.cluster_endpoints(cluster).await;
+        /// "Add proxied access" through the Spectro-style reverse proxy, same credentials.
+        add_proxied_access(AddProxiedInput) -> EndpointsView
+            = |app, input| app.add_proxied_access(input).await;
+        /// Switches the endpoint a cluster uses (direct or proxied).
+        use_endpoint(UseEndpointInput) -> ClusterView = |app, input| app.use_endpoint(input).await;
         /// Starts the embedded simulated cluster (once).
         start_demo(()) -> ClusterView = |app, ()| app.start_demo().await;
         /// Pack cards with their values forms, and the presets.

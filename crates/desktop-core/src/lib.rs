@@ -12,6 +12,8 @@ pub mod console_requests;
 pub mod console_views;
 pub mod demo;
 pub mod devserver;
+mod endpoint_calls;
+pub mod endpoint_views;
 mod engine_thread;
 mod install_calls;
 mod install_cancel;

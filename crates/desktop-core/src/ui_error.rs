@@ -73,6 +73,10 @@ impl From<VaultError> for UiError {
                 cluster: Some(name.clone()),
                 ..Self::new(err.code(), err.to_string())
             },
+            VaultError::Endpoint(ref endpoint) => Self {
+                field: Some(endpoint.field().to_string()),
+                ..Self::new(err.code(), err.to_string())
+            },
             other => Self::new(other.code(), other.to_string()),
         }
     }

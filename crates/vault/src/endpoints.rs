@@ -178,6 +178,45 @@ impl ProxiedAccess {
     }
 }
 
+/// What an installed profile (YAML, as the cluster's VMDeck inventory keeps it) says about the
+/// spectro-proxy pack: its `server.address`, `server.port` and `clusterId`, each when set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackProxyValues {
+    pub proxy_host: Option<String>,
+    pub port: Option<u16>,
+    pub cluster_uid: Option<String>,
+}
+
+impl PackProxyValues {
+    /// Reads them from a profile; a profile without the pack (or not YAML) gives none.
+    pub fn from_profile(profile_yaml: &str) -> Self {
+        let Ok(profile) = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(profile_yaml) else {
+            return Self::default();
+        };
+        let Some(values) = profile["packs"].as_sequence().and_then(|packs| {
+            packs
+                .iter()
+                .find(|pack| pack["name"].as_str() == Some("spectro-proxy"))
+                .map(|pack| pack["values"].clone())
+        }) else {
+            return Self::default();
+        };
+        let text = |v: &serde_yaml_ng::Value| {
+            v.as_str()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+        };
+        Self {
+            proxy_host: text(&values["server"]["address"]),
+            port: values["server"]["port"]
+                .as_u64()
+                .and_then(|p| u16::try_from(p).ok()),
+            cluster_uid: text(&values["clusterId"]),
+        }
+    }
+}
+
 /// An `http://` or `https://` proxy without credentials (the index is not secret).
 fn check_proxy_url(url: &str) -> Result<String, EndpointError> {
     let uri: http::Uri = url
@@ -248,6 +287,23 @@ mod tests {
             Some("cluster-5f3a9c0e.proxy.example.com")
         );
         assert_eq!(endpoint.proxy_url.as_deref(), Some("http://127.0.0.1:3128"));
+    }
+
+    #[test]
+    fn pack_values_are_read_from_an_installed_profile() {
+        let profile = "packs:\n- name: kubevirt\n- name: spectro-proxy\n  values:\n    clusterId: c-42\n    server:\n      address: proxy.example.com\n      port: 8443\n";
+        assert_eq!(
+            PackProxyValues::from_profile(profile),
+            PackProxyValues {
+                proxy_host: Some("proxy.example.com".into()),
+                port: Some(8443),
+                cluster_uid: Some("c-42".into()),
+            }
+        );
+        assert_eq!(
+            PackProxyValues::from_profile("packs:\n- name: kubevirt\n"),
+            PackProxyValues::default()
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub use app_dirs::AppDirs;
 pub use cluster_index::SavedCluster;
 pub use connection::{AuthKind, ClusterWarning};
 pub use connection_check::{CheckFailure, CheckReport, DEFAULT_CHECK_TIMEOUT, KubevirtStatus};
-pub use endpoints::{EndpointKind, ProxiedAccess, ProxiedEndpoint};
+pub use endpoints::{EndpointKind, PackProxyValues, ProxiedAccess, ProxiedEndpoint};
 pub use import_error::ImportError;
 pub use keyring_store::KeyringStore;
 pub use kubeconfig_merge::{
