@@ -660,33 +660,7 @@ async fn seeded_vms_wait_for_kubevirt_then_start_with_delays() {
         Some(2),
         "already running at start"
     );
-    // Install KubeVirt the way a user does: operator manifest, then the CR.
-    let operator =
-        std::fs::read_to_string(support::upstream().join("kubevirt/v1.8.4/kubevirt-operator.yaml"))
-            .unwrap();
-    let cr = std::fs::read_to_string(support::upstream().join("kubevirt/v1.8.4/kubevirt-cr.yaml"))
-        .unwrap();
-    let apply = PatchParams::apply("test").force();
-    for document in support::documents(&operator)
-        .into_iter()
-        .chain(support::documents(&cr))
-    {
-        let api_version = document["apiVersion"].as_str().unwrap();
-        let kind = document["kind"].as_str().unwrap();
-        let rt = eventually("kind served", async || {
-            cluster.cluster().registry().by_kind(api_version, kind)
-        })
-        .await;
-        let ar = resource(&rt.group, &rt.version, &rt.kind, &rt.plural);
-        let name = document["metadata"]["name"].as_str().unwrap();
-        let api: Api<DynamicObject> = match document["metadata"]["namespace"].as_str() {
-            Some(ns) if rt.namespaced => Api::namespaced_with(client.clone(), ns, &ar),
-            _ => Api::all_with(client.clone(), &ar),
-        };
-        api.patch(name, &apply, &Patch::Apply(&document))
-            .await
-            .unwrap();
-    }
+    install_kubevirt(&cluster, &client).await;
     let kv = eventually("Deploying seen", async || {
         let kv = json_of(&kv_api(&client).get("kubevirt").await.unwrap());
         kv["status"]["phase"].as_str().map(String::from)
@@ -717,6 +691,56 @@ async fn seeded_vms_wait_for_kubevirt_then_start_with_delays() {
     assert_eq!(phases.first(), Some(&"Pending"), "{phases:?}");
     assert_eq!(phases.last(), Some(&"Running"), "{phases:?}");
     assert!(phases.len() >= 3, "the VMI went through phases: {phases:?}");
+}
+
+/// Installs KubeVirt the way a user does: the upstream operator manifest, then the CR.
+async fn install_kubevirt(cluster: &SimCluster, client: &kube::Client) {
+    let operator =
+        std::fs::read_to_string(support::upstream().join("kubevirt/v1.8.4/kubevirt-operator.yaml"))
+            .unwrap();
+    let cr = std::fs::read_to_string(support::upstream().join("kubevirt/v1.8.4/kubevirt-cr.yaml"))
+        .unwrap();
+    let apply = PatchParams::apply("test").force();
+    for document in support::documents(&operator)
+        .into_iter()
+        .chain(support::documents(&cr))
+    {
+        let api_version = document["apiVersion"].as_str().unwrap();
+        let kind = document["kind"].as_str().unwrap();
+        let rt = eventually("kind served", async || {
+            cluster.cluster().registry().by_kind(api_version, kind)
+        })
+        .await;
+        let ar = resource(&rt.group, &rt.version, &rt.kind, &rt.plural);
+        let name = document["metadata"]["name"].as_str().unwrap();
+        let api: Api<DynamicObject> = match document["metadata"]["namespace"].as_str() {
+            Some(ns) if rt.namespaced => Api::namespaced_with(client.clone(), ns, &ar),
+            _ => Api::all_with(client.clone(), &ar),
+        };
+        api.patch(name, &apply, &Patch::Apply(&document))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_restarted_from_its_state_before_kubevirt_still_seeds_its_vms_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options {
+        state: Some(dir.path().join("state.json")),
+        vms: 3,
+        ready_delay: Duration::from_millis(50),
+        ..Options::default()
+    };
+    support::start_with(options.clone()).await.shutdown().await;
+    let cluster = support::start_with(options).await;
+    let client = cluster.client().await;
+    install_kubevirt(&cluster, &client).await;
+    eventually("seeded VM appears after the restart", async || {
+        vm_api(&client, "dev").get_opt("web-01").await.unwrap()
+    })
+    .await;
+    cluster.shutdown().await;
 }
 
 /// Refuses creating one named Service while `refusing` is set: a write the operator must report.
