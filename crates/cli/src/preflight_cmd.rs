@@ -81,20 +81,29 @@ pub fn print_report(report: &PreflightReport) {
 }
 
 /// The endpoint the target's client connects to (for the proxy checks' TLS handshake): the
-/// kubeconfig context's server and `tls-server-name`, or the saved cluster's server.
+/// kubeconfig context's server and `tls-server-name`, or the saved cluster's endpoint in use.
 async fn endpoint(target: &TargetArgs) -> anyhow::Result<Option<TargetEndpoint>> {
     match (&target.cluster, &target.kubeconfig) {
         (Some(name), _) => {
-            let store = vmdeck_vault::KeyringStore::connect()
-                .map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?;
-            let vault = crate::clusters_cmd::open_vault(
-                std::sync::Arc::new(store),
-                vmdeck_vault::ExecEnvironment::detect(crate::clusters_cmd::LOGIN_SHELL_TIMEOUT),
-            )?;
-            let saved = vault
-                .get(name)
-                .map_err(|e| anyhow::anyhow!("[{}] cluster {name}: {e}", e.code()))?;
-            Ok(TargetEndpoint::from_url(&saved.server, None))
+            let name = name.clone();
+            // The keyring and the index are read off the async threads.
+            tokio::task::spawn_blocking(move || {
+                let store = vmdeck_vault::KeyringStore::connect()
+                    .map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?;
+                let vault = crate::clusters_cmd::open_vault(
+                    std::sync::Arc::new(store),
+                    vmdeck_vault::ExecEnvironment::detect(crate::clusters_cmd::LOGIN_SHELL_TIMEOUT),
+                )?;
+                // The endpoint in use (direct or proxied).
+                let connection = vault
+                    .connection(&name)
+                    .map_err(|e| anyhow::anyhow!("[{}] cluster {name}: {e}", e.code()))?;
+                Ok(TargetEndpoint::from_url(
+                    &connection.server,
+                    connection.tls_server_name.clone(),
+                ))
+            })
+            .await?
         }
         (None, Some(file)) => {
             let kubeconfig = kube::config::Kubeconfig::read_from(file)?;

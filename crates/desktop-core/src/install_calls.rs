@@ -39,7 +39,7 @@ struct Prepared {
     client: kube::Client,
     profile: Profile,
     rendered: Rendered,
-    /// The saved cluster's server, for the proxy checks' TLS handshake.
+    /// The saved cluster's endpoint in use, for the proxy checks' TLS handshake.
     endpoint: Option<vmdeck_installer::preflight::TargetEndpoint>,
 }
 
@@ -134,12 +134,19 @@ impl App {
         let wizard = self.wizard()?;
         check_profile(wizard.catalog(), &profile)?;
         let (vault, client) = self.cluster_client(cluster).await?;
+        // The endpoint in use (direct or proxied), for the proxy checks' TLS handshake.
         let endpoint = {
             let (vault, owned) = (vault.clone(), cluster.to_string());
-            blocking(move || vault.get(&owned)).await?
+            blocking(move || {
+                vault.connection(&owned).map(|c| {
+                    vmdeck_installer::preflight::TargetEndpoint::from_url(
+                        &c.server,
+                        c.tls_server_name.clone(),
+                    )
+                })
+            })
+            .await?
         };
-        let endpoint =
-            vmdeck_installer::preflight::TargetEndpoint::from_url(&endpoint.server, None);
         let secrets = {
             let (wizard, owned, profile) = (wizard.clone(), cluster.to_string(), profile.clone());
             blocking(move || cluster_secrets(&vault, wizard.catalog(), &owned, &profile)).await?
