@@ -98,10 +98,15 @@ async fn endpoint(target: &TargetArgs) -> anyhow::Result<Option<TargetEndpoint>>
                 let connection = vault
                     .connection(&name)
                     .map_err(|e| anyhow::anyhow!("[{}] cluster {name}: {e}", e.code()))?;
-                Ok(TargetEndpoint::from_url(
-                    &connection.server,
-                    connection.tls_server_name.clone(),
-                ))
+                Ok(
+                    TargetEndpoint::from_url(
+                        &connection.server,
+                        connection.tls_server_name.clone(),
+                    )
+                    .map(|e| {
+                        e.with_proxy_url(connection.proxy_url.as_ref().map(|u| u.expose().clone()))
+                    }),
+                )
             })
             .await?
         }

@@ -143,6 +143,7 @@ impl App {
                         &c.server,
                         c.tls_server_name.clone(),
                     )
+                    .map(|e| e.with_proxy_url(c.proxy_url.as_ref().map(|u| u.expose().clone())))
                 })
             })
             .await?

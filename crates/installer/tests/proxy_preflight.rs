@@ -5,7 +5,8 @@
 //! not route is "the proxy does not know this cluster"; against the direct endpoint the
 //! certificate is read with the proxy host as SNI. frpc not installed yet is said as such; once
 //! installed, its Deployment is available and its ConfigMap names the values' frp server (a
-//! profile naming another port is told).
+//! profile naming another port is told). With `proxy-url` at tinyproxy in front of haproxy (two
+//! hops) the handshake goes through both.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -15,7 +16,7 @@ use vmdeck_installer::preflight::{
     CheckId, PreflightOptions, PreflightReport, TargetEndpoint, Verdict, preflight,
 };
 use vmdeck_packs::{Catalog, ProfileRequest, Rendered, profile_from_preset, render};
-use vmdeck_test_support::proxy_rig::Haproxy;
+use vmdeck_test_support::proxy_rig::{Haproxy, Tinyproxy};
 
 const ROUTED: &str = "cluster-c1.proxy.test";
 
@@ -64,11 +65,26 @@ async fn run(
     server_name: Option<&str>,
     rendered: &Rendered,
 ) -> PreflightReport {
+    run_via(cluster, url, server_name, None, rendered).await
+}
+
+/// [`run`] with the client's `proxy-url`.
+async fn run_via(
+    cluster: &SimCluster,
+    url: &str,
+    server_name: Option<&str>,
+    proxy_url: Option<&str>,
+    rendered: &Rendered,
+) -> PreflightReport {
     let mut config = cluster.client_config("admin").await;
     config.cluster_url = url.parse().unwrap();
     config.tls_server_name = server_name.map(str::to_string);
+    // The probe reads the endpoint's proxy-url; the kube client here dials haproxy directly
+    // (this crate's kube build has no http-proxy feature; vmdeckctl's does, see cli/tests/proxied.rs).
+    let mut with_proxy = config.clone();
+    with_proxy.proxy_url = proxy_url.map(|u| u.parse().unwrap());
     let options = PreflightOptions {
-        endpoint: TargetEndpoint::from_config(&config),
+        endpoint: TargetEndpoint::from_config(&with_proxy),
         ..PreflightOptions::default()
     };
     let client = kube::Client::try_from(config).unwrap();
@@ -251,6 +267,45 @@ async fn after_install_the_frpc_agent_and_its_config_are_checked() {
     assert_eq!(
         agent.saw,
         "frpc's ConfigMap names the frp server proxy.test:443, the pack's values proxy.test:8443"
+    );
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_proxy_url_the_handshake_goes_through_both_hops() {
+    let cluster = SimCluster::start(simcluster::Options {
+        tls_sans: vec![ROUTED.into()],
+        ..simcluster::Options::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let haproxy = Haproxy::start(dir.path(), &[(ROUTED, backend(&cluster))]).await;
+    let tinyproxy = Tinyproxy::start(dir.path()).await;
+    let url = format!("https://127.0.0.1:{}", haproxy.port());
+    let report = run_via(
+        &cluster,
+        &url,
+        Some(ROUTED),
+        Some(&tinyproxy.url()),
+        &rendered("c1"),
+    )
+    .await;
+    assert_eq!(
+        only(&report, CheckId::ProxyRoute).verdict,
+        Verdict::Pass,
+        "{report:#?}"
+    );
+    assert_eq!(
+        only(&report, CheckId::ProxyCertificate).verdict,
+        Verdict::Pass,
+        "{report:#?}"
+    );
+    let authority = format!("127.0.0.1:{}", haproxy.port());
+    assert!(
+        tinyproxy.connects_to(&authority) >= 1,
+        "{}",
+        tinyproxy.log_text()
     );
     cluster.shutdown().await;
 }

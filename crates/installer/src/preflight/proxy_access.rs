@@ -176,7 +176,15 @@ pub(super) async fn probe_checks(
         let Some(target) = endpoint else {
             return Vec::new();
         };
-        return match peer_names(&target.host, target.port, host, limit).await {
+        return match peer_names(
+            &target.host,
+            target.port,
+            target.proxy_url.as_deref(),
+            host,
+            limit,
+        )
+        .await
+        {
             Ok(names) => vec![
                 check(
                     CheckId::ProxyRoute,
@@ -224,7 +232,15 @@ pub(super) async fn probe_checks(
             );
         };
         let how = format!("read from {}:{} with SNI {host}", target.host, target.port);
-        match peer_names(&target.host, target.port, host, limit).await {
+        match peer_names(
+            &target.host,
+            target.port,
+            target.proxy_url.as_deref(),
+            host,
+            limit,
+        )
+        .await
+        {
             Ok(names) => certificate_check(host, &names, &how, false),
             Err(error) => check(
                 CheckId::ProxyCertificate,
@@ -239,31 +255,41 @@ pub(super) async fn probe_checks(
             return None;
         };
         let port = config.server_port;
-        Some(match peer_names(host, port, host, limit).await {
-            Ok(_) => check(
-                CheckId::ProxyRoute,
-                Verdict::Pass,
-                format!("the proxy at {host}:{port} answers for {host}"),
-                None,
-            ),
-            Err(ProbeError::NameRefused { detail, .. }) => check(
-                CheckId::ProxyRoute,
-                Verdict::Warn,
-                format!(
-                    "the proxy does not know this cluster (yet): {host}:{port} closed the connection ({detail}); \
-                     expected until frpc is installed and connected"
+        Some(
+            match peer_names(
+                host,
+                port,
+                endpoint.and_then(|e| e.proxy_url.as_deref()),
+                host,
+                limit,
+            )
+            .await
+            {
+                Ok(_) => check(
+                    CheckId::ProxyRoute,
+                    Verdict::Pass,
+                    format!("the proxy at {host}:{port} answers for {host}"),
+                    None,
                 ),
-                Some(refused_fix(plan)),
-            ),
-            Err(error) => check(
-                CheckId::ProxyRoute,
-                Verdict::Warn,
-                format!("the proxy does not answer: {error}"),
-                Some(format!(
-                    "Check that {host} resolves to the frp server and that this network may reach port {port}."
-                )),
-            ),
-        })
+                Err(ProbeError::NameRefused { detail, .. }) => check(
+                    CheckId::ProxyRoute,
+                    Verdict::Warn,
+                    format!(
+                        "the proxy does not know this cluster (yet): {host}:{port} closed the connection ({detail}); \
+                     expected until frpc is installed and connected"
+                    ),
+                    Some(refused_fix(plan)),
+                ),
+                Err(error) => check(
+                    CheckId::ProxyRoute,
+                    Verdict::Warn,
+                    format!("the proxy does not answer: {error}"),
+                    Some(format!(
+                        "Check that {host} resolves to the frp server and that this network may reach port {port}."
+                    )),
+                ),
+            },
+        )
     };
     let (certificate, route) = futures::join!(certificate, route);
     let mut checks = vec![certificate];

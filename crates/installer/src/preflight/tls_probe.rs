@@ -21,6 +21,8 @@ pub struct TargetEndpoint {
     pub host: String,
     pub port: u16,
     pub tls_server_name: Option<String>,
+    /// An HTTP proxy (`proxy-url`) the client reaches the server through (CONNECT).
+    pub proxy_url: Option<String>,
 }
 
 impl TargetEndpoint {
@@ -32,7 +34,14 @@ impl TargetEndpoint {
             host: host.to_string(),
             port: uri.port_u16().unwrap_or(443),
             tls_server_name: tls_server_name.filter(|name| !name.is_empty()),
+            proxy_url: None,
         })
+    }
+
+    /// The same endpoint reached through the HTTP proxy `proxy_url` (when given).
+    pub fn with_proxy_url(mut self, proxy_url: Option<String>) -> TargetEndpoint {
+        self.proxy_url = proxy_url.filter(|url| !url.is_empty());
+        self
     }
 
     /// The endpoint a kube-rs configuration connects to.
@@ -41,6 +50,7 @@ impl TargetEndpoint {
             &config.cluster_url.to_string(),
             config.tls_server_name.clone(),
         )
+        .map(|e| e.with_proxy_url(config.proxy_url.as_ref().map(ToString::to_string)))
     }
 
     /// The name the client verifies the certificate against.
@@ -96,6 +106,92 @@ pub enum ProbeError {
     },
     #[error("`{name}` is not a valid TLS server name")]
     BadName { name: String },
+    #[error("the HTTP proxy {proxy} would not CONNECT to {host}:{port}: {detail}")]
+    Proxy {
+        proxy: String,
+        host: String,
+        port: u16,
+        detail: String,
+    },
+}
+
+/// A TCP connection to `host:port`: directly, or through the HTTP proxy `via` (CONNECT).
+async fn dial(
+    host: &str,
+    port: u16,
+    via: Option<&str>,
+    limit: Duration,
+) -> Result<TcpStream, ProbeError> {
+    let Some(proxy) = via else {
+        return tcp(host, port, limit).await;
+    };
+    let fail = |proxy: &str, detail: String| ProbeError::Proxy {
+        proxy: proxy.to_string(),
+        host: host.to_string(),
+        port,
+        detail,
+    };
+    let uri: http::Uri = proxy
+        .parse()
+        .map_err(|_| fail("(proxy-url)", "proxy-url is not a URL".into()))?;
+    let (Some(proxy_host), Some("http")) = (uri.host(), uri.scheme_str()) else {
+        return Err(fail(
+            "(proxy-url)",
+            "only http:// proxies are supported".into(),
+        ));
+    };
+    let proxy_host = proxy_host.trim_start_matches('[').trim_end_matches(']');
+    let proxy_port = uri.port_u16().unwrap_or(80);
+    // Named without any credentials the URL may carry.
+    let shown = format!("{proxy_host}:{proxy_port}");
+    let mut stream = tcp(proxy_host, proxy_port, limit).await?;
+    let authority = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n");
+    let exchange = async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        stream.write_all(request.as_bytes()).await?;
+        // Byte by byte up to the blank line: nothing of the tunnel is read here.
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+            head.push(stream.read_u8().await?);
+        }
+        Ok::<_, std::io::Error>(head)
+    };
+    let head = match timeout(limit, exchange).await {
+        Ok(Ok(head)) => head,
+        Ok(Err(error)) => return Err(fail(&shown, error.to_string())),
+        Err(_) => return Err(fail(&shown, format!("no answer within {limit:?}"))),
+    };
+    let status = String::from_utf8_lossy(&head)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    if status.split_whitespace().nth(1) == Some("200") {
+        Ok(stream)
+    } else {
+        Err(fail(&shown, format!("it answered `{status}`")))
+    }
+}
+
+async fn tcp(host: &str, port: u16, limit: Duration) -> Result<TcpStream, ProbeError> {
+    match timeout(limit, TcpStream::connect((host, port))).await {
+        Ok(Ok(tcp)) => Ok(tcp),
+        Ok(Err(source)) => Err(ProbeError::Connect {
+            host: host.to_string(),
+            port,
+            source,
+        }),
+        Err(_) => Err(ProbeError::ConnectTimeout {
+            host: host.to_string(),
+            port,
+            limit,
+        }),
+    }
 }
 
 /// Accepts any certificate: the probe only reads its names and sends nothing afterwards.
@@ -195,34 +291,19 @@ pub fn name_covers(pattern: &str, host: &str) -> bool {
     }
 }
 
-/// Dial `host:port`, say `name` by SNI and return the names of the certificate presented; each
-/// of the TCP connect and the handshake may take `limit`.
+/// Dial `host:port` (through the HTTP proxy `via`, when given), say `name` by SNI and return the
+/// names of the certificate presented; each of the connect and the handshake may take `limit`.
 pub async fn peer_names(
     host: &str,
     port: u16,
+    via: Option<&str>,
     name: &str,
     limit: Duration,
 ) -> Result<Vec<String>, ProbeError> {
     let server_name = ServerName::try_from(name.to_string()).map_err(|_| ProbeError::BadName {
         name: name.to_string(),
     })?;
-    let tcp = match timeout(limit, TcpStream::connect((host, port))).await {
-        Ok(Ok(tcp)) => tcp,
-        Ok(Err(source)) => {
-            return Err(ProbeError::Connect {
-                host: host.to_string(),
-                port,
-                source,
-            });
-        }
-        Err(_) => {
-            return Err(ProbeError::ConnectTimeout {
-                host: host.to_string(),
-                port,
-                limit,
-            });
-        }
-    };
+    let tcp = dial(host, port, via, limit).await?;
     let connector = connector().map_err(|e| ProbeError::Handshake {
         host: host.to_string(),
         port,
@@ -337,6 +418,7 @@ mod tests {
         let names = peer_names(
             "127.0.0.1",
             port,
+            None,
             "cluster-a.proxy.test",
             Duration::from_secs(5),
         )
@@ -357,6 +439,7 @@ mod tests {
         let error = peer_names(
             "127.0.0.1",
             port,
+            None,
             "cluster-x.proxy.test",
             Duration::from_secs(5),
         )
