@@ -34,7 +34,7 @@ ensure_rust() {
 
 # Build dependencies of the Rust workspace (the keyring crate talks D-Bus).
 ensure_build_deps() {
-  ensure_apt pkg-config libdbus-1-dev build-essential
+  ensure_apt pkg-config libdbus-1-dev build-essential libxkbcommon-dev xkb-data
 }
 
 # What the tests need: a Secret Service to test against, qemu (a real VNC server behind the

@@ -8,6 +8,7 @@ pub mod display;
 pub mod font;
 pub mod framebuffer;
 pub mod guest;
+pub mod keymap;
 pub mod keys;
 pub mod pixel_format;
 pub mod rfb;
@@ -184,6 +185,7 @@ impl Consoles {
                                 let options = rfb::RfbOptions {
                                     desktop_name: target.name.clone(),
                                     bench: target.bench,
+                                    keymap: target.keymap.clone(),
                                 };
                                 let screen = guest.screen.clone();
                                 tokio::spawn(async move {

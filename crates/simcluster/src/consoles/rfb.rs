@@ -1,7 +1,9 @@
 //! A built-in RFB 3.8 server (also speaks 3.3 and 3.7) over any byte stream: security type
 //! None, the screen's 1024x768 frame in the client's pixel format, Raw and CopyRect encodings,
 //! incremental updates that carry only changed tiles (scrolls replayed as CopyRect), key events
-//! typed into the guest, and a bench mode answering every request with a full changing frame.
+//! typed into the guest (plain keysyms, and QEMU extended key events typed through the guest's
+//! keyboard layout, announced as QEMU does with the -258 pseudo-encoding), and a bench mode
+//! answering every request with a full changing frame.
 
 use std::sync::Arc;
 
@@ -9,12 +11,17 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
 use crate::consoles::framebuffer::{Framebuffer, Rect};
-use crate::consoles::keys::Keyboard;
+use crate::consoles::keymap::{DEFAULT_KEYMAP, GuestKeyboard, KeyInput};
 use crate::consoles::pixel_format::{PixelFormat, PixelFormatError, colour_map_message};
 use crate::consoles::screen::{HEIGHT, Screen, WIDTH};
 
 const ENCODING_RAW: i32 = 0;
 const ENCODING_COPYRECT: i32 = 1;
+/// QEMU Extended Key Event pseudo-encoding: a client naming it may send scancodes.
+const ENCODING_QEMU_EXTENDED_KEY_EVENT: i32 = -258;
+/// QEMU client message and its extended key event submessage.
+const MESSAGE_QEMU: u8 = 255;
+const QEMU_EXTENDED_KEY_EVENT: u8 = 0;
 /// Tiles compared to find what changed.
 const TILE: usize = 64;
 /// Longest ClientCutText accepted.
@@ -34,6 +41,8 @@ pub enum RfbError {
     UnknownMessage(u8),
     #[error("rfb: ClientCutText of {0} bytes is over the 1 MiB limit")]
     CutTextTooLong(usize),
+    #[error("rfb: unknown QEMU client submessage {0}")]
+    UnknownQemuMessage(u8),
 }
 
 impl RfbError {
@@ -45,6 +54,7 @@ impl RfbError {
             Self::PixelFormat(e) => e.code(),
             Self::UnknownMessage(_) => "rfb_unknown_message",
             Self::CutTextTooLong(_) => "rfb_cut_text_too_long",
+            Self::UnknownQemuMessage(_) => "rfb_unknown_qemu_message",
         }
     }
 }
@@ -56,6 +66,9 @@ pub struct RfbOptions {
     pub desktop_name: String,
     /// Answer every update request with a full, changed frame (for throughput benchmarks).
     pub bench: bool,
+    /// The guest's keyboard layout (XKB name) that QEMU extended key events are typed through;
+    /// empty for the default, `us`.
+    pub keymap: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +82,7 @@ enum ClientMessage {
     SetPixelFormat(PixelFormat),
     SetEncodings(Vec<i32>),
     Update(UpdateRequest),
-    Key { down: bool, keysym: u32 },
+    Key(KeyInput),
     Ignored,
 }
 
@@ -87,7 +100,13 @@ where
             let _ = messages_tx.send(Err(error)).await;
         }
     });
-    let mut session = Session::new(screen, options.bench);
+    let keymap = if options.keymap.is_empty() {
+        DEFAULT_KEYMAP
+    } else {
+        &options.keymap
+    };
+    let keyboard = GuestKeyboard::start(screen.clone(), keymap)?;
+    let mut session = Session::new(screen, options.bench, keyboard);
     let mut changes = session.screen.subscribe();
     let result = async {
         loop {
@@ -205,8 +224,17 @@ async fn read_messages<R: AsyncRead + Unpin>(
                 let down = reader.read_u8().await? != 0;
                 let _pad = reader.read_u16().await?;
                 let keysym = reader.read_u32().await?;
-                ClientMessage::Key { down, keysym }
+                ClientMessage::Key(KeyInput::Keysym { down, keysym })
             }
+            MESSAGE_QEMU => match reader.read_u8().await? {
+                QEMU_EXTENDED_KEY_EVENT => {
+                    let down = reader.read_u16().await? != 0;
+                    let keysym = reader.read_u32().await?;
+                    let xt = reader.read_u32().await?;
+                    ClientMessage::Key(KeyInput::Scancode { down, keysym, xt })
+                }
+                other => return Err(RfbError::UnknownQemuMessage(other)),
+            },
             5 => {
                 let mut b = [0u8; 5];
                 reader.read_exact(&mut b).await?;
@@ -242,7 +270,7 @@ struct Session {
     shadow: Framebuffer,
     shadow_moves: u64,
     known: bool,
-    keyboard: Keyboard,
+    keyboard: GuestKeyboard,
     bench: Option<u64>,
 }
 
@@ -256,7 +284,7 @@ enum Piece {
 }
 
 impl Session {
-    fn new(screen: Arc<Screen>, bench: bool) -> Self {
+    fn new(screen: Arc<Screen>, bench: bool, keyboard: GuestKeyboard) -> Self {
         Self {
             screen,
             format: PixelFormat::SERVER,
@@ -265,7 +293,7 @@ impl Session {
             shadow: Framebuffer::new(WIDTH, HEIGHT, 0),
             shadow_moves: 0,
             known: false,
-            keyboard: Keyboard::default(),
+            keyboard,
             bench: bench.then_some(0),
         }
     }
@@ -286,6 +314,17 @@ impl Session {
             }
             ClientMessage::SetEncodings(encodings) => {
                 self.copy_rect = encodings.contains(&ENCODING_COPYRECT);
+                if encodings.contains(&ENCODING_QEMU_EXTENDED_KEY_EVENT) {
+                    // As QEMU does: an update holding only the pseudo-rectangle says yes.
+                    let mut ack = vec![0, 0, 0, 1];
+                    push_header(
+                        &mut ack,
+                        Rect::new(0, 0, WIDTH, HEIGHT),
+                        ENCODING_QEMU_EXTENDED_KEY_EVENT,
+                    );
+                    writer.write_all(&ack).await?;
+                    writer.flush().await?;
+                }
             }
             ClientMessage::Update(request) => {
                 // A non-incremental request wins over a pending incremental one.
@@ -294,11 +333,7 @@ impl Session {
                     _ => Some(request),
                 };
             }
-            ClientMessage::Key { down, keysym } => {
-                if let Some(bytes) = self.keyboard.key(down, keysym) {
-                    self.screen.type_bytes(&bytes);
-                }
-            }
+            ClientMessage::Key(input) => self.keyboard.send(input),
             ClientMessage::Ignored => {}
         }
         Ok(())

@@ -73,6 +73,22 @@ impl Screen {
         self.changed.send_modify(|v| *v += 1);
     }
 
+    /// A line the guest prints on its console for a key combination it handled (the shell's
+    /// prompt and pending input are redrawn under it).
+    pub fn show_line(&self, line: &str) {
+        {
+            let mut inner = self.inner.lock();
+            let Inner {
+                display,
+                terminal,
+                shell,
+            } = &mut *inner;
+            terminal.write(display, format!("\r\n{line}").as_bytes());
+            terminal.write(display, &shell.redraw());
+        }
+        self.changed.send_modify(|v| *v += 1);
+    }
+
     /// Told after every change.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()

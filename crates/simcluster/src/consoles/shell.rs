@@ -105,6 +105,10 @@ impl Shell {
                 out.extend_from_slice(self.prompt().as_bytes());
             }
             0x7f | 0x08 => {
+                // One character: a UTF-8 sequence's continuation bytes go with it.
+                while self.line.last().is_some_and(|b| b & 0xc0 == 0x80) {
+                    self.line.pop();
+                }
                 let erased = self.line.pop().is_some();
                 if erased && self.echoes() {
                     out.extend_from_slice(b"\x08 \x08");
@@ -127,13 +131,13 @@ impl Shell {
             }
             0x15 => {
                 if self.echoes() {
-                    for _ in 0..self.line.len() {
+                    for _ in String::from_utf8_lossy(&self.line).chars() {
                         out.extend_from_slice(b"\x08 \x08");
                     }
                 }
                 self.line.clear();
             }
-            0x20..=0x7e | 0x09 if self.line.len() < 4096 => {
+            0x20..=0x7e | 0x09 | 0x80..=0xff if self.line.len() < 4096 => {
                 let byte = if byte == 0x09 { b' ' } else { byte };
                 self.line.push(byte);
                 if self.echoes() {

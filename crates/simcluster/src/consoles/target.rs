@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use serde_json::Value;
 
 use crate::cluster::Cluster;
+use crate::consoles::keymap::{self, DEFAULT_KEYMAP, KEYMAP_ANNOTATION};
 use crate::consoles::sessions::Stream;
 use crate::resources::GroupResource;
 use crate::status::ApiError;
@@ -50,6 +51,8 @@ pub enum ConsoleError {
         value: String,
         address: String,
     },
+    #[error("{0}")]
+    Keymap(String),
     #[error("connecting to {address} (annotation {annotation}): {why}")]
     Unreachable {
         annotation: &'static str,
@@ -69,6 +72,7 @@ impl ConsoleError {
             Self::BadBackend { .. } => "console_bad_backend",
             Self::NotLoopback { .. } => "console_backend_not_loopback",
             Self::Unreachable { .. } => "console_backend_unreachable",
+            Self::Keymap(_) => "console_bad_keymap",
         }
     }
 }
@@ -106,6 +110,8 @@ pub struct Target {
     pub uid: String,
     pub backend: Option<Backend>,
     pub bench: bool,
+    /// The guest's keyboard layout (annotation `simcluster.vmdeck.io/keymap`, default `us`).
+    pub keymap: String,
 }
 
 /// Check the VMI named by the request and read its console settings.
@@ -168,7 +174,16 @@ pub async fn resolve(
         Some(value) => Some(parse_backend(backend_annotation, &value).await?),
         None => None,
     };
+    let keymap = annotation(KEYMAP_ANNOTATION).unwrap_or_else(|| DEFAULT_KEYMAP.to_string());
+    if stream == Stream::Vnc && backend.is_none() {
+        let checked = keymap.clone();
+        tokio::task::spawn_blocking(move || keymap::check(&checked))
+            .await
+            .map_err(|e| ConsoleError::Keymap(e.to_string()))?
+            .map_err(|e| ConsoleError::Keymap(e.to_string()))?;
+    }
     Ok(Target {
+        keymap,
         namespace: namespace.to_string(),
         name: name.to_string(),
         uid: vmi

@@ -1,5 +1,6 @@
 //! A tiny text terminal drawn on the framebuffer: 8x16 cells, carriage return, line feed with
-//! scrolling (logged as moves), backspace, `ESC [ H` / `ESC [ 2 J`, and an underline cursor.
+//! scrolling (logged as moves), backspace, `ESC [ H` / `ESC [ 2 J`, UTF-8 text, and an
+//! underline cursor.
 
 use crate::consoles::display::Display;
 use crate::consoles::font;
@@ -23,7 +24,9 @@ pub struct Terminal {
     area: Rect,
     cols: usize,
     rows: usize,
-    cells: Vec<u8>,
+    cells: Vec<char>,
+    /// The bytes of a UTF-8 sequence still being received.
+    utf8: Vec<u8>,
     row: usize,
     col: usize,
     escape: Escape,
@@ -40,7 +43,8 @@ impl Terminal {
             area: Rect::new(area.x, area.y, cols * CELL_W, rows * CELL_H),
             cols,
             rows,
-            cells: vec![b' '; cols * rows],
+            cells: vec![' '; cols * rows],
+            utf8: Vec::new(),
             row: 0,
             col: 0,
             escape: Escape::None,
@@ -59,7 +63,7 @@ impl Terminal {
     pub fn text(&self) -> String {
         self.cells
             .chunks(self.cols)
-            .map(|row| String::from_utf8_lossy(row).trim_end().to_string())
+            .map(|row| row.iter().collect::<String>().trim_end().to_string())
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -99,22 +103,42 @@ impl Terminal {
             }
             Escape::None => {}
         }
+        if byte < 0x80 {
+            self.utf8.clear();
+        }
         match byte {
             0x1b => self.escape = Escape::Started,
             b'\r' => self.col = 0,
             b'\n' => self.line_feed(display),
             0x08 => self.col = self.col.saturating_sub(1),
-            0x20..=0x7e => {
-                if self.col >= self.cols {
-                    self.col = 0;
-                    self.line_feed(display);
+            0x20..=0x7e => self.put(display, char::from(byte)),
+            0x80..=0xff => {
+                self.utf8.push(byte);
+                match std::str::from_utf8(&self.utf8) {
+                    Ok(text) => {
+                        let c = text.chars().next().unwrap_or('?');
+                        self.utf8.clear();
+                        self.put(display, c);
+                    }
+                    Err(e) if e.error_len().is_some() || self.utf8.len() >= 4 => {
+                        self.utf8.clear();
+                        self.put(display, char::REPLACEMENT_CHARACTER);
+                    }
+                    Err(_) => {}
                 }
-                self.cells[self.row * self.cols + self.col] = byte;
-                self.draw_cell(display, self.row, self.col);
-                self.col += 1;
             }
             _ => {}
         }
+    }
+
+    fn put(&mut self, display: &mut Display, c: char) {
+        if self.col >= self.cols {
+            self.col = 0;
+            self.line_feed(display);
+        }
+        self.cells[self.row * self.cols + self.col] = c;
+        self.draw_cell(display, self.row, self.col);
+        self.col += 1;
     }
 
     fn line_feed(&mut self, display: &mut Display) {
@@ -131,7 +155,7 @@ impl Terminal {
         display.move_rect(src, self.area.x, self.area.y);
         self.cells.copy_within(self.cols.., 0);
         let last = (self.rows - 1) * self.cols;
-        self.cells[last..].fill(b' ');
+        self.cells[last..].fill(' ');
         display.fb.fill(
             Rect::new(
                 self.area.x,
@@ -144,7 +168,7 @@ impl Terminal {
     }
 
     fn clear(&mut self, display: &mut Display) {
-        self.cells.fill(b' ');
+        self.cells.fill(' ');
         display.fb.fill(self.area, BG);
     }
 
@@ -162,7 +186,7 @@ impl Terminal {
         };
         display
             .fb
-            .draw_glyph(x, y, self.cells[row * self.cols + col] as char, style);
+            .draw_glyph(x, y, self.cells[row * self.cols + col], style);
     }
 
     fn draw_cursor(&self, display: &mut Display, visible: bool) {
@@ -195,5 +219,7 @@ mod tests {
         assert_eq!(terminal.cursor(), (1, 2));
         terminal.write(&mut display, b"\x08z\x1b[2J");
         assert_eq!(terminal.text().trim(), "");
+        terminal.write(&mut display, "\x1b[H\u{fc}\u{20ac}".as_bytes());
+        assert_eq!(terminal.text().lines().next(), Some("\u{fc}\u{20ac}"));
     }
 }

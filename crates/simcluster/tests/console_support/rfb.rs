@@ -86,6 +86,15 @@ impl Client {
         }
     }
 
+    /// One QEMU extended key event: the physical key `xt` (XT scancode) with its keysym.
+    pub async fn scancode(&mut self, down: bool, keysym: u32, xt: u32) {
+        let mut message = vec![255u8, 0];
+        message.extend_from_slice(&u16::from(down).to_be_bytes());
+        message.extend_from_slice(&keysym.to_be_bytes());
+        message.extend_from_slice(&xt.to_be_bytes());
+        self.io.send(&message).await;
+    }
+
     pub async fn type_text(&mut self, text: &str) {
         for c in text.chars() {
             let keysym = if c == '\r' { 0xff0d } else { c as u32 };
@@ -155,6 +164,8 @@ impl Client {
                         self.pixels[start..start + w].copy_from_slice(&line);
                     }
                 }
+                // QEMU Extended Key Event acknowledged: a pseudo-rectangle without data.
+                -258 => {}
                 other => panic!("encoding {other} was not asked for"),
             }
             pieces.push(Piece {
