@@ -75,30 +75,26 @@ fn settle(
     }
 }
 
-/// The API server did not answer. Through the proxy, say why when the proxy checks can: the
-/// proxy does not know this cluster, or the certificate lacks the proxy host (a report of those
-/// failures); otherwise the error.
-async fn unreachable(
+/// When the client goes through the proxy, its handshake first: a proxy that does not know this
+/// cluster, or a certificate without the proxy host, is the report at once (the API server
+/// could not answer; retrying the client would only take longer).
+async fn through_the_proxy_first(
     rendered: &Rendered,
     options: &PreflightOptions,
-    source: kube::Error,
-) -> Result<PreflightReport, PreflightError> {
+) -> Option<PreflightReport> {
     let endpoint = options.endpoint.as_ref();
-    if let Some(plan) = proxy_access::plan(rendered, endpoint)
-        && proxy_access::is_proxied(&plan, endpoint)
-    {
-        let checks = proxy_access::probe_checks(&plan, endpoint, options.connect_timeout).await;
-        if checks.iter().any(|c| c.verdict == Verdict::Fail) {
-            return Ok(PreflightReport {
-                kubernetes_version: "unknown (the API server did not answer through the proxy)"
-                    .into(),
-                checks,
-            });
-        }
+    let plan = proxy_access::plan(rendered, endpoint)?;
+    if !proxy_access::is_proxied(&plan, endpoint) {
+        return None;
     }
-    Err(PreflightError::Unreachable {
-        source: Box::new(source),
-    })
+    let checks = proxy_access::probe_checks(&plan, endpoint, options.connect_timeout).await;
+    checks
+        .iter()
+        .any(|c| c.verdict == Verdict::Fail)
+        .then(|| PreflightReport {
+            kubernetes_version: "unknown (not asked: the proxy checks failed)".into(),
+            checks,
+        })
 }
 
 /// Checks `rendered` (as `packs::render` made it from a profile of `catalog`) against the cluster.
@@ -108,15 +104,17 @@ pub async fn preflight(
     catalog: &Catalog,
     options: PreflightOptions,
 ) -> Result<PreflightReport, PreflightError> {
+    if let Some(report) = through_the_proxy_first(rendered, &options).await {
+        return Ok(report);
+    }
     let store = InventoryStore::new(client.clone(), options.retry);
     let (info, inventory) = futures::join!(
         options.retry.run(|| client.apiserver_version(), |_, _| {}),
         store.load()
     );
-    let info = match info {
-        Ok(info) => info,
-        Err((source, _)) => return unreachable(rendered, &options, source).await,
-    };
+    let info = info.map_err(|(source, _)| PreflightError::Unreachable {
+        source: Box::new(source),
+    })?;
     let inventory = match inventory {
         Ok(found) => found,
         Err(crate::InstallError::Read { what, source }) => {
