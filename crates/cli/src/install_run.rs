@@ -67,13 +67,12 @@ async fn prepare(
         ..PlanOptions::default()
     };
     // Both only read: the plan is made while the preflight runs, and dropped if it fails.
+    let preflight_options = PreflightOptions {
+        endpoint: crate::preflight_cmd::endpoint(target).await?,
+        ..PreflightOptions::default()
+    };
     let (report, planned) = tokio::join!(
-        preflight(
-            client.clone(),
-            rendered,
-            catalog,
-            PreflightOptions::default(),
-        ),
+        preflight(client.clone(), rendered, catalog, preflight_options),
         plan(client.clone(), rendered, options)
     );
     let report = report.map_err(|e| anyhow!("{name}: {e} [{}]", e.code()))?;

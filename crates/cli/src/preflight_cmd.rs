@@ -82,7 +82,7 @@ pub fn print_report(report: &PreflightReport) {
 
 /// The endpoint the target's client connects to (for the proxy checks' TLS handshake): the
 /// kubeconfig context's server and `tls-server-name`, or the saved cluster's endpoint in use.
-async fn endpoint(target: &TargetArgs) -> anyhow::Result<Option<TargetEndpoint>> {
+pub(crate) async fn endpoint(target: &TargetArgs) -> anyhow::Result<Option<TargetEndpoint>> {
     match (&target.cluster, &target.kubeconfig) {
         (Some(name), _) => {
             let name = name.clone();
