@@ -16,13 +16,25 @@ use tokio_rustls::TlsConnector;
 
 /// Where a client connects, as its kubeconfig says: the server URL's host and port, and the
 /// `tls-server-name` it verifies instead of the host, if any.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct TargetEndpoint {
     pub host: String,
     pub port: u16,
     pub tls_server_name: Option<String>,
     /// An HTTP proxy (`proxy-url`) the client reaches the server through (CONNECT).
     pub proxy_url: Option<String>,
+}
+
+/// The proxy URL is left out: it may carry credentials.
+impl std::fmt::Debug for TargetEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TargetEndpoint")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls_server_name", &self.tls_server_name)
+            .field("proxy_url", &self.proxy_url.as_ref().map(|_| "(set)"))
+            .finish()
+    }
 }
 
 impl TargetEndpoint {
@@ -376,6 +388,8 @@ mod tests {
         .unwrap();
         assert_eq!(endpoint.port, 8443);
         assert_eq!(endpoint.server_name(), "cluster-a.proxy.test");
+        let proxied = endpoint.with_proxy_url(Some("http://user:secret@127.0.0.1:3128".into()));
+        assert!(!format!("{proxied:?}").contains("secret"));
         let plain = TargetEndpoint::from_url("https://api.example.com", None).unwrap();
         assert_eq!((plain.port, plain.server_name()), (443, "api.example.com"));
     }
