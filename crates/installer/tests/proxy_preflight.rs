@@ -16,6 +16,7 @@ use vmdeck_installer::preflight::{
     CheckId, PreflightOptions, PreflightReport, TargetEndpoint, Verdict, preflight,
 };
 use vmdeck_packs::{Catalog, ProfileRequest, Rendered, profile_from_preset, render};
+use vmdeck_test_support::eventually;
 use vmdeck_test_support::proxy_rig::{Haproxy, Tinyproxy};
 
 const ROUTED: &str = "cluster-c1.proxy.test";
@@ -141,7 +142,11 @@ async fn through_the_proxy_the_certificate_names_the_proxy_host() {
     );
     assert!(!report.blocks(), "{report:#?}");
     assert_eq!(report.kubernetes_version, simcluster::KUBERNETES_VERSION);
-    assert!(haproxy.routed_to(ROUTED) >= 2, "{}", haproxy.log_text());
+    // haproxy writes its log line as the connection closes: waited for, not assumed.
+    eventually("haproxy logs the routed connections", async || {
+        (haproxy.routed_to(ROUTED) >= 2).then_some(())
+    })
+    .await;
     cluster.shutdown().await;
 }
 
@@ -226,7 +231,10 @@ async fn an_unknown_name_is_the_proxy_not_knowing_this_cluster() {
         report.check(CheckId::ProxyCertificate).is_none(),
         "{report:#?}"
     );
-    assert!(haproxy.refused() >= 1, "{}", haproxy.log_text());
+    eventually("haproxy logs the refusal", async || {
+        (haproxy.refused() >= 1).then_some(())
+    })
+    .await;
     assert_eq!(haproxy.routed_to(ROUTED), 0);
     cluster.shutdown().await;
 }
@@ -302,10 +310,9 @@ async fn with_a_proxy_url_the_handshake_goes_through_both_hops() {
         "{report:#?}"
     );
     let authority = format!("127.0.0.1:{}", haproxy.port());
-    assert!(
-        tinyproxy.connects_to(&authority) >= 1,
-        "{}",
-        tinyproxy.log_text()
-    );
+    eventually("tinyproxy logs the CONNECT to haproxy", async || {
+        (tinyproxy.connects_to(&authority) >= 1).then_some(())
+    })
+    .await;
     cluster.shutdown().await;
 }
