@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod gateway;
 pub mod inventory;
 pub mod iobridge;
+pub mod keymap;
 pub mod kinds;
 pub mod lifecycle;
 pub mod pump;
