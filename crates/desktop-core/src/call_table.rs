@@ -21,6 +21,7 @@ use crate::install_requests::{
     DraftOnCluster, GateChangeInput, InstallInput, ProfileChangesInput, ResumeInput, UninstallInput,
 };
 use crate::install_views::{PlanView, PreflightView};
+use crate::keystroke_calls::{GuestLayoutView, KeystrokePlanView, PlanKeystrokesInput};
 use crate::requests::{ClusterNames, ClusterRef, ImportInput, KubeconfigSource, RenameInput};
 use crate::views::{CheckView, ClusterCheckEvent, ClusterView, ContextView};
 use crate::wizard_requests::{
@@ -120,6 +121,11 @@ core_calls! {
         stop_viewer(VmRef) -> bool = |app, vm| Ok(app.stop_viewer(vm).await);
         /// A VM's screen as a PNG (base64).
         screenshot(VmRef) -> ScreenshotView = |app, vm| app.screenshot(vm).await;
+        /// The guest keyboard layouts "Paste as keystrokes" offers.
+        guest_layouts(()) -> Vec<GuestLayoutView> = |app, ()| Ok(app.guest_layouts());
+        /// The keys that type a text on a guest layout, and the characters it cannot type.
+        plan_keystrokes(PlanKeystrokesInput) -> KeystrokePlanView
+            = |app, input| app.plan_keystrokes(input).await;
         /// Writes a VM's screenshot to a path (a native save dialog's; the desktop app only).
         save_screenshot(SaveScreenshotInput) -> SavedScreenshotView [refuse_paths_over_http]
             = |app, input| app.save_screenshot(input).await;

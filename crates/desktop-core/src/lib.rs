@@ -21,6 +21,7 @@ pub mod install_events;
 pub mod install_render;
 pub mod install_requests;
 pub mod install_views;
+pub mod keystroke_calls;
 pub mod logging;
 pub mod pack_secrets;
 pub mod profile_draft;
