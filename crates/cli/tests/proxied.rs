@@ -235,7 +235,7 @@ async fn through_the_proxy(two_hops: bool) {
     hops.went_through("vms start");
     running(&cluster, "dev", "db-02").await;
 
-    serial_login_prompt(home, &["--kubeconfig", &k], "dev/web-01", "web-01 login: ").await;
+    serial_login_and_hostname(home, &["--kubeconfig", &k], "dev/web-01", "web-01 login: ").await;
     hops.went_through("console");
 
     let png = home.join("web-01.png");
@@ -261,8 +261,9 @@ async fn through_the_proxy(two_hops: bool) {
     cluster.shutdown().await;
 }
 
-/// `vmdeckctl console`: Enter brings the login prompt, Ctrl+] leaves.
-async fn serial_login_prompt(home: &Path, target: &[&str], vm: &str, prompt: &str) {
+/// `vmdeckctl console`: Enter brings the login prompt; logged in, `hostname` answers the VM's
+/// name; Ctrl+] leaves.
+async fn serial_login_and_hostname(home: &Path, target: &[&str], vm: &str, prompt: &str) {
     let mut child = tokio::process::Command::new(assert_cmd::cargo::cargo_bin("vmdeckctl"))
         .env_remove("VMDECK_PACKS_DIR")
         .env("XDG_CACHE_HOME", home.join("cache"))
@@ -278,18 +279,36 @@ async fn serial_login_prompt(home: &Path, target: &[&str], vm: &str, prompt: &st
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
-    stdin.write_all(b"\r").await.unwrap();
     let mut seen = Vec::new();
     let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
-    while !String::from_utf8_lossy(&seen).contains(prompt) {
-        let mut buf = [0u8; 4096];
-        let n = tokio::time::timeout_at(deadline, stdout.read(&mut buf))
-            .await
-            .unwrap_or_else(|_| panic!("{prompt:?} not seen: {:?}", text(&seen)))
-            .unwrap();
-        assert!(n > 0, "output ended before {prompt:?}: {:?}", text(&seen));
-        seen.extend_from_slice(&buf[..n]);
-    }
+    // Reads until `wanted` comes after what was read so far; answers the text read meanwhile.
+    let mut read_until = async |wanted: &str| -> String {
+        let from = seen.len();
+        while !String::from_utf8_lossy(&seen[from..]).contains(wanted) {
+            let mut buf = [0u8; 4096];
+            let n = tokio::time::timeout_at(deadline, stdout.read(&mut buf))
+                .await
+                .unwrap_or_else(|_| panic!("{wanted:?} not seen: {:?}", text(&seen)))
+                .unwrap();
+            assert!(n > 0, "output ended before {wanted:?}: {:?}", text(&seen));
+            seen.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&seen[from..]).into_owned()
+    };
+    let name = vm.rsplit('/').next().unwrap();
+    stdin.write_all(b"\r").await.unwrap();
+    read_until(prompt).await;
+    stdin.write_all(b"root\r").await.unwrap();
+    read_until("Password: ").await;
+    stdin.write_all(b"x\r").await.unwrap();
+    let shell = format!("root@{name}:~# ");
+    read_until(&shell).await;
+    stdin.write_all(b"hostname\r").await.unwrap();
+    let answer = read_until(&shell).await;
+    assert!(
+        answer.contains(&format!("\r\n{name}\r\n")),
+        "hostname answered {answer:?}"
+    );
     stdin.write_all(&[0x1d]).await.unwrap();
     let status = tokio::time::timeout(WAIT_LIMIT, child.wait())
         .await
@@ -522,7 +541,7 @@ async fn a_saved_cluster_gets_proxied_access_shows_both_endpoints_and_switches()
     assert_eq!(rows.as_array().unwrap().len(), 6);
     let listed = haproxy.routed_to(&proxied_name());
     assert!(listed > before, "vms list --cluster went through haproxy");
-    serial_login_prompt(home, &["--cluster", "lab"], "dev/web-01", "web-01 login: ").await;
+    serial_login_and_hostname(home, &["--cluster", "lab"], "dev/web-01", "web-01 login: ").await;
     let after = haproxy.routed_to(&proxied_name());
     assert!(after > listed, "console --cluster went through haproxy");
 
