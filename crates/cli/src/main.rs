@@ -16,6 +16,7 @@ mod profile_cmd;
 mod progress_view;
 mod target;
 mod vms_cmd;
+mod vms_manage_cmd;
 
 use std::process::ExitCode;
 

@@ -1,4 +1,5 @@
-//! `vmdeckctl vms list | start | stop | restart | pause | unpause | migrate | softreboot`: the VM
+//! `vmdeckctl vms list | start | stop | restart | pause | unpause | migrate | softreboot` (and the
+//! dashboard verbs of `vms_manage_cmd`): the VM
 //! inventory as a table or JSON (`--watch` follows its changes) and power actions with
 //! KubeVirt's answers as plain messages.
 
@@ -32,6 +33,19 @@ pub enum VmsCommand {
     Migrate(ActionArgs),
     /// Reboot the guest through its agent.
     Softreboot(ActionArgs),
+    /// Create a VM from an instancetype and a boot source (`--review`: show the objects only).
+    Create(crate::vms_manage_cmd::CreateArgs),
+    /// Snapshots of a VM: take, list, delete, check.
+    #[command(subcommand)]
+    Snapshot(crate::vms_manage_cmd::SnapshotCommand),
+    /// Restore a VM from a snapshot (a running VM is stopped first).
+    Restore(crate::vms_manage_cmd::RestoreArgs),
+    /// Clone a VM.
+    Clone(crate::vms_manage_cmd::CloneArgs),
+    /// Delete a VM with its disks, or keeping them (`--keep-disks`), confirmed by its name.
+    Delete(crate::vms_manage_cmd::DeleteArgs),
+    /// Change a VM's CPUs, memory, instancetype or run strategy.
+    Edit(crate::vms_manage_cmd::EditArgs),
 }
 
 #[derive(Args)]
@@ -89,7 +103,14 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 pub fn run(command: VmsCommand) -> anyhow::Result<ExitCode> {
+    use crate::vms_manage_cmd::{Verb, run as manage};
     let (args, action) = match command {
+        VmsCommand::Create(a) => return manage(Verb::Create(a)),
+        VmsCommand::Snapshot(c) => return manage(Verb::Snapshot(c)),
+        VmsCommand::Restore(a) => return manage(Verb::Restore(a)),
+        VmsCommand::Clone(a) => return manage(Verb::Clone(a)),
+        VmsCommand::Delete(a) => return manage(Verb::Delete(a)),
+        VmsCommand::Edit(a) => return manage(Verb::Edit(a)),
         VmsCommand::List(args) => return runtime()?.block_on(list(args)),
         VmsCommand::Start(a) => (a, PowerAction::Start),
         VmsCommand::Stop(a) if a.force => (a, PowerAction::ForceStop),

@@ -177,15 +177,18 @@ pub async fn watch_disks(
                 };
                 std::future::ready(Some(futures::stream::iter(out)))
             })
-            .flatten()
-            .scan(false, |ended, event| {
-                if *ended {
-                    return std::future::ready(None);
-                }
-                *ended = matches!(event, DiskEvent::Ready | DiskEvent::Failed { .. });
-                std::future::ready(Some(event))
-            }),
+            .flatten(),
     );
+    // End right after Ready or Failed, without waiting for another change.
+    let stream =
+        futures::stream::unfold((stream.boxed(), false), |(mut inner, ended)| async move {
+            if ended {
+                return None;
+            }
+            let event = inner.next().await?;
+            let last = matches!(event, DiskEvent::Ready | DiskEvent::Failed { .. });
+            Some((event, (inner, last)))
+        });
     Ok(stream.boxed())
 }
 
