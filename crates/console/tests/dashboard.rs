@@ -291,3 +291,95 @@ async fn the_snapshot_action_says_what_is_missing() {
             .is_empty()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_change_restore_and_clone() {
+    let (_cluster, client) = cluster(true).await;
+    let gate = json!({"spec": {"configuration": {"developerConfiguration": {"featureGates": ["Snapshot"]}}}});
+    let kubevirts: Api<DynamicObject> = Api::all_with(client.clone(), &resources::kubevirt());
+    let kv = kubevirts
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        &kv.metadata.namespace.unwrap(),
+        &resources::kubevirt(),
+    )
+    .patch(
+        &kv.metadata.name.unwrap(),
+        &PatchParams::default(),
+        &Patch::Merge(&gate),
+    )
+    .await
+    .unwrap();
+    let draft = VmDraft {
+        boot_source: Some(BootSource::ContainerDisk {
+            image: "quay.io/containerdisks/fedora:41".into(),
+        }),
+        cloud_init: None,
+        start: true,
+        ..draft()
+    };
+    create(&client, &draft).await.unwrap();
+    let vmis: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "dev",
+        &vmdeck_console::kinds::vmi_resource(),
+    );
+    eventually("web running", async || {
+        (vmis
+            .get_opt("web")
+            .await
+            .ok()??
+            .data
+            .pointer("/status/phase")?
+            .as_str()?
+            == "Running")
+            .then_some(())
+    })
+    .await;
+    let can = capability(&client, "dev", "web").await.unwrap();
+    assert_eq!(can.reason, None);
+    use vmdeck_console::dashboard::snapshots;
+    snapshots::take(&client, "dev", "web", "s1").await.unwrap();
+    snapshots::wait_ready(&client, "dev", "s1").await.unwrap();
+    let listed = snapshots::list(&client, "dev", Some("web")).await.unwrap();
+    assert_eq!(
+        (listed[0].name.as_str(), listed[0].ready),
+        ("s1", true),
+        "{listed:?}"
+    );
+
+    let vms: Api<DynamicObject> = Api::namespaced_with(client.clone(), "dev", &vm_resource());
+    let change = json!({"spec": {"template": {"metadata": {"labels": {"changed": "yes"}}}}});
+    vms.patch("web", &PatchParams::default(), &Patch::Merge(&change))
+        .await
+        .unwrap();
+    let mut steps = Vec::new();
+    let stopped = snapshots::restore(&client, "dev", "web", "s1", |s| steps.push(s.clone()))
+        .await
+        .unwrap();
+    assert!(stopped, "the running VM was stopped first");
+    assert!(
+        matches!(steps[0], snapshots::RestoreStep::Stopping { .. }),
+        "{steps:?}"
+    );
+    let vm = vms.get("web").await.unwrap();
+    assert!(
+        vm.data
+            .pointer("/spec/template/metadata/labels/changed")
+            .is_none(),
+        "the change is gone"
+    );
+
+    let method = vmdeck_console::dashboard::clone::clone_vm(&client, "dev", "web", "web-copy")
+        .await
+        .unwrap();
+    assert!(
+        vms.get_opt("web-copy").await.unwrap().is_some(),
+        "cloned by {method:?}"
+    );
+}
