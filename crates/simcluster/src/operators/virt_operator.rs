@@ -58,7 +58,10 @@ impl Controller for VirtOperator {
                 && (change.key.name == "virt-operator"
                     || COMPONENTS.iter().any(|(_, n)| *n == change.key.name)))
             || gr.resource == "apiservices"
-            || gr.resource.ends_with("webhookconfigurations");
+            || gr.resource.ends_with("webhookconfigurations")
+            // A CRD of ours going lets a deleted CR drop its finalizer.
+            || (gr.resource == "customresourcedefinitions"
+                && crd_catalog::names(crd_catalog::KUBEVIRT).contains(&change.key.name));
         if concerns {
             self.all_keys(cluster)
         } else {
@@ -476,7 +479,9 @@ fn label_nodes(cluster: &Cluster, emulation: Option<bool>, failures: &mut Failur
 }
 
 /// The CR is being deleted: phase Deleting, remove components and APIs, drop the finalizer once
-/// all of that succeeded (else Degraded says what could not be removed; the next pass retries).
+/// all of that succeeded and its CRDs are gone, not just deleting (else Degraded says what could
+/// not be removed; the next pass retries), so the kubevirt.io API is no longer served when the
+/// CR is gone.
 /// The APIService and webhook configurations stay behind, as the real operator leaves them.
 fn uninstall(
     cluster: &Cluster,
@@ -509,7 +514,17 @@ fn uninstall(
     set_status(cluster, kv_rt, key, MANAGER, |cr| {
         super::deleting_status(cr.get("status"), degraded.as_deref())
     });
-    if degraded.is_some() {
+    let crds_remain = crd_catalog::names(crd_catalog::KUBEVIRT).iter().any(|crd| {
+        get(
+            cluster,
+            "apiextensions.k8s.io",
+            "customresourcedefinitions",
+            "",
+            crd,
+        )
+        .is_some()
+    });
+    if degraded.is_some() || crds_remain {
         return;
     }
     crate::controllers::logged(
