@@ -824,13 +824,31 @@ impl Objects {
         })
     }
 
-    /// Work that follows a committed write: CRDs start (or change) serving their API.
+    /// Work that follows a committed write: CRDs start (or change) serving their API; a CRD
+    /// being deleted never starts serving again (its controller stops serving it once its
+    /// objects are gone, and a later write, e.g. a finalizer's removal, must not undo that), and
+    /// a deleted one stops.
     fn after_write(&self, rt: &ResourceType, written: &Written) {
-        if rt.group == "apiextensions.k8s.io"
-            && rt.kind == "CustomResourceDefinition"
-            && let Written::Stored(object) = written
-        {
-            self.registry.register_crd(&object.value);
+        if rt.group != "apiextensions.k8s.io" || rt.kind != "CustomResourceDefinition" {
+            return;
+        }
+        match written {
+            Written::Stored(object)
+                if object
+                    .value
+                    .pointer("/metadata/deletionTimestamp")
+                    .is_none() =>
+            {
+                self.registry.register_crd(&object.value);
+            }
+            Written::Deleted(object) => {
+                if let Some(types) = crate::registry::crd_resource_types(&object.value)
+                    && let Some(first) = types.first()
+                {
+                    self.registry.unregister(&first.group_resource());
+                }
+            }
+            _ => {}
         }
     }
 }
