@@ -164,46 +164,7 @@ async fn through_the_proxy(two_hops: bool) {
     hops.went_through("clusters check");
 
     // Install the proxied preset through the proxy.
-    let init = vmdeckctl(
-        home,
-        args(&[
-            "profile",
-            "init",
-            "--preset",
-            "vm-dashboard-proxied",
-            "--set",
-            &format!("spectro-proxy.server.address={PROXY_HOST}"),
-            "--set",
-            &format!("spectro-proxy.clusterId={CLUSTER_UID}"),
-        ]),
-    )
-    .await;
-    assert!(init.status.success(), "{}", text(&init.stderr));
-    let profile = home.join("profile.yaml");
-    std::fs::write(&profile, &init.stdout).unwrap();
-    let token = home.join("frp-token");
-    std::fs::write(&token, "frp-test-token").unwrap();
-    let install = vmdeckctl(
-        home,
-        args(&[
-            "install",
-            &profile.display().to_string(),
-            "--kubeconfig",
-            &k,
-            "--mirror",
-            &mirror(),
-            "--secret",
-            &format!("spectro-proxy.token=file:{}", token.display()),
-            "--yes",
-        ]),
-    )
-    .await;
-    assert!(
-        install.status.success(),
-        "{}\n{}",
-        text(&install.stdout),
-        text(&install.stderr)
-    );
+    install_proxied_preset(home, &["--kubeconfig", &k]).await;
     hops.went_through("install");
     let status = vmdeckctl(home, args(&["status", "--kubeconfig", &k])).await;
     assert!(status.status.success(), "{}", text(&status.stderr));
@@ -259,6 +220,46 @@ async fn through_the_proxy(two_hops: bool) {
     );
     hops.went_through("screenshot");
     cluster.shutdown().await;
+}
+
+/// `vmdeckctl profile init` of the vm-dashboard-proxied preset for the test's proxy, then
+/// `vmdeckctl install` of it onto `target` (with the frp token from a file), which must succeed.
+async fn install_proxied_preset(home: &Path, target: &[&str]) {
+    let init = vmdeckctl(
+        home,
+        args(&[
+            "profile",
+            "init",
+            "--preset",
+            "vm-dashboard-proxied",
+            "--set",
+            &format!("spectro-proxy.server.address={PROXY_HOST}"),
+            "--set",
+            &format!("spectro-proxy.clusterId={CLUSTER_UID}"),
+        ]),
+    )
+    .await;
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    let profile = home.join("profile.yaml");
+    std::fs::write(&profile, &init.stdout).unwrap();
+    let token = home.join("frp-token");
+    std::fs::write(&token, "frp-test-token").unwrap();
+    let mut install_args = vec!["install".to_string(), profile.display().to_string()];
+    install_args.extend(target.iter().map(|a| a.to_string()));
+    install_args.extend([
+        "--mirror".to_string(),
+        mirror(),
+        "--secret".to_string(),
+        format!("spectro-proxy.token=file:{}", token.display()),
+        "--yes".to_string(),
+    ]);
+    let install = vmdeckctl(home, install_args).await;
+    assert!(
+        install.status.success(),
+        "{}\n{}",
+        text(&install.stdout),
+        text(&install.stderr)
+    );
 }
 
 /// `vmdeckctl console`: Enter brings the login prompt; logged in, `hostname` answers the VM's
@@ -450,41 +451,7 @@ async fn a_saved_cluster_gets_proxied_access_shows_both_endpoints_and_switches()
         text(&only_direct.stderr)
     );
 
-    let init = vmdeckctl(
-        home,
-        args(&[
-            "profile",
-            "init",
-            "--preset",
-            "vm-dashboard-proxied",
-            "--set",
-            &format!("spectro-proxy.server.address={PROXY_HOST}"),
-            "--set",
-            &format!("spectro-proxy.clusterId={CLUSTER_UID}"),
-        ]),
-    )
-    .await;
-    assert!(init.status.success(), "{}", text(&init.stderr));
-    let profile = home.join("profile.yaml");
-    std::fs::write(&profile, &init.stdout).unwrap();
-    let token = home.join("frp-token");
-    std::fs::write(&token, "frp-test-token").unwrap();
-    let install = vmdeckctl(
-        home,
-        args(&[
-            "install",
-            &profile.display().to_string(),
-            "--cluster",
-            "lab",
-            "--mirror",
-            &mirror(),
-            "--secret",
-            &format!("spectro-proxy.token=file:{}", token.display()),
-            "--yes",
-        ]),
-    )
-    .await;
-    assert!(install.status.success(), "{}", text(&install.stderr));
+    install_proxied_preset(home, &["--cluster", "lab"]).await;
     assert_eq!(haproxy.routed_to(&proxied_name()), 0, "direct so far");
 
     let added = vmdeckctl(
