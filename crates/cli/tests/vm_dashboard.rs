@@ -1,7 +1,9 @@
-//! vmdeckctl's dashboard verbs against simcluster after installing `vm-dashboard-direct`:
-//! bad input refused at the field (exit 2, nothing created), the review YAML, a VM from the
-//! fedora golden image with the pack's vmdeck-small instancetype (import to 100%, running, a
-//! serial console that answers, the VMI sized by the instancetype), delete keeping and with disks.
+//! vmdeckctl's dashboard verbs against simcluster after installing `vm-dashboard-direct`, one
+//! install walking the whole story: bad input refused at the field (exit 2, nothing created),
+//! the review YAML, a VM from the fedora golden image with the pack's vmdeck-small instancetype
+//! (import to 100%, running, a serial console that answers, the VMI sized by the instancetype),
+//! snapshots refused without a VolumeSnapshotClass then taken and listed, a change undone by a
+//! restore that stops the VM first, a clone that runs, delete keeping and with disks.
 
 use std::process::Stdio;
 
@@ -77,8 +79,44 @@ async fn console_answers(kubeconfig: &str, vm: &str) {
     assert!(child.wait().await.unwrap().success());
 }
 
+/// `vmdeckctl ARGS --kubeconfig K`.
+async fn ctl(dir: &std::path::Path, kubeconfig: &str, list: &[&str]) -> std::process::Output {
+    let mut a = list.to_vec();
+    a.extend_from_slice(&["--kubeconfig", kubeconfig]);
+    vmdeckctl(dir, args(&a)).await
+}
+
+/// `vmdeckctl ARGS --kubeconfig K -o json`, which must succeed: its JSON.
+async fn ctl_json(dir: &std::path::Path, kubeconfig: &str, list: &[&str]) -> serde_json::Value {
+    let out = ctl(dir, kubeconfig, &[list, &["-o", "json"]].concat()).await;
+    assert!(
+        out.status.success(),
+        "{list:?}: {}{}",
+        text(&out.stderr),
+        text(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{list:?}: {e}: {}", text(&out.stdout)))
+}
+
+/// The VMI's vCPUs and guest memory.
+fn size_of(vmi: &DynamicObject) -> (u64, String) {
+    let domain = &vmi.data["spec"]["domain"];
+    let count = |k: &str| domain["cpu"][k].as_u64().unwrap_or(1);
+    (
+        count("sockets") * count("cores") * count("threads"),
+        domain["memory"]["guest"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+/// The whole story through vmdeckctl on one install of `vm-dashboard-direct`: bad input refused
+/// at the field; the review; a VM from the fedora golden image with vmdeck-small (import to
+/// 100%, running, a console that answers, the VMI sized by the instancetype); snapshots refused
+/// without a VolumeSnapshotClass, saying what is missing, then taken and listed with phase and
+/// size; a change (another instancetype while stopped), a restore that stops the VM first and says
+/// so, the change gone; a clone that runs; deletes keeping the disks and with them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn create_from_the_golden_image_console_and_delete() {
+async fn a_golden_image_vm_from_create_to_delete() {
     let cluster = SimCluster::start(simcluster::Options {
         ready_delay: std::time::Duration::from_millis(50),
         ..simcluster::Options::default()
@@ -86,20 +124,40 @@ async fn create_from_the_golden_image_console_and_delete() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
+    let d = dir.path();
+    let kubeconfig = d.join("kubeconfig");
     cluster.write_kubeconfig(&kubeconfig).unwrap();
     let k = kubeconfig.display().to_string();
-    install(dir.path(), &k).await;
+    install(d, &k).await;
     let client = cluster.client().await;
-    let vm_api: Api<DynamicObject> = Api::namespaced_with(
+    let api = |resource: kube::api::ApiResource| -> Api<DynamicObject> {
+        Api::namespaced_with(client.clone(), "default", &resource)
+    };
+    let vm_api = api(resource("kubevirt.io", "VirtualMachine", "virtualmachines"));
+    let vmi_api = api(resource(
+        "kubevirt.io",
+        "VirtualMachineInstance",
+        "virtualmachineinstances",
+    ));
+    let pvcs = api(resource(
+        "",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+    ));
+    let dvs = Api::<DynamicObject>::namespaced_with(
         client.clone(),
         "default",
-        &resource("kubevirt.io", "VirtualMachine", "virtualmachines"),
+        &kube::api::ApiResource::from_gvk_with_plural(
+            &kube::api::GroupVersionKind::gvk("cdi.kubevirt.io", "v1beta1", "DataVolume"),
+            "datavolumes",
+        ),
     );
-    let vm = |name: &str, more: &[&str]| {
-        let mut a = vec!["vms", "create", "--kubeconfig", k.as_str(), name];
-        a.extend_from_slice(more);
-        args(&a)
+    let running = async |name: &str| -> DynamicObject {
+        eventually(&format!("{name} running"), async || {
+            let vmi = vmi_api.get_opt(name).await.ok()??;
+            (vmi.data.pointer("/status/phase")?.as_str()? == "Running").then_some(vmi)
+        })
+        .await
     };
     let golden = [
         "--instancetype",
@@ -111,21 +169,59 @@ async fn create_from_the_golden_image_console_and_delete() {
         "--size",
         "10Gi",
     ];
+    let create = |name: &'static str, more: &[&'static str]| {
+        [&["vms", "create", name][..], &golden[..], more].concat()
+    };
 
-    // Bad input: refused at the field with the fix, nothing created.
-    let bad = vmdeckctl(
-        dir.path(),
-        vm(
+    // Bad input: refused at the field with the fix (exit 2), nothing created.
+    let bad = ctl(
+        d,
+        &k,
+        &[
+            "vms",
+            "create",
             "default/Web_01",
-            &[
-                "--instancetype",
-                "vmdeck-small",
-                "--size",
-                "10 gigs",
-                "-o",
-                "json",
-            ],
-        ),
+            "--instancetype",
+            "vmdeck-small",
+            "--size",
+            "10 gigs",
+        ],
+    )
+    .await;
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+    let said = text(&bad.stderr);
+    for (field, fix) in [
+        ("name:", "fix: "),
+        ("boot_source:", "fix: "),
+        ("disk_size:", "fix: "),
+    ] {
+        let at = said
+            .find(&format!("\n{field}"))
+            .map(|i| i + 1)
+            .or_else(|| said.starts_with(field).then_some(0))
+            .unwrap_or_else(|| panic!("{field} named: {said}"));
+        let next = &said[at..];
+        let line_end = next.find('\n').unwrap_or(next.len());
+        assert!(
+            next[line_end..].trim_start().starts_with(fix),
+            "{field} with its fix on the next line: {said}"
+        );
+    }
+    assert!(said.contains("10 gigs"), "the bad size quoted: {said}");
+    let bad = ctl(
+        d,
+        &k,
+        &[
+            "vms",
+            "create",
+            "default/Web_01",
+            "--instancetype",
+            "vmdeck-small",
+            "--size",
+            "10 gigs",
+            "-o",
+            "json",
+        ],
     )
     .await;
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
@@ -144,17 +240,18 @@ async fn create_from_the_golden_image_console_and_delete() {
             .iter()
             .all(|e| !e["fix"].as_str().unwrap().is_empty())
     );
-    let missing = vmdeckctl(
-        dir.path(),
-        vm(
+    let missing = ctl(
+        d,
+        &k,
+        &[
+            "vms",
+            "create",
             "default/web",
-            &[
-                "--instancetype",
-                "u1.nope",
-                "--image",
-                "vm-dashboard/fedora",
-            ],
-        ),
+            "--instancetype",
+            "u1.nope",
+            "--image",
+            "vm-dashboard/fedora",
+        ],
     )
     .await;
     assert_eq!(missing.status.code(), Some(2));
@@ -163,56 +260,26 @@ async fn create_from_the_golden_image_console_and_delete() {
         "{}",
         text(&missing.stderr)
     );
-    assert!(
-        vm_api
-            .list(&ListParams::default())
-            .await
-            .unwrap()
-            .items
-            .is_empty(),
-        "nothing created"
-    );
+    let nothing = async || {
+        for api in [&vm_api, &dvs, &pvcs] {
+            let items = api.list(&ListParams::default()).await.unwrap().items;
+            assert!(items.is_empty(), "nothing created: {items:?}");
+        }
+    };
+    nothing().await;
 
     // The review shows the objects and creates nothing.
-    let reviewed = vmdeckctl(
-        dir.path(),
-        vm(
-            "default/web",
-            &[&golden[..], &["--start", "--review"]].concat(),
-        ),
-    )
-    .await;
+    let reviewed = ctl(d, &k, &create("default/web", &["--start", "--review"])).await;
     assert!(reviewed.status.success(), "{}", text(&reviewed.stderr));
     let yaml = text(&reviewed.stdout);
     assert!(
         yaml.contains("kind: VirtualMachine") && yaml.contains("sourceRef:"),
         "{yaml}"
     );
-    assert!(
-        vm_api
-            .list(&ListParams::default())
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
+    nothing().await;
 
     // Created from the golden image, followed to 100%.
-    let created = vmdeckctl(
-        dir.path(),
-        vm(
-            "default/web",
-            &[&golden[..], &["--start", "--wait", "-o", "json"]].concat(),
-        ),
-    )
-    .await;
-    assert!(
-        created.status.success(),
-        "{}{}",
-        text(&created.stderr),
-        text(&created.stdout)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    let report = ctl_json(d, &k, &create("default/web", &["--start", "--wait"])).await;
     let events = report["disk_events"].as_array().unwrap();
     assert_eq!(events.last().unwrap()["event"], "ready", "{events:?}");
     assert!(
@@ -230,48 +297,163 @@ async fn create_from_the_golden_image_console_and_delete() {
         yaml_vm["spec"]["dataVolumeTemplates"], live["spec"]["dataVolumeTemplates"],
         "the review is what was created"
     );
-
-    let vmi_api: Api<DynamicObject> = Api::namespaced_with(
-        client.clone(),
-        "default",
-        &resource(
-            "kubevirt.io",
-            "VirtualMachineInstance",
-            "virtualmachineinstances",
-        ),
-    );
-    let vmi = eventually("web running", async || {
-        let vmi = vmi_api.get_opt("web").await.ok()??;
-        (vmi.data.pointer("/status/phase")?.as_str()? == "Running").then_some(vmi)
-    })
-    .await;
-    let domain = &vmi.data["spec"]["domain"];
-    let count = |k: &str| domain["cpu"][k].as_u64().unwrap_or(1);
     assert_eq!(
-        count("sockets") * count("cores") * count("threads"),
-        1,
-        "{domain}"
+        size_of(&running("web").await),
+        (1, "2Gi".into()),
+        "vmdeck-small's 1 vCPU and 2Gi"
     );
-    assert_eq!(domain["memory"]["guest"], "2Gi", "{domain}");
     console_answers(&k, "default/web").await;
 
-    // Delete keeping the disk: the PVC stays. A typo is refused.
-    let pvcs: Api<DynamicObject> = Api::namespaced_with(
-        client.clone(),
-        "default",
-        &resource("", "PersistentVolumeClaim", "persistentvolumeclaims"),
+    // No VolumeSnapshotClass for the disk's driver: the snapshot action says what is missing.
+    let check = ctl(d, &k, &["vms", "snapshot", "check", "default/web"]).await;
+    assert!(!check.status.success());
+    let said = text(&check.stderr);
+    assert!(
+        said.contains("no VolumeSnapshotClass for the driver hostpath.csi.simcluster.vmdeck.io")
+            && said.contains("create one with driver: hostpath.csi.simcluster.vmdeck.io"),
+        "{said}"
     );
-    let typo = vmdeckctl(
-        dir.path(),
-        args(&[
+    let refused = ctl(d, &k, &["vms", "snapshot", "take", "default/web", "s1"]).await;
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("no VolumeSnapshotClass for the driver"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let none = ctl_json(d, &k, &["vms", "snapshot", "list", "default/web"]).await;
+    assert_eq!(none, serde_json::json!([]), "no snapshot was made");
+
+    // The fix it names: a VolumeSnapshotClass for that driver.
+    let class = serde_json::json!({
+        "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
+        "metadata": {"name": "hostpath-snapshots"},
+        "driver": "hostpath.csi.simcluster.vmdeck.io", "deletionPolicy": "Delete",
+    });
+    Api::<DynamicObject>::all_with(
+        client.clone(),
+        &resource(
+            "snapshot.storage.k8s.io",
+            "VolumeSnapshotClass",
+            "volumesnapshotclasses",
+        ),
+    )
+    .create(
+        &kube::api::PostParams::default(),
+        &serde_json::from_value(class).unwrap(),
+    )
+    .await
+    .unwrap();
+    let can = ctl_json(d, &k, &["vms", "snapshot", "check", "default/web"]).await;
+    assert_eq!(can["available"], true, "{can}");
+
+    // Snapshot it, listed with its phase and size.
+    let taken = ctl_json(
+        d,
+        &k,
+        &["vms", "snapshot", "take", "default/web", "s1", "--wait"],
+    )
+    .await;
+    assert_eq!(taken["ready"], true, "{taken}");
+    let listed = ctl_json(d, &k, &["vms", "snapshot", "list", "default/web"]).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(
+        (
+            &listed[0]["name"],
+            &listed[0]["phase"],
+            &listed[0]["ready"],
+            &listed[0]["size"]
+        ),
+        (
+            &serde_json::json!("s1"),
+            &serde_json::json!("Succeeded"),
+            &serde_json::json!(true),
+            &serde_json::json!("10Gi")
+        ),
+        "{listed}"
+    );
+    let table = ctl(d, &k, &["vms", "snapshot", "list", "default/web"]).await;
+    let table = text(&table.stdout);
+    assert!(
+        table.contains("PHASE") && table.contains("SIZE") && table.contains("Succeeded"),
+        "{table}"
+    );
+
+    // Change it: its CPUs come from the instancetype, so a bigger one, while stopped.
+    let cpus = ctl(d, &k, &["vms", "edit", "default/web", "--cpus", "2"]).await;
+    assert!(!cpus.status.success());
+    assert!(
+        text(&cpus.stderr).contains("pick another instancetype"),
+        "{}",
+        text(&cpus.stderr)
+    );
+    let stop = ctl(d, &k, &["vms", "stop", "default/web"]).await;
+    assert!(stop.status.success(), "{}", text(&stop.stderr));
+    eventually("web stopped", async || {
+        vmi_api.get_opt("web").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    let edited = ctl_json(
+        d,
+        &k,
+        &[
             "vms",
-            "delete",
-            "--kubeconfig",
-            &k,
+            "edit",
             "default/web",
-            "--confirm",
-            "webb",
-        ]),
+            "--instancetype",
+            "vmdeck-medium",
+        ],
+    )
+    .await;
+    assert_eq!(edited["restart_needed"], false, "stopped: {edited}");
+    let start = ctl(d, &k, &["vms", "start", "default/web"]).await;
+    assert!(start.status.success(), "{}", text(&start.stderr));
+    assert_eq!(
+        size_of(&running("web").await),
+        (2, "4Gi".into()),
+        "the change took: vmdeck-medium"
+    );
+
+    // Restore the snapshot: the running VM is stopped first and the user told; the change gone.
+    let restored = ctl(d, &k, &["vms", "restore", "default/web", "s1"]).await;
+    assert!(restored.status.success(), "{}", text(&restored.stderr));
+    let said = text(&restored.stderr);
+    assert!(
+        said.contains("web is running: stopping it first") && said.contains("restored from s1"),
+        "{said}"
+    );
+    let vm = vm_api.get("web").await.unwrap();
+    assert_eq!(
+        vm.data["spec"]["instancetype"]["name"], "vmdeck-small",
+        "the change is gone"
+    );
+    if vmi_api.get_opt("web").await.unwrap().is_none() {
+        let start = ctl(d, &k, &["vms", "start", "default/web"]).await;
+        assert!(start.status.success(), "{}", text(&start.stderr));
+    }
+    assert_eq!(size_of(&running("web").await), (1, "2Gi".into()));
+
+    // Clone it: the clone exists and runs.
+    let cloned = ctl_json(d, &k, &["vms", "clone", "default/web", "web-copy"]).await;
+    assert!(cloned["method"].is_string(), "{cloned}");
+    assert!(vm_api.get_opt("web-copy").await.unwrap().is_some());
+    if vmi_api.get_opt("web-copy").await.unwrap().is_none() {
+        let start = ctl(d, &k, &["vms", "start", "default/web-copy"]).await;
+        assert!(start.status.success(), "{}", text(&start.stderr));
+    }
+    assert_eq!(size_of(&running("web-copy").await), (1, "2Gi".into()));
+
+    // Delete keeping the disk (since the restore, the restored PVC): it stays. A typo is refused.
+    let disks_of = async |name: &str| {
+        vmdeck_console::dashboard::snapshots::disk_claims(
+            &serde_json::to_value(vm_api.get(name).await.unwrap()).unwrap(),
+        )
+    };
+    let web_disks = disks_of("web").await;
+    assert_eq!(web_disks.len(), 1, "{web_disks:?}");
+    let typo = ctl(
+        d,
+        &k,
+        &["vms", "delete", "default/web", "--confirm", "webb"],
     )
     .await;
     assert!(!typo.status.success());
@@ -280,66 +462,67 @@ async fn create_from_the_golden_image_console_and_delete() {
         "{}",
         text(&typo.stderr)
     );
-    let kept = vmdeckctl(
-        dir.path(),
-        args(&[
+    let kept = ctl_json(
+        d,
+        &k,
+        &[
             "vms",
             "delete",
-            "--kubeconfig",
-            &k,
             "default/web",
             "--keep-disks",
             "--confirm",
             "web",
-            "-o",
-            "json",
-        ]),
+        ],
     )
     .await;
-    assert!(kept.status.success(), "{}", text(&kept.stderr));
+    assert_eq!(kept["disks_kept"], serde_json::json!(web_disks), "{kept}");
     assert!(vm_api.get_opt("web").await.unwrap().is_none());
     eventually("the VMI gone", async || {
         vmi_api.get_opt("web").await.ok()?.is_none().then_some(())
     })
     .await;
     assert!(
-        pvcs.get_opt("web-rootdisk").await.unwrap().is_some(),
+        pvcs.get_opt(&web_disks[0]).await.unwrap().is_some(),
         "the kept disk stays"
     );
 
-    // A stopped VM deleted with its disk: the PVC goes.
-    let db = vmdeckctl(
-        dir.path(),
-        vm("default/db", &[&golden[..], &["--wait"]].concat()),
-    )
-    .await;
-    assert!(db.status.success(), "{}", text(&db.stderr));
-    assert!(pvcs.get_opt("db-rootdisk").await.unwrap().is_some());
-    let gone = vmdeckctl(
-        dir.path(),
-        args(&[
+    // The clone deleted with its disks: its PVCs go, the kept one stays.
+    let copy_disks = disks_of("web-copy").await;
+    assert!(!copy_disks.is_empty());
+    for disk in &copy_disks {
+        assert!(pvcs.get_opt(disk).await.unwrap().is_some(), "{disk} there");
+    }
+    let gone = ctl_json(
+        d,
+        &k,
+        &[
             "vms",
             "delete",
-            "--kubeconfig",
-            &k,
-            "default/db",
+            "default/web-copy",
             "--yes-i-typed",
-            "db",
-        ]),
+            "web-copy",
+        ],
     )
     .await;
-    assert!(gone.status.success(), "{}", text(&gone.stderr));
-    eventually("db's disk gone", async || {
-        pvcs.get_opt("db-rootdisk")
-            .await
-            .ok()?
-            .is_none()
-            .then_some(())
+    assert_eq!(
+        gone["disks_deleted"],
+        serde_json::json!(copy_disks),
+        "{gone}"
+    );
+    eventually("web-copy's disks gone", async || {
+        for disk in &copy_disks {
+            pvcs.get_opt(disk).await.ok()?.is_none().then_some(())?;
+        }
+        Some(())
     })
     .await;
     assert!(
-        pvcs.get_opt("web-rootdisk").await.unwrap().is_some(),
+        pvcs.get_opt(&web_disks[0]).await.unwrap().is_some(),
         "the other kept disk still there"
     );
+    let deleted = ctl(d, &k, &["vms", "snapshot", "delete", "default/s1"]).await;
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+    let none = ctl_json(d, &k, &["vms", "snapshot", "list", "default/web"]).await;
+    assert_eq!(none, serde_json::json!([]));
     cluster.shutdown().await;
 }
