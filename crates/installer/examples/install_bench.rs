@@ -11,6 +11,7 @@
 //! `cargo build --release -p vmdeck-cli && cargo run --release -p vmdeck-installer --example
 //! install_bench [-- OBJECTS]`.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -328,13 +329,41 @@ fn ratios(vmdeck: &Figures, others: &[(&str, &Figures)]) {
     }
 }
 
+/// The packs of a `profile render -o yaml` text that bring workloads (each document follows a
+/// `# pack: NAME VERSION` line).
+fn packs_with_workloads(rendered: &str) -> BTreeSet<String> {
+    rendered
+        .split("\n---")
+        .filter(|document| {
+            document.lines().any(|line| {
+                matches!(
+                    line.trim_end(),
+                    "kind: Deployment" | "kind: DaemonSet" | "kind: StatefulSet"
+                )
+            })
+        })
+        .filter_map(|document| {
+            document
+                .lines()
+                .find_map(|line| line.strip_prefix("# pack: "))
+                .and_then(|pack| pack.split_whitespace().next())
+                .map(str::to_string)
+        })
+        .collect()
+}
+
 /// The readiness delays an ideal installer must wait through on simcluster for `preset`, and the
-/// chain that needs them: along the longest chain of pack dependencies, one delay per pack and two
-/// for an operator pack (its Deployment, then the components its CR makes).
-fn ideal_delays(preset: &str) -> (u32, Vec<String>) {
+/// chain that needs them: along the longest chain of pack dependencies, two for an operator pack
+/// (its Deployment, then the components its CR makes), one for another pack with workloads, none
+/// for a pack without (the ready delay is the workloads').
+fn ideal_delays(preset: &str, with_workloads: &BTreeSet<String>) -> (u32, Vec<String>) {
     let catalog = vmdeck_packs::Catalog::embedded().expect("the embedded catalog loads");
     let picked = &catalog.preset(preset).expect("the preset exists").packs;
-    fn chain(catalog: &vmdeck_packs::Catalog, name: &str) -> (u32, Vec<String>) {
+    fn chain(
+        catalog: &vmdeck_packs::Catalog,
+        with_workloads: &BTreeSet<String>,
+        name: &str,
+    ) -> (u32, Vec<String>) {
         let manifest = &catalog.get(name).expect("a catalog pack").manifest;
         let own = if manifest
             .readiness
@@ -343,12 +372,12 @@ fn ideal_delays(preset: &str) -> (u32, Vec<String>) {
         {
             2
         } else {
-            1
+            u32::from(with_workloads.contains(name))
         };
         let (before, mut path) = manifest
             .dependencies
             .iter()
-            .map(|d| chain(catalog, d))
+            .map(|d| chain(catalog, with_workloads, d))
             .max_by_key(|(delays, _)| *delays)
             .unwrap_or_default();
         path.push(name.to_string());
@@ -356,7 +385,7 @@ fn ideal_delays(preset: &str) -> (u32, Vec<String>) {
     }
     picked
         .iter()
-        .map(|p| chain(&catalog, p))
+        .map(|p| chain(&catalog, with_workloads, p))
         .max_by_key(|(delays, _)| *delays)
         .unwrap_or_default()
 }
@@ -458,7 +487,10 @@ async fn main() {
     .await;
     sim.shutdown().await;
     row("vmdeckctl install (to Ready)", &vmdeck);
-    let (delays, path) = ideal_delays("vm-dashboard-direct");
+    let (delays, path) = ideal_delays(
+        "vm-dashboard-direct",
+        &packs_with_workloads(&String::from_utf8_lossy(&render.stdout)),
+    );
     let ideal = ready_delay * delays;
     println!(
         "  readiness delays on the critical path: {delays} x {} ms = {:.1} s ({}); vmdeck to Ready: \

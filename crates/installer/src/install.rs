@@ -1,13 +1,15 @@
 //! An install or upgrade, start to end: the inventory first, then each pack as soon as the packs
-//! it depends on are ready (independent packs at once, under one bound on requests), phase by phase, CRDs waited Established before anything that needs them, a pack's workloads
-//! (its operator) rolled out before its custom resources, and each pack waited ready before the
-//! packs that depend on it. Last, what an earlier install left that is no longer rendered is
+//! it depends on are ready (independent packs at once, under one bound on requests), stage by
+//! stage (`order`), CRDs waited Established before the custom resources that need them (and
+//! beside the stages that do not), a pack's workloads (its operator) rolled out before its custom
+//! resources, and each pack waited ready before the packs that depend on it. Last, what an earlier install left that is no longer rendered is
 //! pruned: dropped packs by their uninstall steps, stale objects in reverse apply order.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use futures::StreamExt;
+use futures::future::try_join_all;
 use futures::stream::FuturesUnordered;
 use serde_json::Value;
 use tokio::sync::Semaphore;
@@ -248,26 +250,87 @@ impl PackRun<'_> {
             .collect()
     }
 
-    /// One pack, phase by phase, then waited ready; answers the objects applied.
+    /// One pack, stage by stage, then waited ready; answers the objects applied. Its CRDs are
+    /// waited Established beside the stages that do not need them (RBAC, config, services,
+    /// workloads, webhooks) and before its custom resources, which also wait for its workloads
+    /// (the operator runs, at its new version, before its custom resources change).
     async fn install_pack(&self, pack: &RenderedPack) -> Result<usize, InstallError> {
-        let mut phases: BTreeMap<Phase, Vec<Desired>> = BTreeMap::new();
+        let mut stages: BTreeMap<u8, BTreeMap<Phase, Vec<Desired>>> = BTreeMap::new();
         for object in self.desired.iter().filter(|d| d.pack == pack.name) {
-            phases
-                .entry(Phase::of(&object.key))
+            let phase = Phase::of(&object.key);
+            stages
+                .entry(phase.stage())
+                .or_default()
+                .entry(phase)
                 .or_default()
                 .push(object.clone());
         }
-        let mut applied = 0;
-        let mut workloads_waited = false;
-        for (phase, objects) in &phases {
-            // The operator runs (at its new version) before its custom resources change.
-            if *phase == Phase::CustomResources && !workloads_waited {
-                self.wait_all(self.workloads_of(&pack.name)).await?;
-                workloads_waited = true;
+        let foundation = stages
+            .remove(&Phase::Foundation.stage())
+            .unwrap_or_default();
+        let custom_resources = stages
+            .remove(&Phase::CustomResources.stage())
+            .unwrap_or_default();
+        let mut applied = self.apply_stage(&pack.name, &foundation).await?;
+        let crds = foundation
+            .values()
+            .flatten()
+            .filter(|d| d.key.kind == "CustomResourceDefinition")
+            .map(|d| Wait {
+                pack: pack.name.clone(),
+                object: d.key.clone(),
+                readiness: Readiness::Condition("Established".into()),
+            })
+            .collect();
+        let the_rest = async {
+            let mut applied = 0;
+            for phases in stages.values() {
+                applied += self.apply_stage(&pack.name, phases).await?;
             }
+            Ok::<usize, InstallError>(applied)
+        };
+        let ((), the_rest) = tokio::try_join!(self.wait_all(crds), the_rest)?;
+        applied += the_rest;
+        let mut workloads = self.workloads_of(&pack.name);
+        if !custom_resources.is_empty() {
+            self.wait_all(std::mem::take(&mut workloads)).await?;
+            applied += self.apply_stage(&pack.name, &custom_resources).await?;
+        }
+        let rules = pack.readiness.iter().map(|rule| Wait {
+            pack: pack.name.clone(),
+            object: ObjectKey {
+                api_version: rule.api_version.clone(),
+                kind: rule.kind.clone(),
+                namespace: rule.namespace.clone(),
+                name: rule.name.clone(),
+            },
+            readiness: Readiness::from_rule(&rule.kind, &rule.condition, &pack.version),
+        });
+        // The uids go into the inventory while the pack becomes ready.
+        let save = async { self.store.save(&*self.inventory.lock().await).await };
+        tokio::try_join!(
+            save,
+            self.wait_all(workloads.into_iter().chain(rules).collect())
+        )?;
+        self.progress
+            .send(Progress::PackReady {
+                pack: pack.name.clone(),
+            })
+            .await;
+        Ok(applied)
+    }
+
+    /// The phases of one stage at once (under the run's one bound on requests); answers the
+    /// objects applied.
+    async fn apply_stage(
+        &self,
+        pack: &str,
+        phases: &BTreeMap<Phase, Vec<Desired>>,
+    ) -> Result<usize, InstallError> {
+        let applied = try_join_all(phases.iter().map(|(phase, objects)| async move {
             self.progress
                 .send(Progress::PhaseStarted {
-                    pack: pack.name.clone(),
+                    pack: pack.to_string(),
                     phase: phase.label().to_string(),
                     objects: objects.len(),
                 })
@@ -281,44 +344,11 @@ impl PackRun<'_> {
                 self.progress,
             )
             .await?;
-            applied += uids.len();
             self.inventory.lock().await.set_uids(&uids);
-            if *phase == Phase::Foundation {
-                let crds = objects
-                    .iter()
-                    .filter(|d| d.key.kind == "CustomResourceDefinition")
-                    .map(|d| Wait {
-                        pack: pack.name.clone(),
-                        object: d.key.clone(),
-                        readiness: Readiness::Condition("Established".into()),
-                    });
-                self.wait_all(crds.collect()).await?;
-            }
-        }
-        self.store.save(&*self.inventory.lock().await).await?;
-        let workloads = if workloads_waited {
-            Vec::new()
-        } else {
-            self.workloads_of(&pack.name)
-        };
-        let rules = pack.readiness.iter().map(|rule| Wait {
-            pack: pack.name.clone(),
-            object: ObjectKey {
-                api_version: rule.api_version.clone(),
-                kind: rule.kind.clone(),
-                namespace: rule.namespace.clone(),
-                name: rule.name.clone(),
-            },
-            readiness: Readiness::from_rule(&rule.kind, &rule.condition, &pack.version),
-        });
-        self.wait_all(workloads.into_iter().chain(rules).collect())
-            .await?;
-        self.progress
-            .send(Progress::PackReady {
-                pack: pack.name.clone(),
-            })
-            .await;
-        Ok(applied)
+            Ok::<usize, InstallError>(uids.len())
+        }))
+        .await?;
+        Ok(applied.into_iter().sum())
     }
 
     async fn wait_all(&self, waits: Vec<Wait>) -> Result<(), InstallError> {

@@ -1,7 +1,8 @@
-//! The order objects go in: Namespaces and CRDs first, then RBAC and service accounts, config,
-//! services, workloads, and the packs' custom resources last. Objects of one phase are
-//! independent and applied concurrently; phases run one after another, each pack's after the
-//! packs it depends on (the renderer lists packs dependencies first).
+//! The order objects go in: Namespaces and CRDs first, then RBAC and service accounts, config and
+//! services (these three at once: none needs another), workloads, webhooks, and the packs' custom
+//! resources last. Objects of one phase are independent and applied concurrently; stages run one
+//! after another, each pack's after the packs it depends on (the renderer lists packs
+//! dependencies first).
 
 use crate::object_key::ObjectKey;
 
@@ -44,6 +45,18 @@ impl Phase {
                 Phase::Network
             }
             _ => Phase::CustomResources,
+        }
+    }
+
+    /// The step of the apply order this phase goes in: phases of one stage need nothing of each
+    /// other (RBAC, config and services only need their namespace), so they go at once.
+    pub fn stage(self) -> u8 {
+        match self {
+            Phase::Foundation => 0,
+            Phase::Access | Phase::Config | Phase::Network => 1,
+            Phase::Workloads => 2,
+            Phase::Hooks => 3,
+            Phase::CustomResources => 4,
         }
     }
 
