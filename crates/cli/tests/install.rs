@@ -4,7 +4,7 @@
 use simcluster::SimCluster;
 
 mod support;
-use support::{args, mirror, text, vmdeckctl};
+use support::{args, init_profile, mirror, text, vmdeckctl};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn install_status_uninstall_through_the_cli() {
@@ -18,15 +18,7 @@ async fn install_status_uninstall_through_the_cli() {
     let kubeconfig = dir.path().join("kubeconfig");
     cluster.write_kubeconfig(&kubeconfig).unwrap();
     let kubeconfig = kubeconfig.display().to_string();
-    let init = vmdeckctl(
-        dir.path(),
-        args(&["profile", "init", "--preset", "vm-dashboard-direct"]),
-    )
-    .await;
-    assert!(init.status.success(), "{}", text(&init.stderr));
-    let profile = dir.path().join("profile.yaml");
-    std::fs::write(&profile, &init.stdout).unwrap();
-    let profile = profile.display().to_string();
+    let profile = init_profile(dir.path(), "vm-dashboard-direct").await;
     let mirror = mirror();
 
     // Not a terminal and no --yes: refused, nothing applied.
@@ -312,14 +304,7 @@ async fn a_failing_preflight_stops_the_install_before_anything_is_applied() {
     let kubeconfig = dir.path().join("kubeconfig");
     cluster.write_kubeconfig(&kubeconfig).unwrap();
     let kubeconfig = kubeconfig.display().to_string();
-    let init = vmdeckctl(
-        dir.path(),
-        args(&["profile", "init", "--preset", "vm-dashboard-direct"]),
-    )
-    .await;
-    let profile = dir.path().join("profile.yaml");
-    std::fs::write(&profile, &init.stdout).unwrap();
-    let profile = profile.display().to_string();
+    let profile = init_profile(dir.path(), "vm-dashboard-direct").await;
     let mirror = mirror();
     for context in ["admin", "viewer"] {
         let refused = vmdeckctl(
@@ -389,18 +374,12 @@ async fn one_profile_onto_two_saved_clusters_at_once() {
         clusters.push(cluster);
         names.push(name);
     }
-    let init = vmdeckctl(
-        dir.path(),
-        args(&["profile", "init", "--preset", "vm-dashboard-direct"]),
-    )
-    .await;
-    let profile = dir.path().join("profile.yaml");
-    std::fs::write(&profile, &init.stdout).unwrap();
+    let profile = init_profile(dir.path(), "vm-dashboard-direct").await;
     let installed = vmdeckctl(
         dir.path(),
         args(&[
             "install",
-            &profile.display().to_string(),
+            &profile,
             "--cluster",
             &names[0],
             "--cluster",

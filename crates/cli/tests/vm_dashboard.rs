@@ -13,38 +13,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vmdeck_test_support::{WAIT_LIMIT, eventually};
 
 mod support;
-use support::{args, mirror, text, vmdeckctl};
+use support::{args, install_preset, text, vmdeckctl};
 
 fn resource(group: &str, kind: &str, plural: &str) -> kube::api::ApiResource {
     kube::api::ApiResource::from_gvk_with_plural(
         &kube::api::GroupVersionKind::gvk(group, "v1", kind),
         plural,
     )
-}
-
-async fn install(dir: &std::path::Path, kubeconfig: &str) {
-    let init = vmdeckctl(
-        dir,
-        args(&["profile", "init", "--preset", "vm-dashboard-direct"]),
-    )
-    .await;
-    assert!(init.status.success(), "{}", text(&init.stderr));
-    let profile = dir.join("profile.yaml");
-    std::fs::write(&profile, &init.stdout).unwrap();
-    let installed = vmdeckctl(
-        dir,
-        args(&[
-            "install",
-            &profile.display().to_string(),
-            "--kubeconfig",
-            kubeconfig,
-            "--mirror",
-            &mirror(),
-            "--yes",
-        ]),
-    )
-    .await;
-    assert!(installed.status.success(), "{}", text(&installed.stderr));
 }
 
 /// The serial console of `vm` answers with a login prompt.
@@ -128,7 +103,7 @@ async fn a_golden_image_vm_from_create_to_delete() {
     let kubeconfig = d.join("kubeconfig");
     cluster.write_kubeconfig(&kubeconfig).unwrap();
     let k = kubeconfig.display().to_string();
-    install(d, &k).await;
+    install_preset(d, "vm-dashboard-direct", &k).await;
     let client = cluster.client().await;
     let api = |resource: kube::api::ApiResource| -> Api<DynamicObject> {
         Api::namespaced_with(client.clone(), "default", &resource)
@@ -426,10 +401,20 @@ async fn a_golden_image_vm_from_create_to_delete() {
         vm.data["spec"]["instancetype"]["name"], "vmdeck-small",
         "the change is gone"
     );
-    if vmi_api.get_opt("web").await.unwrap().is_none() {
-        let start = ctl(d, &k, &["vms", "start", "default/web"]).await;
-        assert!(start.status.success(), "{}", text(&start.stderr));
-    }
+    assert!(
+        vmi_api.get_opt("web").await.unwrap().is_none(),
+        "the restore leaves it stopped"
+    );
+    eventually("the disk of before the restore deleted", async || {
+        pvcs.get_opt("web-rootdisk")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    let start = ctl(d, &k, &["vms", "start", "default/web"]).await;
+    assert!(start.status.success(), "{}", text(&start.stderr));
     assert_eq!(size_of(&running("web").await), (1, "2Gi".into()));
 
     // Clone it: the clone exists and runs.

@@ -1,5 +1,6 @@
 //! What the vmdeckctl suites share: the upstream mirror beside the checkout, running vmdeckctl
-//! off the async threads with its own home and cache, and reading its output.
+//! off the async threads with its own home and cache, reading its output, a preset's profile
+//! written out and installed.
 
 #![allow(dead_code)]
 
@@ -38,4 +39,33 @@ pub fn args(list: &[&str]) -> Vec<String> {
 
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `vmdeckctl profile init --preset PRESET` written to `dir/profile.yaml`; its path.
+pub async fn init_profile(dir: &Path, preset: &str) -> String {
+    let init = vmdeckctl(dir, args(&["profile", "init", "--preset", preset])).await;
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    let profile = dir.join("profile.yaml");
+    std::fs::write(&profile, &init.stdout).unwrap();
+    profile.display().to_string()
+}
+
+/// `vmdeckctl install` of `preset` from the mirror onto the kubeconfig's cluster, which must succeed.
+pub async fn install_preset(dir: &Path, preset: &str, kubeconfig: &str) -> std::process::Output {
+    let profile = init_profile(dir, preset).await;
+    let installed = vmdeckctl(
+        dir,
+        args(&[
+            "install",
+            &profile,
+            "--kubeconfig",
+            kubeconfig,
+            "--mirror",
+            &mirror(),
+            "--yes",
+        ]),
+    )
+    .await;
+    assert!(installed.status.success(), "{}", text(&installed.stderr));
+    installed
 }
