@@ -9,7 +9,11 @@
 //!
 //! simcluster runs in this process; the gateway and kubectl proxy each run as their own child
 //! process, so (c) reads the gateway's own RSS. The clients are tokio-tungstenite over plain TCP
-//! (gateway, kubectl proxy) or the console crate's dial (direct, TLS), counting bytes only.
+//! (gateway, kubectl proxy) or the console crate's dial (direct, TLS), counting bytes only; the
+//! throughput client runs on a thread of its own for every path (as a browser is a process of
+//! its own), so in the direct path it does not share simcluster's worker threads. (a) also
+//! prints the CPU each path costs per GB (this process's and the middle process's), a figure
+//! that a loaded machine disturbs less than MB/s.
 //!
 //! ```text
 //! source scripts/lib/common.sh   # puts kubectl.1.33 on PATH
@@ -194,6 +198,46 @@ impl GatewayChild {
     fn rss(&self) -> u64 {
         self.child.id().map(rss_of).unwrap_or(0)
     }
+
+    fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+}
+
+/// CPU time (user + system, all threads) a process has used so far.
+fn cpu_of(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command's closing parenthesis come field 3 (state) onwards: utime and stime
+    // (fields 14 and 15) are the 12th and 13th, in clock ticks of 1/100 s (USER_HZ).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// One throughput run: bytes per second, and the CPU time this process (simcluster and the
+/// client) and the process in the middle (kubectl proxy, the gateway; none for direct) used.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    rate: f64,
+    bytes: f64,
+    here: Duration,
+    middle: Duration,
+}
+
+impl Run {
+    /// CPU seconds per GB moved, (this process, the middle).
+    fn cpu_per_gb(&self) -> (f64, f64) {
+        let per = |d: Duration| d.as_secs_f64() / (self.bytes / 1e9);
+        (per(self.here), per(self.middle))
+    }
 }
 
 /// Resident memory of a process, bytes.
@@ -374,8 +418,31 @@ fn update_request(incremental: bool, width: u16, height: u16) -> Vec<u8> {
     request
 }
 
-/// (a) Bytes per second of vnc-bench frames for `seconds`, one request kept ahead.
-async fn throughput<S>(socket: S, seconds: f64) -> Result<f64, AnyError>
+/// Run `work` on a thread and runtime of its own, as a browser is a process of its own: the
+/// throughput client (its TLS, for the direct path, included) neither takes simcluster's two
+/// worker threads nor waits for them, whichever path it measures.
+async fn on_client_thread<F, T>(work: F) -> Result<T, AnyError>
+where
+    F: Future<Output = Result<T, AnyError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let outcome = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime.block_on(work),
+            Err(error) => Err(error.into()),
+        };
+        let _ = done.send(outcome);
+    });
+    result.await.map_err(|_| "the client thread panicked")?
+}
+
+/// (a) vnc-bench frames for `seconds`, one request kept ahead: the rate, and the CPU used meanwhile
+/// by this process and by `middle` (the process between the client and simcluster).
+async fn throughput<S>(socket: S, seconds: f64, middle: Option<u32>) -> Result<Run, AnyError>
 where
     S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
 {
@@ -390,6 +457,8 @@ where
     io.read(FRAME).await?;
     let mut socket = io.socket;
     let (mut requested, mut received) = (0usize, 0usize);
+    let here_pid = std::process::id();
+    let (here0, middle0) = (cpu_of(here_pid), middle.map(cpu_of).unwrap_or_default());
     let started = Instant::now();
     let mut stopping = false;
     loop {
@@ -411,8 +480,18 @@ where
             stopping = true;
         }
     }
+    let took = started.elapsed().as_secs_f64();
+    let run = Run {
+        rate: received as f64 / took,
+        bytes: received as f64,
+        here: cpu_of(here_pid).saturating_sub(here0),
+        middle: middle
+            .map(cpu_of)
+            .unwrap_or_default()
+            .saturating_sub(middle0),
+    };
     let _ = socket.send(Message::Close(None)).await;
-    Ok(received as f64 / started.elapsed().as_secs_f64())
+    Ok(run)
 }
 
 /// (b) Keystroke-to-echo at the guest's shell: `samples` single keys, each timed to its echo.
@@ -546,7 +625,7 @@ async fn bench(settings: Settings) -> Result<(), AnyError> {
         config.read_timeout = None;
         client_without_retry(config)?
     };
-    let (_kubectl, kubectl_port) = kubectl_proxy(&kubeconfig).await?;
+    let (kubectl_child, kubectl_port) = kubectl_proxy(&kubeconfig).await?;
     let mut gateway = GatewayChild::spawn(&kubeconfig).await?;
     let vnc = ConsoleTarget {
         takeover: true,
@@ -556,28 +635,65 @@ async fn bench(settings: Settings) -> Result<(), AnyError> {
 
     // (a) throughput.
     let mb = |bytes_per_s: f64| bytes_per_s / 1e6;
-    let (mut direct, mut kubectl, mut through) = (Vec::new(), Vec::new(), Vec::new());
+    let kubectl_pid = kubectl_child.id();
+    let (mut direct, mut proxied, mut through) = (Vec::new(), Vec::new(), Vec::new());
+    let seconds = settings.seconds;
     for _ in 0..settings.rounds {
-        let socket = dial(&direct_client, &vnc, client_ws_config()).await?;
-        direct.push(throughput(socket, settings.seconds).await?);
-        let socket = via_kubectl(kubectl_port, &vnc).await?;
-        kubectl.push(throughput(socket, settings.seconds).await?);
+        let (client, target) = (direct_client.clone(), vnc.clone());
+        direct.push(
+            on_client_thread(async move {
+                let socket = dial(&client, &target, client_ws_config()).await?;
+                throughput(socket, seconds, None).await
+            })
+            .await?,
+        );
+        let target = vnc.clone();
+        proxied.push(
+            on_client_thread(async move {
+                let socket = via_kubectl(kubectl_port, &target).await?;
+                throughput(socket, seconds, kubectl_pid).await
+            })
+            .await?,
+        );
         let protocol = gateway.open("vnc", BENCH_NS, BENCH_VM).await?;
-        let socket = via_gateway(gateway.port, &protocol).await?;
-        through.push(throughput(socket, settings.seconds).await?);
+        let (port, middle) = (gateway.port, gateway.pid());
+        through.push(
+            on_client_thread(async move {
+                let socket = via_gateway(port, &protocol).await?;
+                throughput(socket, seconds, middle).await
+            })
+            .await?,
+        );
     }
-    let (direct, kubectl, through) = (median(direct), median(kubectl), median(through));
     println!(
-        "(a) one vnc-bench stream (3 MiB frames, one request ahead), median of {} x {:.0} s:",
+        "(a) one vnc-bench stream (3 MiB frames, one request ahead), median of {} x {:.0} s;",
         settings.rounds, settings.seconds
     );
-    println!("    straight to simcluster    {:8.1} MB/s", mb(direct));
-    println!("    kubectl.1.33 proxy        {:8.1} MB/s", mb(kubectl));
     println!(
-        "    vmdeck gateway            {:8.1} MB/s   {:.2}x kubectl proxy (goal >= 1.00), {:.2} of direct (goal >= 0.90)",
-        mb(through),
-        through / kubectl,
-        through / direct
+        "    CPU per GB moved: this process (simcluster and the client) + the one in the middle:"
+    );
+    let rates = |runs: &[Run]| median(runs.iter().map(|r| r.rate).collect());
+    let (direct_rate, kubectl_rate, through_rate) =
+        (rates(&direct), rates(&proxied), rates(&through));
+    for (label, runs) in [
+        ("straight to simcluster", &direct),
+        ("kubectl.1.33 proxy", &proxied),
+        ("vmdeck gateway", &through),
+    ] {
+        let (here, middle) = (
+            median(runs.iter().map(|r| r.cpu_per_gb().0).collect()),
+            median(runs.iter().map(|r| r.cpu_per_gb().1).collect()),
+        );
+        println!(
+            "    {label:<24}  {:8.1} MB/s   CPU {here:.2} + {middle:.2} = {:.2} s/GB",
+            mb(rates(runs)),
+            here + middle
+        );
+    }
+    println!(
+        "    the gateway: {:.2}x kubectl proxy (goal >= 1.00), {:.2} of direct (goal >= 0.90)",
+        through_rate / kubectl_rate,
+        through_rate / direct_rate
     );
 
     // (b) serial echo latency.
