@@ -38,7 +38,8 @@ step playwright bash -c 'cd tests/e2e && npx playwright test'
 step webdriver xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
   python3 tests/webdriver/demo.py "$CARGO_TARGET_DIR/debug/vmdeck" test-artifacts/webdriver-demo.png
 # Install on the demo cluster, kill the app mid-install, restart, Resume, Ready (screenshots of the
-# Plan, Install and Installed screens; time to Ready and memory printed).
+# Plan, Install and Installed screens; time to Ready and memory printed), then on that installed
+# Demo cluster the VMs screen, a VNC console (boot screen pixel check) and the serial login.
 step webdriver-install xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
   python3 tests/webdriver/install.py "$CARGO_TARGET_DIR/debug/vmdeck" test-artifacts/webdriver-install "$root/../shared/upstream"
 finish

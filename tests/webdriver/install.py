@@ -7,7 +7,9 @@
 2. `vmdeck --demo` again with the same HOME: the resume banner names the cut-short run; Resume
    ends Ready; the Installed view shows every pack healthy (screenshot installed.png).
 3. `vmdeck --demo --reset-demo`: a fresh Demo cluster (no banner, nothing installed), installed to
-   Ready without interruption: the demo install's time to Ready.
+   Ready without interruption: the demo install's time to Ready. Then, on that installed cluster
+   (consoles.py): the VMs screen, a VNC console whose screenshot shows the guest's boot screen
+   (screenshots vnc-canvas.png, vnc.png), and the serial console's login prompt (serial.png).
 Prints the time to Ready and the app's memory (RSS and PSS of the app process and its webview
 children) idle and during the install. Figures are printed, never asserted.
 
@@ -26,6 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from demo import CheckFailed, WebDriver, check, free_port, throwaway_env, wait_port  # noqa: E402
+from consoles import check_consoles  # noqa: E402
 
 DEMO = "Demo cluster"
 CARD = f'[data-cluster="{DEMO}"]'
@@ -340,9 +343,12 @@ def main():
         print(f"  idle, after reset:        {mib(idle_fresh[0])} / {mib(idle_fresh[1])}")
         print(f"  during install (peak of {peak_fresh.samples} samples): {mib(peak_fresh.rss)} / {mib(peak_fresh.pss)}")
         print(f"  right after Ready:        {mib(after[0])} / {mib(after[1])}")
+        # The VMs the install made appear, and their consoles, in this same app.
+        check_consoles(app, artifacts)
         app.quit()
         app = None
-        print("webdriver-install: install, kill, restart, Resume, Ready, healthy; reset demo installed to Ready")
+        print("webdriver-install: install, kill, restart, Resume, Ready, healthy; reset demo installed to Ready; "
+              "VMs, VNC boot screen and serial login")
     finally:
         if app:
             app.quit()

@@ -26,6 +26,12 @@ enum Command {
     Serve(ServeArgs),
     /// Measure list latency, server-side apply throughput and watch fan-out; prints figures.
     Bench(bench::BenchArgs),
+    /// Print the text console of a built-in guest's screen read back from a 1024x768 PNG of it
+    /// (a screenshot or a VNC client's frame), one line per row (for tests).
+    ReadScreen {
+        /// The PNG file.
+        png: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -91,7 +97,26 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::ReadScreen { png } => read_screen(&png),
     }
+}
+
+fn read_screen(png: &std::path::Path) -> anyhow::Result<()> {
+    use simcluster::consoles::{framebuffer::Framebuffer, screen};
+    let bytes = std::fs::read(png).with_context(|| format!("reading {}", png.display()))?;
+    let frame =
+        Framebuffer::from_png(&bytes).with_context(|| format!("decoding {}", png.display()))?;
+    anyhow::ensure!(
+        (frame.width(), frame.height()) == (screen::WIDTH, screen::HEIGHT),
+        "{} is {}x{}, not the guest screen's {}x{}",
+        png.display(),
+        frame.width(),
+        frame.height(),
+        screen::WIDTH,
+        screen::HEIGHT
+    );
+    println!("{}", screen::read_console(&frame));
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

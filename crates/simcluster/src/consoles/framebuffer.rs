@@ -175,6 +175,29 @@ impl Framebuffer {
         })
     }
 
+    /// A framebuffer from an 8-bit RGB or RGBA PNG (a screenshot, a browser canvas's
+    /// `toDataURL`); alpha is dropped.
+    pub fn from_png(bytes: &[u8]) -> Result<Self, png::DecodingError> {
+        let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+        decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+        let mut reader = decoder.read_info()?;
+        let size = reader
+            .output_buffer_size()
+            .ok_or_else(|| png::DecodingError::LimitsExceeded)?;
+        let mut buf = vec![0; size];
+        let info = reader.next_frame(&mut buf)?;
+        let channels = info.color_type.samples();
+        let (width, height) = (info.width as usize, info.height as usize);
+        let mut fb = Self::new(width, height, 0);
+        for (i, pixel) in buf[..info.buffer_size()].chunks_exact(channels).enumerate() {
+            fb.pixels[i] = match channels {
+                1 | 2 => u32::from(pixel[0]) * 0x0001_0101,
+                _ => (u32::from(pixel[0]) << 16) | (u32::from(pixel[1]) << 8) | u32::from(pixel[2]),
+            };
+        }
+        Ok(fb)
+    }
+
     /// The framebuffer as an 8-bit RGB PNG.
     pub fn to_png(&self) -> Result<Vec<u8>, png::EncodingError> {
         let mut rgb = Vec::with_capacity(self.pixels.len() * 3);

@@ -1,19 +1,23 @@
 //! The simulated guest's VGA screen: a banner naming the VM, boot messages and a text console
 //! whose tty runs the guest shell, so typed keys appear on screen. Shared by every VNC session
 //! of one VMI and by its screenshots; sessions are told about changes through a watch channel.
+//! [`read_console`] reads the console's text back from a frame's pixels (for tests).
 
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::consoles::display::Display;
+use crate::consoles::font;
 use crate::consoles::framebuffer::{Framebuffer, Rect, TextStyle};
 use crate::consoles::shell::{KERNEL_RELEASE, Shell};
-use crate::consoles::terminal::Terminal;
+use crate::consoles::terminal::{self, CELL_H, CELL_W, Terminal};
 
 pub const WIDTH: usize = 1024;
 pub const HEIGHT: usize = 768;
 const BANNER_H: usize = 112;
 const BANNER_BG: u32 = 0x001f_3a5f;
+/// Where the text console is drawn.
+const CONSOLE_AREA: Rect = Rect::new(8, BANNER_H + 8, WIDTH - 16, HEIGHT - BANNER_H - 8);
 
 struct Inner {
     display: Display,
@@ -32,8 +36,7 @@ impl Screen {
     pub fn boot(namespace: &str, name: &str) -> Self {
         let mut display = Display::new(Framebuffer::new(WIDTH, HEIGHT, 0));
         draw_banner(&mut display.fb, namespace, name);
-        let area = Rect::new(8, BANNER_H + 8, WIDTH - 16, HEIGHT - BANNER_H - 8);
-        let mut terminal = Terminal::new(area, &mut display);
+        let mut terminal = Terminal::new(CONSOLE_AREA, &mut display);
         let shell = Shell::new(name);
         let boot = format!(
             "SeaBIOS (simulated by simcluster)\r\nBooting from Hard Disk...\r\n\
@@ -111,6 +114,62 @@ impl Screen {
     }
 }
 
+/// The console's text as `frame` shows it (the RFB client's frame or a screenshot, 1024x768):
+/// each 8x16 cell matched against the font's glyphs (ASCII before Latin-1), one line per row,
+/// trailing blanks trimmed. A cell that is no glyph reads as U+FFFD; an underline alone reads
+/// as a blank (the cursor; the font's `_` looks the same, so it cannot be read back).
+pub fn read_console(frame: &Framebuffer) -> String {
+    let mut glyphs: Vec<(char, [u8; 8])> = Vec::new();
+    for c in (' '..='~').chain('\u{a0}'..='\u{ff}').chain(['€']) {
+        if c != '_' {
+            glyphs.push((c, font::glyph(c)));
+        }
+    }
+    let cols = CONSOLE_AREA.w / CELL_W;
+    let rows = CONSOLE_AREA.h / CELL_H;
+    let mut lines = Vec::with_capacity(rows);
+    for row in 0..rows {
+        let mut line = String::with_capacity(cols);
+        for col in 0..cols {
+            let (x, y) = (CONSOLE_AREA.x + col * CELL_W, CONSOLE_AREA.y + row * CELL_H);
+            line.push(read_cell(frame, x, y, &glyphs));
+        }
+        lines.push(line.trim_end().to_string());
+    }
+    lines.join("\n")
+}
+
+/// The glyph drawn in the cell at (`x`, `y`): font rows are two pixel rows each; the last font
+/// row is left out of the match when it is a full line (the cursor's underline).
+fn read_cell(frame: &Framebuffer, x: usize, y: usize, glyphs: &[(char, [u8; 8])]) -> char {
+    let scale_y = CELL_H / font::HEIGHT;
+    let mut rows = [0u8; 8];
+    for (gy, bits) in rows.iter_mut().enumerate() {
+        for sy in 0..scale_y {
+            let mut row = 0u8;
+            for gx in 0..font::WIDTH {
+                match frame.pixel(x + gx, y + gy * scale_y + sy) & 0x00ff_ffff {
+                    terminal::FG => row |= 1 << gx,
+                    terminal::BG => {}
+                    _ => return char::REPLACEMENT_CHARACTER,
+                }
+            }
+            if sy == 0 {
+                *bits = row;
+            } else if row != *bits {
+                return char::REPLACEMENT_CHARACTER;
+            }
+        }
+    }
+    let underlined = rows[7] == 0xff;
+    glyphs
+        .iter()
+        .find(|(_, glyph)| {
+            glyph[..7] == rows[..7] && (glyph[7] == rows[7] || (underlined && glyph[7] == 0))
+        })
+        .map_or(char::REPLACEMENT_CHARACTER, |(c, _)| *c)
+}
+
 fn draw_banner(fb: &mut Framebuffer, namespace: &str, name: &str) {
     fb.fill(Rect::new(0, 0, WIDTH, BANNER_H), BANNER_BG);
     let small = TextStyle {
@@ -153,5 +212,27 @@ mod tests {
         let after = screen.with_display(|d| d.fb.clone());
         assert!(after.differs(&before, after.bounds()));
         assert!(!after.differs(&before, Rect::new(0, 0, WIDTH, BANNER_H)));
+    }
+
+    #[test]
+    fn the_console_text_reads_back_from_the_frame_and_its_png() {
+        let screen = Screen::boot("dev", "web-01");
+        screen.type_bytes("Grüße, Welt! @€ {[]}".as_bytes());
+        screen.show_line("Ctrl+Alt+Del");
+        let frame = screen.with_display(|d| d.fb.clone());
+        let read = read_console(&frame);
+        // The boot line's `_` (PREEMPT_DYNAMIC) reads as a blank, like the cursor.
+        assert_eq!(read, screen.text().replace('_', " "));
+        assert!(
+            read.contains("web-01 login: Grüße, Welt! @€ {[]}"),
+            "{read}"
+        );
+        assert!(read.contains("\nCtrl+Alt+Del\n"), "{read}");
+        let png = Framebuffer::from_png(&screen.png().unwrap()).unwrap();
+        assert_eq!(read_console(&png), read);
+        // A changed pixel in a glyph makes it unreadable, not another character.
+        let mut broken = frame.clone();
+        broken.fill(Rect::new(8, BANNER_H + 8, 1, 1), 0x00ff_0000);
+        assert!(read_console(&broken).starts_with('\u{fffd}'));
     }
 }

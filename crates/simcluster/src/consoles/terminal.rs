@@ -8,8 +8,8 @@ use crate::consoles::framebuffer::{Rect, TextStyle};
 
 pub const CELL_W: usize = 8;
 pub const CELL_H: usize = 16;
-const FG: u32 = 0x00c8_c8c8;
-const BG: u32 = 0x0000_0000;
+pub const FG: u32 = 0x00c8_c8c8;
+pub const BG: u32 = 0x0000_0000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Escape {
