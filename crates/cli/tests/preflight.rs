@@ -5,7 +5,7 @@
 use simcluster::SimCluster;
 
 mod support;
-use support::{mirror, text, vmdeckctl};
+use support::{init_profile, mirror, text, vmdeckctl};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preflight_prints_checks_and_fails_without_permission() {
@@ -16,17 +16,7 @@ async fn preflight_prints_checks_and_fails_without_permission() {
     let kubeconfig = dir.path().join("kubeconfig");
     cluster.write_kubeconfig(&kubeconfig).unwrap();
     let kubeconfig = kubeconfig.display().to_string();
-    let init = vmdeckctl(
-        dir.path(),
-        ["profile", "init", "--preset", "vm-dashboard-direct"]
-            .map(String::from)
-            .to_vec(),
-    )
-    .await;
-    assert!(init.status.success(), "{}", text(&init.stderr));
-    let profile = dir.path().join("profile.yaml");
-    std::fs::write(&profile, &init.stdout).unwrap();
-    let profile = profile.display().to_string();
+    let profile = init_profile(dir.path(), "vm-dashboard-direct").await;
     let mirror = mirror();
     let preflight = |context: &str, json: bool| {
         let mut args: Vec<String> = [
