@@ -9,6 +9,7 @@ use tauri::ipc::{Invoke, InvokeBody, InvokeError, JavaScriptChannelId};
 use tauri::{Manager, Runtime};
 use vmdeck_desktop_core::{CallKind, UiError, Via, call, event_queue, kind_of, stream};
 
+use crate::console_window;
 use crate::core_cell::CoreCell;
 
 /// The command the UI sends once its first screen is drawn (the start-up benchmark waits for it).
@@ -24,6 +25,16 @@ pub fn handle<R: Runtime>(invoke: Invoke<R>) -> bool {
             println!("vmdeck: interactive");
         }
         invoke.resolver.resolve(());
+        return true;
+    }
+    if name == console_window::COMMAND {
+        let opened = console_window::read_request(invoke.message.payload()).and_then(|request| {
+            console_window::open(invoke.message.webview().app_handle(), request)
+        });
+        match opened {
+            Ok(label) => invoke.resolver.resolve(label),
+            Err(error) => invoke.resolver.reject(error),
+        }
         return true;
     }
     let webview = invoke.message.webview();

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+mod console_window;
 mod core_cell;
 mod ipc;
 mod launch;

@@ -12,6 +12,12 @@ use crate::console_views::{
     ConsoleTicketView, InstalledViewerView, SavedScreenshotView, ScreenshotView, ViewerView,
     VmAccessView, VmRowView, VmUpdateEvent,
 };
+use crate::dashboard_views::{
+    CloneDoneView, CloneVmInput, DeleteVmInput, DeletedVmView, DiskEventView, EditVmInput,
+    EditedVmView, RestoreDoneView, RestoreStepView, SnapshotCapabilityView, SnapshotInput,
+    SnapshotRowView, VmCreateView, VmDraftCheckView, VmDraftInput, VmFormChoicesInput,
+    VmFormChoicesView, VmReviewView, VmSettingsView,
+};
 use crate::endpoint_views::{AddProxiedInput, EndpointsView, UseEndpointInput};
 use crate::install_events::{
     InstallDoneView, InstallEvent, InstalledStatusView, LiveGatesView, UnfinishedRunView,
@@ -129,6 +135,37 @@ core_calls! {
         /// Writes a VM's screenshot to a path (a native save dialog's; the desktop app only).
         save_screenshot(SaveScreenshotInput) -> SavedScreenshotView [refuse_paths_over_http]
             = |app, input| app.save_screenshot(input).await;
+        /// The create-a-VM form's choices: namespaces, instancetypes, preferences, golden
+        /// images, StorageClasses, Multus networks.
+        vm_form_choices(VmFormChoicesInput) -> VmFormChoicesView
+            = |app, input| app.vm_form_choices(input).await;
+        /// A VM draft checked at its fields (form, then cluster): each error with its fix.
+        check_vm_draft(VmDraftInput) -> VmDraftCheckView
+            = |app, input| app.check_vm_draft(input).await;
+        /// The exact objects a draft makes (VM with dataVolumeTemplates, Secret) as YAML.
+        review_vm(VmDraftInput) -> VmReviewView = |app, input| app.review_vm(input).await;
+        /// Creates a draft's VM (or answers its field errors, nothing created).
+        create_vm(VmDraftInput) -> VmCreateView = |app, input| app.create_vm(input).await;
+        /// A VM's settings for its page (CPU, memory, run strategy, instancetype, disks).
+        vm_settings(VmRef) -> VmSettingsView = |app, vm| app.vm_settings(vm).await;
+        /// Whether a VM can be snapshotted, else what is missing.
+        snapshot_capability(VmRef) -> SnapshotCapabilityView
+            = |app, vm| app.snapshot_capability(vm).await;
+        /// A VM's snapshots with phase and size.
+        list_vm_snapshots(VmRef) -> Vec<SnapshotRowView>
+            = |app, vm| app.list_vm_snapshots(vm).await;
+        /// Takes a snapshot and waits until it is ready; answers the VM's snapshots.
+        take_vm_snapshot(SnapshotInput) -> Vec<SnapshotRowView>
+            = |app, input| app.take_vm_snapshot(input).await;
+        /// Deletes a snapshot; answers the VM's snapshots left.
+        delete_vm_snapshot(SnapshotInput) -> Vec<SnapshotRowView>
+            = |app, input| app.delete_vm_snapshot(input).await;
+        /// Clones a VM (VirtualMachineClone, else through a snapshot).
+        clone_vm(CloneVmInput) -> CloneDoneView = |app, input| app.clone_vm(input).await;
+        /// Deletes a VM once its name is typed, with or without its disks.
+        delete_vm(DeleteVmInput) -> DeletedVmView = |app, input| app.delete_vm(input).await;
+        /// Edits CPU, memory or instancetype and run strategy (a running VM: restart needed).
+        edit_vm(EditVmInput) -> EditedVmView = |app, input| app.edit_vm(input).await;
     }
     streams {
         /// Checks several saved clusters at once; each result is an event as soon as it is known.
@@ -152,5 +189,11 @@ core_calls! {
         /// A cluster's VM rows: a snapshot, then batched changes, until the window stops listening.
         watch_vms(VmScope) => VmUpdateEvent, -> ()
             = |app, scope, events| app.watch_vms(scope, events).await;
+        /// A VM's disk imports (CDI phases, percent) until every disk is ready or one failed.
+        watch_vm_disks(VmRef) => DiskEventView, -> ()
+            = |app, vm, events| app.watch_vm_disks(vm, events).await;
+        /// Restores a VM from a snapshot, stopping it first when it runs (each step an event).
+        restore_vm_snapshot(SnapshotInput) => RestoreStepView, -> RestoreDoneView
+            = |app, input, events| app.restore_vm_snapshot(input, events).await;
     }
 }

@@ -208,7 +208,10 @@ impl App {
     }
 
     /// A kube client for reading and acting on a saved cluster's VMs.
-    async fn vm_client(&self, cluster: &str) -> Result<(Arc<Vault>, kube::Client), UiError> {
+    pub(crate) async fn vm_client(
+        &self,
+        cluster: &str,
+    ) -> Result<(Arc<Vault>, kube::Client), UiError> {
         let (vault, _) = self.vault_for(cluster).await?;
         let client = vault.client(cluster).await?;
         Ok((vault, client))

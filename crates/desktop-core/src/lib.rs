@@ -10,6 +10,8 @@ pub mod calls;
 mod console_calls;
 pub mod console_requests;
 pub mod console_views;
+mod dashboard_calls;
+pub mod dashboard_views;
 pub mod demo;
 pub mod devserver;
 mod endpoint_calls;

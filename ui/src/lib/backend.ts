@@ -1,9 +1,10 @@
 // The one interface the UI reaches the Rust core through: the client generated from the core's
 // call table, over Tauri IPC (the app) or HTTP and websockets (the dev server), plus the native
 // dialogs only the app has.
-import type { ClusterRef, InstalledStatusView, KubeconfigSource, ProfileLocation, UiError, VmScope, VmUpdateEvent } from './generated';
+import type { ClusterRef, DiskEventView, InstalledStatusView, KubeconfigSource, ProfileLocation, UiError, VmRef, VmScope, VmUpdateEvent } from './generated';
 import { coreClient, type CoreClient, type CoreTransport, type StreamTable } from './generated/calls';
 import { devServerToken, httpTransport } from './httpBackend';
+import { consoleRoute, consoleTitle, type ConsoleTarget } from './consoleRoute';
 import { tauriTransport, pickKubeconfigPath, pickProfileOpenPath, pickProfileSavePath, pickScreenshotPath } from './tauriBackend';
 
 /** A transport that can also stop a stream it is reading (the dev server's: the socket closes). */
@@ -33,8 +34,12 @@ export interface Backend extends CoreClient {
   watchVmsUntil(scope: VmScope, onEvent: (event: VmUpdateEvent) => void, signal: AbortSignal): Promise<null>;
   /** `watch_installed` until `signal` aborts, the same way. */
   watchInstalledUntil(cluster: ClusterRef, onEvent: (status: InstalledStatusView) => void, signal: AbortSignal): Promise<null>;
+  /** `watch_vm_disks` (a VM's disk imports) until `signal` aborts, the same way. */
+  watchVmDisksUntil(vm: VmRef, onEvent: (event: DiskEventView) => void, signal: AbortSignal): Promise<null>;
   /** Native save dialog for a screenshot (Tauri); `null` when cancelled or in the browser. */
   pickScreenshotSavePath(suggestedName: string): Promise<string | null>;
+  /** Opens a console alone in its own window (the app's), or a new browser tab (the dev server's). */
+  openConsoleWindow(target: ConsoleTarget): Promise<void>;
 }
 
 /** A stream stopped by `signal`: the transport's own stop when it has one, else its events dropped. */
@@ -95,6 +100,7 @@ export function backendOver(
   profileDialogs: ProfileDialogs = noProfileDialogs,
   uiReady: () => Promise<void> = async () => {},
   pickScreenshotPath: (suggestedName: string) => Promise<string | null> = async () => null,
+  openWindow: (target: ConsoleTarget) => Promise<void> = async () => {},
 ): Backend {
   return {
     ...coreClient(rejectingWithUiErrors(transport)),
@@ -106,7 +112,9 @@ export function backendOver(
     uiReady: () => uiReady().catch(() => undefined),
     watchVmsUntil: (scope, onEvent, signal) => streamUntil(transport, 'watch_vms', scope, onEvent, signal).then(() => null),
     watchInstalledUntil: (cluster, onEvent, signal) => streamUntil(transport, 'watch_installed', cluster, onEvent, signal).then(() => null),
+    watchVmDisksUntil: (vm, onEvent, signal) => streamUntil(transport, 'watch_vm_disks', vm, onEvent, signal).then(() => null),
     pickScreenshotSavePath: (suggestedName) => pickScreenshotPath(suggestedName),
+    openConsoleWindow: (target) => openWindow(target).catch((reason: unknown) => Promise.reject(toUiError(reason))),
   };
 }
 
@@ -123,11 +131,31 @@ export function detectBackend(): Backend {
         await invoke('ui_ready');
       },
       pickScreenshotPath,
+      async (target) => {
+        const { invoke } = await import('@tauri-apps/api/core');
+        await invoke('open_console_window', { request: { route: consoleRoute(target), title: consoleTitle(target) } });
+      },
     );
   }
+  const token = devServerToken(window);
   return backendOver(
-    httpTransport(fetch.bind(globalThis), window.location.origin, devServerToken(window), (url, protocols) => new WebSocket(url, protocols)),
+    httpTransport(fetch.bind(globalThis), window.location.origin, token, (url, protocols) => new WebSocket(url, protocols)),
     'http',
     async () => null,
+    noProfileDialogs,
+    async () => {},
+    async () => null,
+    async (target) => browserConsoleWindow(window, token, target),
   );
+}
+
+/** The dev server's console window: a new tab at the console route, carrying the token (the
+ * new page keeps it for its tab and takes it out of the address bar). */
+export function browserConsoleWindow(win: Pick<Window, 'open' | 'location'>, token: string, target: ConsoleTarget): void {
+  const url = new URL('/', win.location.origin);
+  url.searchParams.set('token', token);
+  url.hash = consoleRoute(target);
+  if (!win.open(url.toString(), '_blank')) {
+    throw { code: 'window_blocked', message: 'the browser did not open a new tab (a pop-up blocker?)', field: null };
+  }
 }
