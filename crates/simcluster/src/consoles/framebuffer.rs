@@ -183,7 +183,7 @@ impl Framebuffer {
         let mut reader = decoder.read_info()?;
         let size = reader
             .output_buffer_size()
-            .ok_or_else(|| png::DecodingError::LimitsExceeded)?;
+            .ok_or(png::DecodingError::LimitsExceeded)?;
         let mut buf = vec![0; size];
         let info = reader.next_frame(&mut buf)?;
         let channels = info.color_type.samples();
