@@ -1,6 +1,8 @@
 //! Paste as keystrokes: which physical keys (KeyboardEvent.code names, which noVNC sends as QEMU
 //! scancodes) a guest with a given keyboard layout needs pressed to type a text, worked out from
-//! xkb-data by libxkbcommon exactly as the guest's keyboard driver would read them.
+//! xkb-data by libxkbcommon exactly as the guest's keyboard driver would read them. A character
+//! the layout has no key for is typed by its keysym alone (a plain RFB KeyEvent, which the VNC
+//! server places with its own keymap, if it can) once the user has agreed to that.
 
 use std::collections::HashMap;
 
@@ -53,7 +55,8 @@ fn offered() -> String {
 /// One key event to send.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PlannedKey {
-    /// The physical key, as a KeyboardEvent.code name ("KeyQ", "AltRight").
+    /// The physical key, as a KeyboardEvent.code name ("KeyQ", "AltRight"); empty for a
+    /// keysym sent without a key (a character the layout has no key for).
     pub code: &'static str,
     /// What the layout gives that key in that state (sent along with the scancode).
     pub keysym: u32,
@@ -64,8 +67,12 @@ pub struct PlannedKey {
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct KeystrokePlan {
     pub keys: Vec<PlannedKey>,
-    /// Each character the layout cannot type, once, in order of appearance.
+    /// Each character the layout cannot type, once, in order of appearance; `keys` types it by
+    /// keysym alone (no physical key), which only a server that knows the keysym can place.
     pub untypable: Vec<char>,
+    /// Control characters (other than `\n` and `\t`), which no key event types: left out of
+    /// `keys`, each once.
+    pub unsendable: Vec<char>,
 }
 
 /// Modifier states tried for a character, in order of preference.
@@ -213,7 +220,8 @@ fn places(layout: &str) -> Result<(HashMap<char, Place>, ModifierKeysyms), Keyma
 /// The key events that type `text` on a guest whose layout is `layout` (one of [`LAYOUTS`]):
 /// each character pressed with the fewest modifiers that give it (none, Shift, AltGr,
 /// AltGr+Shift), modifiers released after it; `\r\n` is one Enter. Characters the layout has
-/// no key for are listed in `untypable` and left out of `keys`.
+/// no key for are listed in `untypable` and pressed by keysym alone (code `""`); control
+/// characters are listed in `unsendable` and left out.
 pub fn plan_keystrokes(layout: &str, text: &str) -> Result<KeystrokePlan, KeymapError> {
     let length = text.chars().count();
     if length > TEXT_LIMIT {
@@ -223,8 +231,21 @@ pub fn plan_keystrokes(layout: &str, text: &str) -> Result<KeystrokePlan, Keymap
     let mut plan = KeystrokePlan::default();
     for c in text.replace("\r\n", "\n").chars() {
         let Some(place) = places.get(&c) else {
-            if !plan.untypable.contains(&c) {
-                plan.untypable.push(c);
+            let list = if c.is_control() {
+                &mut plan.unsendable
+            } else {
+                let keysym = xkb::utf32_to_keysym(u32::from(c)).raw();
+                for down in [true, false] {
+                    plan.keys.push(PlannedKey {
+                        code: "",
+                        keysym,
+                        down,
+                    });
+                }
+                &mut plan.untypable
+            };
+            if !list.contains(&c) {
+                list.push(c);
             }
             continue;
         };
@@ -299,9 +320,26 @@ mod tests {
     fn us_lists_what_it_has_no_key_for() {
         let plan = plan_keystrokes("us", "Grüße, Welt! @€ {[]}").unwrap();
         assert_eq!(plan.untypable, ['ü', 'ß', '€']);
+        assert!(plan.unsendable.is_empty());
         let downs = pressed(&plan);
-        assert_eq!(&downs[..3], ["ShiftLeft", "KeyG", "KeyR"]);
+        assert_eq!(&downs[..4], ["ShiftLeft", "KeyG", "KeyR", ""]);
         assert!(!downs.contains(&"AltRight"));
+        // ü, ß and € go by keysym alone, in place: Latin-1 as itself, € as EuroSign.
+        let by_keysym: Vec<u32> = plan
+            .keys
+            .iter()
+            .filter(|k| k.code.is_empty() && k.down)
+            .map(|k| k.keysym)
+            .collect();
+        assert_eq!(by_keysym, [0xfc, 0xdf, 0x20ac]);
+        assert_eq!(downs[4], "", "ß right after ü");
+        assert_eq!(downs[5], "KeyE");
+        let balanced = plan.keys.iter().filter(|k| k.down).count() * 2 == plan.keys.len();
+        assert!(balanced, "every key pressed is released");
+        let bell = plan_keystrokes("us", "a\u{7}b").unwrap();
+        assert_eq!(bell.unsendable, ['\u{7}']);
+        assert!(bell.untypable.is_empty());
+        assert_eq!(pressed(&bell), ["KeyA", "KeyB"]);
         let line = plan_keystrokes("us", "a\r\nb\tc").unwrap();
         assert_eq!(pressed(&line), ["KeyA", "Enter", "KeyB", "Tab", "KeyC"]);
     }

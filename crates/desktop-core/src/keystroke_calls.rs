@@ -25,7 +25,8 @@ pub struct GuestLayoutView {
     pub label: String,
 }
 
-/// One key event: noVNC's `rfb.sendKey(keysym, code, down)`.
+/// One key event: noVNC's `rfb.sendKey(keysym, code, down)` (an empty code sends the keysym
+/// alone, as a plain RFB KeyEvent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export_to = "PlannedKeyView.ts")]
 pub struct PlannedKeyView {
@@ -35,12 +36,15 @@ pub struct PlannedKeyView {
     pub down: bool,
 }
 
-/// The keys that type the text, and the characters the layout has no key for (each once).
+/// The keys that type the text, the characters the layout has no key for (each once; `keys`
+/// sends them by keysym alone, to be confirmed first) and the control characters no key event
+/// types (left out).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export_to = "KeystrokePlanView.ts")]
 pub struct KeystrokePlanView {
     pub keys: Vec<PlannedKeyView>,
     pub untypable: Vec<String>,
+    pub unsendable: Vec<String>,
 }
 
 impl From<KeymapError> for UiError {
@@ -88,6 +92,7 @@ impl App {
                 })
                 .collect(),
             untypable: plan.untypable.into_iter().map(String::from).collect(),
+            unsendable: plan.unsendable.into_iter().map(String::from).collect(),
         })
     }
 }

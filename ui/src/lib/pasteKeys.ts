@@ -7,7 +7,8 @@ import type { KeyEvent } from './sendKeys';
 /** How many key events go out before waiting for the socket to drain. */
 export const CHUNK = 64;
 
-/** The plan's keys as noVNC key events (`rfb.sendKey(keysym, code, down)`). */
+/** The plan's keys as noVNC key events (`rfb.sendKey(keysym, code, down)`; an empty code, for a
+ * character the layout has no key for, sends the keysym alone as a plain RFB KeyEvent). */
 export function planEvents(plan: KeystrokePlanView): KeyEvent[] {
   return plan.keys.map((k) => ({ keysym: k.keysym, code: k.code, down: k.down }));
 }

@@ -10,17 +10,21 @@ const press = (code: string, n: number): KeyEvent[] => [
 ];
 
 describe('paste as keystrokes', () => {
-  it('turns the plan into key events in order', () => {
+  it('turns the plan into key events in order; a character without a key goes as its keysym alone', () => {
     const events = planEvents({
       keys: [
         { code: 'AltRight', keysym: 0xfe03, down: true },
         { code: 'KeyQ', keysym: 0x40, down: true },
         { code: 'KeyQ', keysym: 0x40, down: false },
         { code: 'AltRight', keysym: 0xfe03, down: false },
+        { code: '', keysym: 0xfc, down: true },
+        { code: '', keysym: 0xfc, down: false },
       ],
-      untypable: [],
+      untypable: ['ü'],
+      unsendable: [],
     });
-    expect(events.map((e) => `${e.code}${e.down ? '+' : '-'}`)).toEqual(['AltRight+', 'KeyQ+', 'KeyQ-', 'AltRight-']);
+    expect(events.map((e) => `${e.code}${e.down ? '+' : '-'}`)).toEqual(['AltRight+', 'KeyQ+', 'KeyQ-', 'AltRight-', '+', '-']);
+    expect(events.at(-1)).toEqual({ keysym: 0xfc, code: '', down: false });
   });
 
   it('chunks end on a release and keep every event', () => {

@@ -2,6 +2,8 @@
 import type { PlannedKeyView } from "./PlannedKeyView";
 
 /**
- * The keys that type the text, and the characters the layout has no key for (each once).
+ * The keys that type the text, the characters the layout has no key for (each once; `keys`
+ * sends them by keysym alone, to be confirmed first) and the control characters no key event
+ * types (left out).
  */
-export type KeystrokePlanView = { keys: Array<PlannedKeyView>, untypable: Array<string>, };
+export type KeystrokePlanView = { keys: Array<PlannedKeyView>, untypable: Array<string>, unsendable: Array<string>, };
