@@ -11,10 +11,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use vmdeck_console::dashboard::clone::{CloneError, CloneMethod, clone_vm};
-use vmdeck_console::dashboard::cluster_check::{ClusterCheckError, data_source_ready};
+use vmdeck_console::dashboard::cluster_check::{
+    ClusterCheckError, DEFAULT_CLASS_ANNOTATIONS, data_source_ready,
+};
 use vmdeck_console::dashboard::delete_vm::{DeleteError, delete_vm};
 use vmdeck_console::dashboard::disk_progress::{DiskProgressError, watch_disks};
-use vmdeck_console::dashboard::edit_vm::{EditError, VmEdit, edit_vm};
+use vmdeck_console::dashboard::edit_vm::{EditError, VmEdit, edit_vm, restart_required};
 use vmdeck_console::dashboard::resources;
 use vmdeck_console::dashboard::snapshots::{self, SnapshotError, disk_claims};
 use vmdeck_console::dashboard::{CreateError, FieldError, TypeRef, VmDraft, create, review};
@@ -184,12 +186,7 @@ fn core_resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiRes
 }
 
 fn is_default_class(class: &Value) -> bool {
-    [
-        "storageclass.kubernetes.io/is-default-class",
-        "storageclass.kubevirt.io/is-default-virt-class",
-    ]
-    .iter()
-    .any(|key| {
+    DEFAULT_CLASS_ANNOTATIONS.iter().any(|key| {
         class
             .pointer("/metadata/annotations")
             .and_then(|a| a.get(*key))
@@ -515,19 +512,7 @@ impl App {
             }),
             preference: text(&value, "/spec/preference/name"),
             disks: disk_claims(&value),
-            restart_required: value
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .and_then(|c| {
-                    c.iter()
-                        .find(|c| c["type"] == "RestartRequired" && c["status"] == "True")
-                })
-                .map(|c| {
-                    c["message"]
-                        .as_str()
-                        .unwrap_or("restart required")
-                        .to_string()
-                }),
+            restart_required: restart_required(&value),
         })
     }
 

@@ -46,14 +46,18 @@ fn instancetype_memory(instancetype: &DynamicObject) -> Option<u128> {
     parse_bytes(text).ok().map(|b| b.0)
 }
 
+/// The annotations that make a StorageClass the default for a VM's disks (`"true"`): the
+/// cluster's default, or KubeVirt's default for VMs.
+pub const DEFAULT_CLASS_ANNOTATIONS: [&str; 2] = [
+    "storageclass.kubernetes.io/is-default-class",
+    "storageclass.kubevirt.io/is-default-virt-class",
+];
+
 fn is_default_class(class: &StorageClass) -> bool {
     class.metadata.annotations.as_ref().is_some_and(|a| {
-        [
-            "storageclass.kubernetes.io/is-default-class",
-            "storageclass.kubevirt.io/is-default-virt-class",
-        ]
-        .iter()
-        .any(|key| a.get(*key).is_some_and(|v| v == "true"))
+        DEFAULT_CLASS_ANNOTATIONS
+            .iter()
+            .any(|key| a.get(*key).is_some_and(|v| v == "true"))
     })
 }
 

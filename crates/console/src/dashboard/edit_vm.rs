@@ -133,25 +133,26 @@ pub async fn edit_vm(
     let vmis: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &vmi_resource());
     let running = vmis.get_opt(name).await?.is_some();
     let resized = edit.cpus.is_some() || edit.memory.is_some() || edit.instancetype.is_some();
-    let restart_condition = edited
-        .data
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .and_then(|c| {
-            c.iter()
-                .find(|c| c["type"] == "RestartRequired" && c["status"] == "True")
-        })
-        .map(|c| {
-            c["message"]
-                .as_str()
-                .unwrap_or("restart required")
-                .to_string()
-        });
+    let restart_condition = restart_required(&edited.data);
     Ok(Edited {
         vm: name.to_string(),
         restart_needed: running && resized,
         restart_condition,
     })
+}
+
+/// KubeVirt's RestartRequired condition message on a VM (its JSON), when it is set.
+pub fn restart_required(vm: &Value) -> Option<String> {
+    vm.pointer("/status/conditions")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|c| c["type"] == "RestartRequired" && c["status"] == "True")
+        .map(|c| {
+            c["message"]
+                .as_str()
+                .unwrap_or("restart required")
+                .to_string()
+        })
 }
 
 #[cfg(test)]
