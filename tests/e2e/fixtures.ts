@@ -124,3 +124,17 @@ export const test = base.extend<{ app: DevServer; demo: DevServer }, { sim: Sim 
 });
 
 export { expect };
+
+/**
+ * On the Preflight step: the snapshot-class check warns that VM snapshots would be refused (no
+ * VolumeSnapshotClass for simcluster's CSI driver); its fix makes the snapshot pack create one,
+ * says so, and the check passes on the run that follows.
+ */
+export async function createSnapshotClass(page: Page, cluster: string): Promise<void> {
+  const check = page.locator(`[data-preflight="${cluster}"] [data-check="snapshot_class"]`);
+  await expect(check).toHaveAttribute('data-verdict', 'warn', { timeout: 60_000 });
+  await expect(check).toContainText('VM snapshots would be refused');
+  await check.getByRole('button', { name: /create a VolumeSnapshotClass for hostpath\.csi\.simcluster\.vmdeck\.io/ }).click();
+  await expect(page.getByTestId('fix-note').last()).toContainText('volume-snapshot-controller: snapshotClass.driver set to "hostpath.csi.simcluster.vmdeck.io"');
+  await expect(check).toHaveAttribute('data-verdict', 'pass', { timeout: 60_000 });
+}

@@ -1,5 +1,5 @@
 //! vmdeckctl preflight against simcluster with the upstream mirror: a table that passes with the
-//! admin context (exit 0); with the `viewer` context the permissions check fails (exit non-zero)
+//! admin context (exit 0) but for the missing VolumeSnapshotClass it warns about; with the `viewer` context the permissions check fails (exit non-zero)
 //! in both the table and the JSON report, naming the first missing permission.
 
 use simcluster::SimCluster;
@@ -50,8 +50,21 @@ async fn preflight_prints_checks_and_fails_without_permission() {
         .unwrap_or_else(|| panic!("{table}"));
     assert!(kubevirt.contains(" pass "), "{kubevirt}");
     assert!(table.contains("KVM on 3 of 3 schedulable nodes"), "{table}");
+    // The one warning: no VolumeSnapshotClass for the disks' CSI driver, with the fix that makes one.
+    let class = table
+        .lines()
+        .find(|l| l.starts_with("snapshot_class (volume-snapshot-controller) "))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(class.contains(" warn "), "{class}");
     assert!(
-        table.contains("Kubernetes v1.34.1: 0 failed, 0 warned,"),
+        table.contains(
+            "automatic fix create_snapshot_class for snapshot_class (volume-snapshot-controller): \
+             create a VolumeSnapshotClass for hostpath.csi.simcluster.vmdeck.io"
+        ),
+        "{table}"
+    );
+    assert!(
+        table.contains("Kubernetes v1.34.1: 0 failed, 1 warned,"),
         "{table}"
     );
 
@@ -86,8 +99,9 @@ async fn preflight_prints_checks_and_fails_without_permission() {
     assert!(
         checks
             .iter()
-            .filter(|c| c["id"] != "permissions")
-            .all(|c| c["verdict"] == "pass")
+            .filter(|c| c["id"] != "permissions" && c["id"] != "snapshot_class")
+            .all(|c| c["verdict"] == "pass"),
+        "{report:#}"
     );
     cluster.shutdown().await;
 }

@@ -1,9 +1,11 @@
-//! Preflight against simcluster in its shapes: a normal cluster passes both presets; `--no-kvm`
+//! Preflight against simcluster in its shapes: a normal cluster passes both presets but for the
+//! VolumeSnapshotClass VM snapshots need, which it warns about and offers (applied, it passes); `--no-kvm`
 //! warns and offers `useEmulation: true` (which, applied, passes); `--bare` fails the StorageClass
 //! and CNI checks; `--with-snapshot-controller` reports the controller and its CRDs and skips our
 //! snapshot pack; the `viewer` context fails naming the first missing permission;
 //! `--with-kubevirt` reports KubeVirt and CDI installed by someone else; a pack version whose
 //! Kubernetes range the cluster is outside of warns with a version that fits. Nothing is written.
+//! After VMDeck's own install (its snapshot class included) everything passes.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -127,7 +129,11 @@ async fn a_normal_cluster_passes_both_presets() {
             CheckId::ProxyRoute,
             CheckId::ProxyAgent,
         ];
-        for check in report.checks.iter().filter(|c| !access.contains(&c.id)) {
+        for check in report
+            .checks
+            .iter()
+            .filter(|c| !access.contains(&c.id) && c.id != CheckId::SnapshotClass)
+        {
             assert_eq!(check.verdict, Verdict::Pass, "{preset}: {check:#?}");
         }
         assert!(!report.blocks(), "{report:#?}");
@@ -145,6 +151,7 @@ async fn a_normal_cluster_passes_both_presets() {
             CheckId::Kvm,
             CheckId::DefaultStorageClass,
             CheckId::ExistingSnapshotController,
+            CheckId::SnapshotClass,
             CheckId::DefaultCni,
             CheckId::ExistingKubevirt,
             CheckId::ExistingCdi,
@@ -193,6 +200,113 @@ async fn a_normal_cluster_passes_both_presets() {
     cluster.shutdown().await;
 }
 
+/// The values that create the VolumeSnapshotClass simcluster's CSI driver needs.
+const SNAPSHOT_CLASS: &[(&str, &str)] = &[
+    ("volume-snapshot-controller.snapshotClass.create", "true"),
+    (
+        "volume-snapshot-controller.snapshotClass.driver",
+        simcluster::CSI_DRIVER,
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_snapshot_class_it_warns_and_offers_one() {
+    let cluster = cluster_with(simcluster::Options::default()).await;
+    let admin = client(&cluster, "admin").await;
+    let mut draft = profile("vm-dashboard-direct", &[], &[]);
+    let report = run(admin.clone(), &rendered(&draft).await).await;
+    let class = only(&report, CheckId::SnapshotClass);
+    assert_eq!(class.verdict, Verdict::Warn, "{class:?}");
+    assert_eq!(class.pack.as_deref(), Some("volume-snapshot-controller"));
+    assert_eq!(
+        class.saw,
+        format!(
+            "no VolumeSnapshotClass for driver {}, the provisioner of StorageClass standard VM disks \
+             use: VM snapshots would be refused",
+            simcluster::CSI_DRIVER
+        )
+    );
+    assert!(
+        class.fix.as_deref().unwrap().contains("kubectl apply -f -"),
+        "{class:?}"
+    );
+    assert!(!report.blocks(), "a warning does not block");
+    let fix = class.auto_fix.as_ref().unwrap();
+    assert_eq!(
+        (fix.id.as_str(), fix.default),
+        ("create_snapshot_class", false)
+    );
+    let FixAction::Profile { changes } = &fix.action else {
+        panic!("a profile change: {fix:?}");
+    };
+    let set = |path: &str, value: serde_json::Value| ProfileChange::SetValue {
+        pack: "volume-snapshot-controller".into(),
+        path: path.into(),
+        value,
+    };
+    assert_eq!(
+        changes,
+        &[
+            set("snapshotClass.create", serde_json::json!(true)),
+            set(
+                "snapshotClass.driver",
+                serde_json::json!(simcluster::CSI_DRIVER)
+            ),
+        ]
+    );
+    for change in changes {
+        change.apply(&mut draft).unwrap();
+    }
+    vmdeck_packs::validate(&Catalog::embedded().unwrap(), &draft, None).unwrap();
+    let report = run(admin.clone(), &rendered(&draft).await).await;
+    let class = only(&report, CheckId::SnapshotClass);
+    assert_eq!(
+        (class.verdict, class.saw.as_str()),
+        (
+            Verdict::Pass,
+            format!(
+                "the install creates VolumeSnapshotClass vmdeck-snapshots for driver {} (StorageClass standard)",
+                simcluster::CSI_DRIVER
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(report.verdict(), Verdict::Pass, "{report:#?}");
+    // A class for another driver is reported, and the fix names the driver VM disks use.
+    let other = profile(
+        "vm-dashboard-direct",
+        &[],
+        &[
+            ("volume-snapshot-controller.snapshotClass.create", "true"),
+            (
+                "volume-snapshot-controller.snapshotClass.driver",
+                "ebs.csi.aws.com",
+            ),
+        ],
+    );
+    let report = run(admin, &rendered(&other).await).await;
+    let class = only(&report, CheckId::SnapshotClass);
+    assert_eq!(class.verdict, Verdict::Warn);
+    assert!(
+        class
+            .saw
+            .contains("for driver ebs.csi.aws.com, but VM disks use StorageClass standard"),
+        "{}",
+        class.saw
+    );
+    let FixAction::Profile { changes } = &class.auto_fix.as_ref().unwrap().action else {
+        panic!("a profile change");
+    };
+    assert_eq!(
+        changes,
+        &[set(
+            "snapshotClass.driver",
+            serde_json::json!(simcluster::CSI_DRIVER)
+        )]
+    );
+    cluster.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_kvm_it_warns_and_offers_emulation() {
     let cluster = cluster_with(simcluster::Options {
@@ -201,7 +315,7 @@ async fn without_kvm_it_warns_and_offers_emulation() {
     })
     .await;
     let admin = client(&cluster, "admin").await;
-    let mut draft = profile("vm-dashboard-direct", &[], &[]);
+    let mut draft = profile("vm-dashboard-direct", &[], SNAPSHOT_CLASS);
     let report = run(admin.clone(), &rendered(&draft).await).await;
     let kvm = only(&report, CheckId::Kvm);
     assert_eq!(kvm.verdict, Verdict::Warn, "{kvm:?}");
@@ -326,6 +440,16 @@ async fn an_existing_snapshot_controller_is_reported_and_used() {
     );
     let fix = snapshots.auto_fix.as_ref().unwrap();
     assert_eq!((fix.id.as_str(), fix.default), ("skip_pack", true));
+    // Their class serves the CSI driver of the VM disks' StorageClass.
+    let class = only(&report, CheckId::SnapshotClass);
+    assert_eq!(class.verdict, Verdict::Pass, "{class:?}");
+    assert!(
+        class
+            .saw
+            .starts_with("VolumeSnapshotClass csi-hostpath-snapclass serves VM disks"),
+        "{}",
+        class.saw
+    );
     assert!(!report.blocks());
     // By default the install leaves the pack out: none of its objects is applied.
     let skipped = report.skipped_packs();
@@ -508,7 +632,7 @@ async fn what_vmdeck_installed_is_not_someone_elses() {
     })
     .await;
     let admin = client(&cluster, "admin").await;
-    let draft = profile("vm-dashboard-direct", &[], &[]);
+    let draft = profile("vm-dashboard-direct", &[], SNAPSHOT_CLASS);
     let rendered = rendered(&draft).await;
     vmdeck_installer::install(
         admin.clone(),
@@ -532,6 +656,12 @@ async fn what_vmdeck_installed_is_not_someone_elses() {
     assert_eq!(
         only(&report, CheckId::ExistingSnapshotController).saw,
         "no snapshot controller or snapshot CRDs installed by someone else"
+    );
+    assert!(
+        only(&report, CheckId::SnapshotClass).saw.starts_with(
+            "VolumeSnapshotClass vmdeck-snapshots serves VM disks on StorageClass standard"
+        ),
+        "{report:#?}"
     );
     cluster.shutdown().await;
 }

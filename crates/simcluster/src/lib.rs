@@ -60,6 +60,10 @@ use crate::topology::Topology;
 /// The Kubernetes version simcluster reports.
 pub const KUBERNETES_VERSION: &str = "v1.34.1";
 
+/// The CSI driver of simcluster's StorageClass `standard` (what a VolumeSnapshotClass for its
+/// volumes names).
+pub const CSI_DRIVER: &str = "hostpath.csi.simcluster.vmdeck.io";
+
 /// How to start a simulated cluster.
 #[derive(Debug, Clone)]
 pub struct Options {

@@ -139,7 +139,7 @@ pub fn seed(cluster: &Cluster, topology: &Topology) -> Result<(), ApiError> {
         json!({
             "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
             "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-            "provisioner": "hostpath.csi.simcluster.vmdeck.io",
+            "provisioner": crate::CSI_DRIVER,
             "reclaimPolicy": "Delete",
             "volumeBindingMode": "WaitForFirstConsumer",
             "allowVolumeExpansion": true,
@@ -152,7 +152,7 @@ pub fn seed(cluster: &Cluster, topology: &Topology) -> Result<(), ApiError> {
         None,
         json!({
             "apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver",
-            "metadata": {"name": "hostpath.csi.simcluster.vmdeck.io"},
+            "metadata": {"name": crate::CSI_DRIVER},
             "spec": {"attachRequired": false, "podInfoOnMount": true, "volumeLifecycleModes": ["Persistent"]},
         }),
     )?;

@@ -5,7 +5,7 @@
 // opens its serial console (login:); then, on the VM's page, a snapshot is taken, the VM changed
 // (stopped, another instancetype), restored (the dialog says it is stopped first), the change gone.
 import type { Page } from '@playwright/test';
-import { expect, test, type DevServer } from '../fixtures';
+import { createSnapshotClass, expect, test, type DevServer } from '../fixtures';
 
 const DEMO = 'Demo cluster';
 
@@ -21,6 +21,8 @@ async function installPreset(page: Page) {
   await expect(page.locator('[data-pack="vm-dashboard"]')).toBeVisible();
   for (const label of ['Feature gates', 'Values', 'Save profile', 'Clusters', 'Preflight']) await next(page, label);
   await expect(page.locator(`[data-preflight="${DEMO}"] [data-verdict="fail"]`)).toHaveCount(0);
+  // VM snapshots need a VolumeSnapshotClass for the disks' CSI driver: the pack creates one.
+  await createSnapshotClass(page, DEMO);
   await next(page, 'Plan');
   await next(page, 'Install');
   await page.getByRole('button', { name: 'Install', exact: true }).click();
@@ -90,7 +92,7 @@ test('Create VM: bad input at its fields, the review, the import to 100%, runnin
   await page.emulateMedia({ colorScheme: 'light' });
   // The VMI carries the instancetype's CPU and memory.
   const rows = (await demo.call('list_vms', { cluster: DEMO, namespace: 'default' })) as { name: string; cpus: number | null; memory: string | null }[];
-  expect(rows.find((r) => r.name === 'web-e2e')).toBeTruthy();
+  expect(rows.find((r) => r.name === 'web-e2e')).toMatchObject({ cpus: 1, memory: '2Gi' });
 
   await form.getByTestId('vm-open-console').click();
   await expect(page.getByTestId('console-status')).toHaveAttribute('data-phase', 'connected', { timeout: 20_000 });
@@ -100,10 +102,9 @@ test('Create VM: bad input at its fields, the review, the import to 100%, runnin
   await expect(terminal.locator('.xterm-rows')).toContainText('web-e2e login:', { timeout: 30_000 });
 });
 
-// fixme: after vm-dashboard-direct the demo cluster has no VolumeSnapshotClass for its CSI driver
-// (hostpath.csi.simcluster.vmdeck.io), so the page rightly disables Take snapshot and says what is
-// missing; this runs once the volume-snapshot-controller pack (or the demo) provides that class.
-test.fixme('VM page: snapshot, change while stopped, restore (stopped first), the change gone', async ({ page, demo }, testInfo) => {
+// The install's preflight had the snapshot pack create a VolumeSnapshotClass for the disks' CSI
+// driver (installPreset), so the page offers Take snapshot.
+test('VM page: snapshot, change while stopped, restore (stopped first), the change gone', async ({ page, demo }, testInfo) => {
   test.setTimeout(480_000);
   const shot = (name: string) => page.screenshot({ path: testInfo.outputPath(`${name}.png`), fullPage: true });
   await demo.open(page);

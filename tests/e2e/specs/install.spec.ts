@@ -6,7 +6,7 @@
 // bare cluster's preflight failure blocking the step and naming the fix; and a warning that needs
 // acknowledgement (and its automatic fix changing the draft).
 import type { Page } from '@playwright/test';
-import { expect, mirror, saveCluster, startDevServer, startSim, test, type DevServer } from '../fixtures';
+import { createSnapshotClass, expect, mirror, saveCluster, startDevServer, startSim, test, type DevServer } from '../fixtures';
 
 const DEMO = 'Demo cluster';
 
@@ -44,6 +44,8 @@ test('vm-dashboard-direct on the demo cluster: preflight, plan, install to Ready
   await expect(preflight.locator('[data-check="default_cni"]')).toContainText('Saw:');
   await expect(preflight.locator('[data-verdict="fail"]')).toHaveCount(0);
   await shot('preflight');
+  await createSnapshotClass(page, DEMO);
+  await expect(preflight.locator('[data-verdict="warn"]')).toHaveCount(0);
   await next(page, 'Plan');
 
   // Plan: objects to create per pack, and the diff of one of them.
@@ -154,6 +156,7 @@ test('Cancel stops the install; the banner resumes it to Ready', async ({ page, 
   await demo.open(page);
   await toPreflight(page, DEMO, 'vm-dashboard-direct');
   await expect(page.locator(`[data-preflight="${DEMO}"] [data-check="kvm"]`)).toHaveAttribute('data-verdict', 'pass');
+  await createSnapshotClass(page, DEMO);
   await next(page, 'Plan');
   await expect(page.locator(`[data-plan="${DEMO}"] [data-pack-counts="kubevirt"]`)).toBeVisible();
   await next(page, 'Install');
@@ -200,6 +203,9 @@ test('two clusters at once: a preflight and a plan each, one progress section ea
     for (const cluster of ['east', 'west']) {
       await expect(page.locator(`[data-preflight="${cluster}"] [data-check="kvm"]`)).toHaveAttribute('data-verdict', 'pass');
     }
+    // One profile for both: the fix taken on east's check makes west's pass too.
+    await createSnapshotClass(page, 'east');
+    await expect(page.locator('[data-preflight="west"] [data-check="snapshot_class"]')).toHaveAttribute('data-verdict', 'pass');
     await next(page, 'Plan');
     for (const cluster of ['east', 'west']) {
       await expect(page.locator(`[data-plan="${cluster}"] [data-pack-counts="kubevirt"] [data-count="create"]`)).not.toHaveText('0');

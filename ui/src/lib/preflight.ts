@@ -32,6 +32,7 @@ export const checkTitles: Record<string, string> = {
   kvm: 'Hardware virtualization (KVM)',
   default_storage_class: 'Default StorageClass',
   existing_snapshot_controller: 'Snapshot controller',
+  snapshot_class: 'Snapshot class for VM disks',
   default_cni: 'Default CNI',
   existing_kubevirt: 'Existing KubeVirt',
   existing_cdi: 'Existing CDI',

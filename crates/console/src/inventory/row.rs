@@ -35,9 +35,11 @@ pub struct VmRow {
     pub ips: Vec<String>,
     /// `metadata.creationTimestamp` of the VM (else the VMI), RFC 3339; the age is now minus this.
     pub created: Option<String>,
-    /// Virtual CPUs from the spec (cores x sockets x threads).
+    /// Virtual CPUs from the spec (cores x sockets x threads): the VM's, else its VMI's (where an
+    /// instancetype's size shows).
     pub cpus: Option<u64>,
-    /// Guest memory from the spec (`memory.guest`, else the memory request), as written.
+    /// Guest memory from the spec (`memory.guest`, else the memory request), as written; the VM's,
+    /// else its VMI's.
     pub memory: Option<String>,
     /// The guest agent's `prettyName` (else `name`), when it reports one.
     pub guest_os: Option<String>,
@@ -141,11 +143,14 @@ pub fn join(vm: Option<&Value>, vmi: Option<&Value>) -> Option<VmRow> {
         None if phase.is_empty() => "Unknown".to_string(),
         None => phase.to_string(),
     };
-    let domain = vm
-        .and_then(|vm| vm.pointer("/spec/template/spec/domain"))
-        .or_else(|| vmi.and_then(|v| v.pointer("/spec/domain")))
-        .cloned()
-        .unwrap_or(Value::Null);
+    // The VM's template first; the VMI's domain holds what an instancetype expanded to.
+    let domains: Vec<&Value> = [
+        vm.and_then(|vm| vm.pointer("/spec/template/spec/domain")),
+        vmi.and_then(|v| v.pointer("/spec/domain")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let guest_os = vmi.and_then(|v| {
         str_at(v, "/status/guestOSInfo/prettyName")
             .or_else(|| str_at(v, "/status/guestOSInfo/name"))
@@ -199,8 +204,8 @@ pub fn join(vm: Option<&Value>, vmi: Option<&Value>) -> Option<VmRow> {
             .map(str::to_string),
         ips: vmi.map(ips).unwrap_or_default(),
         created: str_at(primary, "/metadata/creationTimestamp").map(str::to_string),
-        cpus: cpus(&domain),
-        memory: memory(&domain),
+        cpus: domains.iter().find_map(|d| cpus(d)),
+        memory: domains.iter().find_map(|d| memory(d)),
         guest_os,
         labels: labels(primary),
         actions,
@@ -287,5 +292,19 @@ mod tests {
         assert_eq!(lone.status, "Running");
         assert_eq!(lone.actions, [PowerAction::Pause, PowerAction::SoftReboot]);
         assert!(join(None, None).is_none());
+    }
+
+    #[test]
+    fn an_instancetype_vm_shows_the_size_its_vmi_runs_with() {
+        let mut sized_by_instancetype = vm("Always", "Running");
+        sized_by_instancetype["spec"]["template"]["spec"]["domain"] = json!({});
+        sized_by_instancetype["spec"]["instancetype"] = json!({"name": "vmdeck-small"});
+        let mut vmi = running_vmi(false);
+        vmi["spec"]["domain"] = json!({"cpu": {"cores": 1, "sockets": 1, "threads": 1},
+            "memory": {"guest": "2Gi"}});
+        let row = join(Some(&sized_by_instancetype), Some(&vmi)).unwrap();
+        assert_eq!((row.cpus, row.memory.as_deref()), (Some(1), Some("2Gi")));
+        let stopped = join(Some(&sized_by_instancetype), None).unwrap();
+        assert_eq!((stopped.cpus, stopped.memory), (None, None));
     }
 }

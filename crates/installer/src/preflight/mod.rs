@@ -13,6 +13,7 @@ mod permissions;
 mod proxy;
 mod proxy_access;
 pub mod report;
+mod snapshot_class;
 mod snapshots;
 mod storage;
 pub mod tls_probe;
@@ -130,12 +131,24 @@ pub async fn preflight(
         info.git_version,
         inventory,
     )?;
-    let (version, permissions, kvm, storage, snapshots, cni, existing, proxy, access) = futures::join!(
+    let (
+        version,
+        permissions,
+        kvm,
+        storage,
+        snapshots,
+        snapshot_class,
+        cni,
+        existing,
+        proxy,
+        access,
+    ) = futures::join!(
         version::check(&ctx),
         permissions::check(&ctx),
         kvm::check(&ctx),
         storage::check(&ctx),
         snapshots::check(&ctx),
+        snapshot_class::check(&ctx),
         cni::check(&ctx),
         existing::check(&ctx),
         proxy::check(&ctx),
@@ -148,6 +161,7 @@ pub async fn preflight(
         (CheckId::Kvm, kvm),
         (CheckId::DefaultStorageClass, storage),
         (CheckId::ExistingSnapshotController, snapshots),
+        (CheckId::SnapshotClass, snapshot_class),
         (CheckId::DefaultCni, cni),
         (CheckId::ExistingKubevirt, existing),
         (CheckId::ProxyReachable, proxy),

@@ -41,6 +41,8 @@ pub enum CheckId {
     DefaultStorageClass,
     /// A snapshot controller or snapshot CRDs someone else installed.
     ExistingSnapshotController,
+    /// A VolumeSnapshotClass for the CSI driver of the StorageClass VM disks use.
+    SnapshotClass,
     /// A running default CNI under Multus.
     DefaultCni,
     /// KubeVirt installed by someone else.
@@ -65,6 +67,7 @@ impl CheckId {
             CheckId::Kvm => "kvm",
             CheckId::DefaultStorageClass => "default_storage_class",
             CheckId::ExistingSnapshotController => "existing_snapshot_controller",
+            CheckId::SnapshotClass => "snapshot_class",
             CheckId::DefaultCni => "default_cni",
             CheckId::ExistingKubevirt => "existing_kubevirt",
             CheckId::ExistingCdi => "existing_cdi",

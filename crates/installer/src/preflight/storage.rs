@@ -13,7 +13,8 @@ pub const CDI_PACK: &str = "kubevirt-cdi";
 pub const DEFAULT_CLASS: &str = "storageclass.kubernetes.io/is-default-class";
 pub const DEFAULT_VIRT_CLASS: &str = "storageclass.kubevirt.io/is-default-virt-class";
 
-fn marked(class: &StorageClass, annotation: &str) -> bool {
+/// Whether `class` carries `annotation: "true"`.
+pub(super) fn marked(class: &StorageClass, annotation: &str) -> bool {
     class
         .metadata
         .annotations

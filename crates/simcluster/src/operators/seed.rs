@@ -157,7 +157,7 @@ pub fn snapshot_controller(cluster: &Cluster) -> Result<(), ApiError> {
         json!({"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
             "metadata": {"name": "csi-hostpath-snapclass", "labels": labels,
                 "annotations": {"snapshot.storage.kubernetes.io/is-default-class": "true"}},
-            "driver": "hostpath.csi.simcluster.vmdeck.io", "deletionPolicy": "Delete"}),
+            "driver": crate::CSI_DRIVER, "deletionPolicy": "Delete"}),
     )?;
     settle_workloads(cluster);
     Ok(())
