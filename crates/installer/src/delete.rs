@@ -132,7 +132,7 @@ impl Deleter<'_> {
         Ok(deleted)
     }
 
-    /// Deletes entries phase by phase, custom resources first and namespaces and CRDs last,
+    /// Deletes entries phase by phase, custom resources first and CRDs, then namespaces, last,
     /// concurrently within a phase, each waited until gone; skips what is done already.
     pub async fn delete_in_reverse_order(
         &self,

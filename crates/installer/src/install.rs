@@ -1,16 +1,16 @@
-//! An install or upgrade, start to end: the inventory first, then each pack as soon as the packs
-//! it depends on are ready (independent packs at once, under one bound on requests), stage by
-//! stage (`order`), CRDs waited Established before the custom resources that need them (and
-//! beside the stages that do not), a pack's workloads (its operator) rolled out before its custom
-//! resources, and each pack waited ready before the packs that depend on it. Last, what an earlier install left that is no longer rendered is
-//! pruned: dropped packs by their uninstall steps, stale objects in reverse apply order.
-
+//! An install or upgrade, start to end: the inventory first (while the served kinds are looked
+//! up), then each pack as soon as the packs it depends on are ready (independent packs at once,
+//! under one bound on requests), stage by stage (`order`), CRDs waited Established before the
+//! custom resources that need them (and beside the stages that do not), an upgraded pack's
+//! workloads (its operator) rolled out before its custom resources change, and each pack waited
+//! ready before the packs that depend on it. Last, what an earlier install left that is no longer
+//! rendered is pruned: dropped packs by their uninstall steps, stale objects in reverse apply
+//! order.
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::FutureExt;
 use futures::future::try_join_all;
-use futures::stream::FuturesUnordered;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use vmdeck_packs::manifest::UninstallStep;
@@ -96,7 +96,89 @@ pub async fn install(
 ) -> Result<InstallReport, InstallError> {
     let desired = desired_objects(rendered)?;
     let store = InventoryStore::new(client.clone(), options.retry);
-    // An earlier run's inventory is continued: its id stays, its objects stay listed.
+    let resources = Resources::new(client, options.retry);
+    // The kinds already served are looked up while the inventory is read and written, so the
+    // first stages go straight to their applies.
+    let (inventory, ()) = tokio::join!(
+        write_inventory(&store, rendered, &desired, profile_text),
+        resources.prefetch(desired.iter().map(|d| &d.key), options.concurrency)
+    );
+    let Written {
+        inventory,
+        dropped,
+        earlier_packs,
+    } = inventory?;
+    progress
+        .send(Progress::InventoryWritten {
+            objects: desired.len(),
+        })
+        .await;
+
+    let run = PackRun {
+        resources: &resources,
+        desired: &desired,
+        store: &store,
+        inventory_id: inventory.id.clone(),
+        inventory: tokio::sync::Mutex::new(inventory),
+        last_saved: tokio::sync::Mutex::new(None),
+        earlier_packs,
+        settings: ApplySettings {
+            concurrency: options.concurrency,
+            force_conflicts: options.force_conflicts,
+            retry: options.retry,
+        },
+        in_flight: Semaphore::new(options.concurrency.max(1)),
+        ready_timeout: options.ready_timeout,
+        progress,
+    };
+    let applied = run.install_packs(&rendered.packs).await?;
+    let last_saved = run.last_saved.into_inner();
+    let mut inventory = run.inventory.into_inner();
+    let pruned = prune(
+        &resources,
+        &desired,
+        &mut inventory,
+        &dropped,
+        options,
+        progress,
+    )
+    .await?;
+    // The last pack's save already holds every uid unless pruning changed the list.
+    if last_saved.as_ref() != Some(&inventory) {
+        store.save(&inventory).await?;
+    }
+    progress
+        .send(Progress::Done {
+            applied,
+            deleted: pruned,
+        })
+        .await;
+    Ok(InstallReport {
+        inventory_id: inventory.id,
+        applied,
+        pruned,
+        packs: rendered.packs.iter().map(|p| p.name.clone()).collect(),
+    })
+}
+
+/// The inventory as written before the first apply.
+struct Written {
+    inventory: Inventory,
+    /// Packs an earlier install listed that the profile no longer has.
+    dropped: Vec<InstalledPack>,
+    /// Packs an earlier install (finished or not) listed.
+    earlier_packs: BTreeSet<String>,
+}
+
+/// Reads the inventory (an earlier run's is continued: its id stays, its objects stay listed),
+/// checks the upgrade path, lists every object to apply and the operators' objects, and writes
+/// it: before any object exists.
+async fn write_inventory(
+    store: &InventoryStore,
+    rendered: &Rendered,
+    desired: &[Desired],
+    profile_text: String,
+) -> Result<Written, InstallError> {
     let mut inventory = match store.load().await? {
         Some(mut earlier) => {
             earlier.profile = profile_text;
@@ -105,6 +187,7 @@ pub async fn install(
         None => Inventory::new(profile_text),
     };
     upgrade_path::check(&inventory.packs, &rendered.packs)?;
+    let earlier_packs = inventory.packs.iter().map(|p| p.name.clone()).collect();
     // Packs dropped from the profile stay listed until pruned, so an interruption can finish them.
     let dropped: Vec<InstalledPack> = inventory
         .packs
@@ -143,51 +226,10 @@ pub async fn install(
         uid: None,
     }));
     store.save(&inventory).await?;
-    progress
-        .send(Progress::InventoryWritten {
-            objects: desired.len(),
-        })
-        .await;
-
-    let resources = Resources::new(client, options.retry);
-    let run = PackRun {
-        resources: &resources,
-        desired: &desired,
-        store: &store,
-        inventory_id: inventory.id.clone(),
-        inventory: tokio::sync::Mutex::new(inventory),
-        settings: ApplySettings {
-            concurrency: options.concurrency,
-            force_conflicts: options.force_conflicts,
-            retry: options.retry,
-        },
-        in_flight: Semaphore::new(options.concurrency.max(1)),
-        ready_timeout: options.ready_timeout,
-        progress,
-    };
-    let applied = run.install_packs(&rendered.packs).await?;
-    let mut inventory = run.inventory.into_inner();
-    let pruned = prune(
-        &resources,
-        &desired,
-        &mut inventory,
-        &dropped,
-        options,
-        progress,
-    )
-    .await?;
-    store.save(&inventory).await?;
-    progress
-        .send(Progress::Done {
-            applied,
-            deleted: pruned,
-        })
-        .await;
-    Ok(InstallReport {
-        inventory_id: inventory.id,
-        applied,
-        pruned,
-        packs: rendered.packs.iter().map(|p| p.name.clone()).collect(),
+    Ok(Written {
+        inventory,
+        dropped,
+        earlier_packs,
     })
 }
 
@@ -199,6 +241,10 @@ struct PackRun<'a> {
     store: &'a InventoryStore,
     inventory_id: String,
     inventory: tokio::sync::Mutex<Inventory>,
+    /// What the last save wrote (saves hold the lock on `inventory`, so they go one at a time).
+    last_saved: tokio::sync::Mutex<Option<Inventory>>,
+    /// Packs an earlier install listed: their operators may run an older version.
+    earlier_packs: BTreeSet<String>,
     settings: ApplySettings,
     in_flight: Semaphore,
     ready_timeout: Duration,
@@ -206,36 +252,37 @@ struct PackRun<'a> {
 }
 
 impl PackRun<'_> {
-    /// Installs `packs` (in install order), independent ones concurrently; answers the objects
-    /// applied. The first failure stops the run (requests in flight are dropped; the journal
-    /// resumes it).
-    async fn install_packs<'p>(&self, packs: &'p [RenderedPack]) -> Result<usize, InstallError> {
-        let chosen: BTreeSet<&str> = packs.iter().map(|p| p.name.as_str()).collect();
-        let mut ready: BTreeSet<&str> = BTreeSet::new();
-        let mut waiting: Vec<&RenderedPack> = packs.iter().collect();
-        let start = |pack: &'p RenderedPack| async move { (pack, self.install_pack(pack).await) };
-        let mut running = FuturesUnordered::new();
-        let mut applied = 0;
-        loop {
-            let (startable, later): (Vec<_>, Vec<_>) = waiting.into_iter().partition(|pack| {
-                pack.dependencies
-                    .iter()
-                    .all(|d| !chosen.contains(d.as_str()) || ready.contains(d.as_str()))
-            });
-            waiting = later;
-            running.extend(startable.into_iter().map(start));
-            if running.is_empty() && !waiting.is_empty() {
-                // Dependencies that cannot be met in any order: install order decides.
-                running.push(start(waiting.remove(0)));
+    /// Installs `packs` (in install order), all at once: each pack's foundations, access and
+    /// config go straight away, the rest once the packs it depends on (listed before it, as the
+    /// renderer lists them) are ready. Answers the objects applied. The first failure stops the
+    /// run (requests in flight are dropped; the journal resumes it).
+    async fn install_packs(&self, packs: &[RenderedPack]) -> Result<usize, InstallError> {
+        let (ready_tx, ready_rx) = tokio::sync::watch::channel(BTreeSet::<String>::new());
+        let ready_tx = &ready_tx;
+        let runs = packs.iter().enumerate().map(|(index, pack)| {
+            let before: BTreeSet<&str> = packs[..index].iter().map(|p| p.name.as_str()).collect();
+            let needs: Vec<&str> = pack
+                .dependencies
+                .iter()
+                .map(String::as_str)
+                .filter(|d| before.contains(d))
+                .collect();
+            let mut ready = ready_rx.clone();
+            async move {
+                let dependencies_ready = async move {
+                    // The sender outlives every run: waiting cannot fail.
+                    let _ = ready
+                        .wait_for(|ready| needs.iter().all(|d| ready.contains(*d)))
+                        .await;
+                };
+                let applied = self.install_pack(pack, dependencies_ready).await?;
+                ready_tx.send_modify(|ready| {
+                    ready.insert(pack.name.clone());
+                });
+                Ok::<usize, InstallError>(applied)
             }
-            match running.next().await {
-                Some((pack, result)) => {
-                    applied += result?;
-                    ready.insert(pack.name.as_str());
-                }
-                None => return Ok(applied),
-            }
-        }
+        });
+        Ok(try_join_all(runs).await?.into_iter().sum())
     }
 
     fn workloads_of(&self, pack: &str) -> Vec<Wait> {
@@ -250,11 +297,19 @@ impl PackRun<'_> {
             .collect()
     }
 
-    /// One pack, stage by stage, then waited ready; answers the objects applied. Its CRDs are
-    /// waited Established beside the stages that do not need them (RBAC, config, services,
-    /// workloads, webhooks) and before its custom resources, which also wait for its workloads
-    /// (the operator runs, at its new version, before its custom resources change).
-    async fn install_pack(&self, pack: &RenderedPack) -> Result<usize, InstallError> {
+    /// One pack, stage by stage, then waited ready; answers the objects applied. What needs
+    /// nothing of other packs (namespaces, CRDs, access, config) goes before `dependencies_ready`,
+    /// the rest after. Its CRDs are applied and waited Established beside the stages (they need
+    /// only the namespaces), and before the objects of their kinds and its custom resources,
+    /// which in an upgrade also wait for its workloads (the operator runs, at its new version,
+    /// before its custom resources change).
+    async fn install_pack(
+        &self,
+        pack: &RenderedPack,
+        dependencies_ready: impl Future<Output = ()>,
+    ) -> Result<usize, InstallError> {
+        // Awaited once, before the first phase that may need what a dependency provides.
+        let dependencies_ready = dependencies_ready.shared();
         let mut stages: BTreeMap<u8, BTreeMap<Phase, Vec<Desired>>> = BTreeMap::new();
         for object in self.desired.iter().filter(|d| d.pack == pack.name) {
             let phase = Phase::of(&object.key);
@@ -265,35 +320,81 @@ impl PackRun<'_> {
                 .or_default()
                 .push(object.clone());
         }
-        let foundation = stages
-            .remove(&Phase::Foundation.stage())
-            .unwrap_or_default();
+        let mut namespaces = stages.remove(&0).unwrap_or_default();
+        let definitions: BTreeMap<Phase, Vec<Desired>> = namespaces
+            .remove_entry(&Phase::Definitions)
+            .into_iter()
+            .collect();
         let custom_resources = stages
             .remove(&Phase::CustomResources.stage())
             .unwrap_or_default();
-        let mut applied = self.apply_stage(&pack.name, &foundation).await?;
-        let crds = foundation
+        // The kinds this pack defines: objects of these wait for its CRDs to be Established.
+        let defined: BTreeSet<(&str, &str)> = definitions
             .values()
             .flatten()
-            .filter(|d| d.key.kind == "CustomResourceDefinition")
+            .filter_map(|d| {
+                let names = &d.object["spec"];
+                Some((names["group"].as_str()?, names["names"]["kind"].as_str()?))
+            })
+            .collect();
+        let of_defined_kinds = |objects: &Vec<Desired>| {
+            objects
+                .iter()
+                .any(|d| defined.contains(&(d.key.group_version().0, d.key.kind.as_str())))
+        };
+        let mut applied = self.apply_stage(&pack.name, &namespaces).await?;
+        let crds = definitions
+            .values()
+            .flatten()
             .map(|d| Wait {
                 pack: pack.name.clone(),
                 object: d.key.clone(),
                 readiness: Readiness::Condition("Established".into()),
             })
             .collect();
+        let (established_tx, mut established) = tokio::sync::watch::channel(false);
+        let definitions_established = async {
+            let applied = self.apply_stage(&pack.name, &definitions).await?;
+            self.wait_all(crds).await?;
+            established_tx.send_replace(true);
+            Ok::<usize, InstallError>(applied)
+        };
         let the_rest = async {
             let mut applied = 0;
             for phases in stages.values() {
-                applied += self.apply_stage(&pack.name, phases).await?;
+                if phases.keys().any(|phase| phase.needs_dependencies()) {
+                    dependencies_ready.clone().await;
+                }
+                let (later, now): (BTreeMap<_, _>, BTreeMap<_, _>) = phases
+                    .iter()
+                    .map(|(phase, objects)| (*phase, objects.clone()))
+                    .partition(|(_, objects)| of_defined_kinds(objects));
+                let after_definitions = async {
+                    if later.is_empty() {
+                        return Ok(0);
+                    }
+                    // A failed definition ends the run before this could wait in vain.
+                    let _ = established.wait_for(|done| *done).await;
+                    self.apply_stage(&pack.name, &later).await
+                };
+                let (now, later) =
+                    tokio::try_join!(self.apply_stage(&pack.name, &now), after_definitions)?;
+                applied += now + later;
             }
             Ok::<usize, InstallError>(applied)
         };
-        let ((), the_rest) = tokio::try_join!(self.wait_all(crds), the_rest)?;
-        applied += the_rest;
+        let (defined_applied, the_rest) = tokio::try_join!(definitions_established, the_rest)?;
+        applied += defined_applied + the_rest;
+        // A pack is ready only after the packs it depends on; its custom resources need them.
+        dependencies_ready.await;
         let mut workloads = self.workloads_of(&pack.name);
         if !custom_resources.is_empty() {
-            self.wait_all(std::mem::take(&mut workloads)).await?;
+            // An operator already running may be older than the custom resources: it rolls out
+            // first. A new pack's operator finds its custom resources when it starts, as with
+            // upstream's `kubectl create -f operator.yaml -f cr.yaml`.
+            if self.earlier_packs.contains(&pack.name) {
+                self.wait_all(std::mem::take(&mut workloads)).await?;
+            }
             applied += self.apply_stage(&pack.name, &custom_resources).await?;
         }
         let rules = pack.readiness.iter().map(|rule| Wait {
@@ -307,7 +408,12 @@ impl PackRun<'_> {
             readiness: Readiness::from_rule(&rule.kind, &rule.condition, &pack.version),
         });
         // The uids go into the inventory while the pack becomes ready.
-        let save = async { self.store.save(&*self.inventory.lock().await).await };
+        let save = async {
+            let inventory = self.inventory.lock().await;
+            self.store.save(&inventory).await?;
+            *self.last_saved.lock().await = Some(inventory.clone());
+            Ok::<(), InstallError>(())
+        };
         tokio::try_join!(
             save,
             self.wait_all(workloads.into_iter().chain(rules).collect())

@@ -152,6 +152,8 @@ impl InventoryStore {
                 source: Box::new(source),
             })?;
         let Some(map) = found else { return Ok(None) };
+        // Its namespace exists (a save that finds it gone makes it again).
+        self.namespace_made.store(true, Ordering::Release);
         let text = map
             .data
             .as_ref()

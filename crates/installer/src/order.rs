@@ -1,6 +1,6 @@
-//! The order objects go in: Namespaces and CRDs first, then RBAC and service accounts, config and
-//! services (these three at once: none needs another), workloads, webhooks, and the packs' custom
-//! resources last. Objects of one phase are independent and applied concurrently; stages run one
+//! The order objects go in: Namespaces first (CRDs beside everything that does not need their
+//! kinds), then RBAC and service accounts, config and services (these three at once: none needs
+//! another), workloads, webhooks, and the packs' custom resources last. Objects of one phase are independent and applied concurrently; stages run one
 //! after another, each pack's after the packs it depends on (the renderer lists packs
 //! dependencies first).
 
@@ -9,8 +9,10 @@ use crate::object_key::ObjectKey;
 /// A step of the apply order; lower goes first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Phase {
-    /// Namespaces and CustomResourceDefinitions (waited Established before going on).
-    Foundation,
+    /// Namespaces: everything namespaced needs its namespace.
+    Namespaces,
+    /// CustomResourceDefinitions (waited Established before the objects of their kinds).
+    Definitions,
     /// Roles, bindings, ServiceAccounts, PriorityClasses, PodSecurity.
     Access,
     /// ConfigMaps and Secrets.
@@ -30,9 +32,8 @@ impl Phase {
     pub fn of(key: &ObjectKey) -> Phase {
         let (group, _) = key.group_version();
         match (group, key.kind.as_str()) {
-            ("", "Namespace") | ("apiextensions.k8s.io", "CustomResourceDefinition") => {
-                Phase::Foundation
-            }
+            ("", "Namespace") => Phase::Namespaces,
+            ("apiextensions.k8s.io", "CustomResourceDefinition") => Phase::Definitions,
             ("rbac.authorization.k8s.io", _)
             | ("", "ServiceAccount")
             | ("scheduling.k8s.io", "PriorityClass")
@@ -52,7 +53,7 @@ impl Phase {
     /// other (RBAC, config and services only need their namespace), so they go at once.
     pub fn stage(self) -> u8 {
         match self {
-            Phase::Foundation => 0,
+            Phase::Namespaces | Phase::Definitions => 0,
             Phase::Access | Phase::Config | Phase::Network => 1,
             Phase::Workloads => 2,
             Phase::Hooks => 3,
@@ -60,9 +61,19 @@ impl Phase {
         }
     }
 
+    /// Whether objects of this phase may need what another pack provides (its CRDs' kinds, its
+    /// running services): namespaces, CRDs, access and config need nothing of other packs.
+    pub fn needs_dependencies(self) -> bool {
+        !matches!(
+            self,
+            Phase::Namespaces | Phase::Definitions | Phase::Access | Phase::Config
+        )
+    }
+
     pub fn label(self) -> &'static str {
         match self {
-            Phase::Foundation => "namespaces and CRDs",
+            Phase::Namespaces => "namespaces",
+            Phase::Definitions => "CRDs",
             Phase::Access => "access (RBAC, service accounts)",
             Phase::Config => "config maps and secrets",
             Phase::Network => "services and storage classes",
@@ -106,8 +117,8 @@ mod tests {
         assert_eq!(
             order,
             [
-                "CustomResourceDefinition",
                 "Namespace",
+                "CustomResourceDefinition",
                 "ClusterRole",
                 "Secret",
                 "Service",

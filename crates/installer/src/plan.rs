@@ -116,16 +116,20 @@ pub async fn plan(
     options: PlanOptions,
 ) -> Result<Plan, InstallError> {
     let desired = desired_objects(rendered)?;
-    let inventory = InventoryStore::new(client.clone(), options.retry)
-        .load()
-        .await?;
-    let new_namespaces = missing_namespaces(&client, &desired, options).await?;
-    let resources = Resources::for_one_reading(client, options.retry);
+    let resources = Resources::for_one_reading(client.clone(), options.retry);
+    // The inventory, the namespaces and the kinds are read at once: none needs another.
+    let store = InventoryStore::new(client.clone(), options.retry);
+    let (inventory, new_namespaces, ()) = tokio::join!(
+        store.load(),
+        missing_namespaces(&client, &desired, options),
+        resources.prefetch(desired.iter().map(|d| &d.key), options.concurrency)
+    );
+    let (inventory, new_namespaces) = (inventory?, new_namespaces?);
     let id = inventory.as_ref().map_or("", |i| i.id.as_str());
-    let mut objects: Vec<PlannedObject> = stream::iter(&desired)
-        .map(|d| plan_one(&resources, d, id, &new_namespaces, options.retry))
-        .buffered(options.concurrency.max(1))
-        .try_collect()
+    let mut objects: Vec<PlannedObject> =
+        concurrently_in_order(&desired, options.concurrency, |d| {
+            plan_one(&resources, d, id, &new_namespaces, options.retry)
+        })
         .await?;
     if let Some(inventory) = &inventory {
         let rendered: BTreeSet<&ObjectKey> = desired.iter().map(|d| &d.key).collect();
@@ -134,10 +138,10 @@ pub async fn plan(
             .iter()
             .filter(|e| !rendered.contains(&e.key))
             .collect();
-        let pruned: Vec<Option<PlannedObject>> = stream::iter(stale)
-            .map(|entry| plan_prune(&resources, &entry.key, &entry.pack, options.retry))
-            .buffered(options.concurrency.max(1))
-            .try_collect()
+        let pruned: Vec<Option<PlannedObject>> =
+            concurrently_in_order(&stale, options.concurrency, |entry| {
+                plan_prune(&resources, &entry.key, &entry.pack, options.retry)
+            })
             .await?;
         objects.extend(pruned.into_iter().flatten());
     }
@@ -146,6 +150,29 @@ pub async fn plan(
         objects,
         upgrade: inventory.is_some(),
     })
+}
+
+/// `plan` of each item, at most `concurrency` at once, answered in the items' order. A slow one
+/// (a large CRD) holds only its own slot, not the ones behind it as an in-order stream would.
+async fn concurrently_in_order<'i, I, T, F, Fut>(
+    items: &'i [I],
+    concurrency: usize,
+    plan: F,
+) -> Result<Vec<T>, InstallError>
+where
+    F: Fn(&'i I) -> Fut,
+    Fut: Future<Output = Result<T, InstallError>>,
+{
+    let mut answered: Vec<(usize, T)> = stream::iter(items.iter().enumerate())
+        .map(|(index, item)| {
+            let answer = plan(item);
+            async move { answer.await.map(|answer| (index, answer)) }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    answered.sort_unstable_by_key(|(index, _)| *index);
+    Ok(answered.into_iter().map(|(_, answer)| answer).collect())
 }
 
 fn counts(
@@ -392,4 +419,39 @@ fn conflicts_of(status: &kube::core::Status) -> Vec<Conflict> {
         .into_iter()
         .map(|(manager, fields)| Conflict { manager, fields })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn answers_keep_the_items_order_when_they_finish_out_of_order() {
+        // Each item waits for the one after it, so they finish last to first.
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..5)
+            .map(|_| tokio::sync::oneshot::channel::<()>())
+            .unzip();
+        let senders = std::sync::Mutex::new(senders.into_iter().map(Some).collect::<Vec<_>>());
+        let receivers = std::sync::Mutex::new(receivers.into_iter().map(Some).collect::<Vec<_>>());
+        let items: Vec<usize> = (0..5).collect();
+        let finished = std::sync::Mutex::new(Vec::new());
+        let answers = concurrently_in_order(&items, 8, |&item| {
+            let wait = receivers.lock().unwrap()[item].take().unwrap();
+            let (senders, finished) = (&senders, &finished);
+            async move {
+                if item + 1 < 5 {
+                    let _ = wait.await;
+                }
+                finished.lock().unwrap().push(item);
+                if let Some(before) = item.checked_sub(1) {
+                    let _ = senders.lock().unwrap()[before].take().unwrap().send(());
+                }
+                Ok::<usize, InstallError>(item * 10)
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(*finished.lock().unwrap(), [4, 3, 2, 1, 0]);
+        assert_eq!(answers, [0, 10, 20, 30, 40]);
+    }
 }

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use futures::StreamExt;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::discovery::{Scope, pinned_kind};
 
@@ -105,6 +106,22 @@ impl Resources {
                 source: Box::new(source),
             }),
         }
+    }
+
+    /// Looks up every distinct kind of `keys` at once (at most `concurrency` requests in flight),
+    /// so later `resolve` calls read the cache; what each lookup found is left to them.
+    pub async fn prefetch<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k ObjectKey>,
+        concurrency: usize,
+    ) {
+        let mut seen = std::collections::HashSet::new();
+        let kinds: Vec<&ObjectKey> = keys.into_iter().filter(|k| seen.insert(k.gvk())).collect();
+        futures::stream::iter(kinds)
+            .map(|key| self.resolve(key))
+            .buffer_unordered(concurrency.max(1))
+            .for_each(|_| async {})
+            .await;
     }
 
     /// The client-side handle for `key`'s object (in its namespace when the kind is namespaced).

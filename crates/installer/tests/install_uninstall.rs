@@ -14,6 +14,7 @@ use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIService;
 use kube::api::{Api, PostParams};
 use serde_json::json;
 use support::{cluster, cluster_with, names, progress, rendered};
+use vmdeck_installer::order::Phase;
 use vmdeck_installer::{
     INVENTORY_NAME, INVENTORY_NAMESPACE, InstallOptions, InventoryStore, Progress, ProgressSink,
     UninstallOptions, install, uninstall,
@@ -76,9 +77,17 @@ async fn install_then_uninstall(
             pack.name
         );
     }
-    // A pack starts once the packs it depends on are ready, and not before; packs that do not
-    // depend on each other install at once (KubeVirt's and CDI's operators both roll out).
+    // What needs another pack (services, workloads, webhooks, custom resources) goes once the
+    // packs it depends on are ready, and not before; namespaces, CRDs, access and config go at
+    // once; packs that do not depend on each other install at once (KubeVirt's and CDI's
+    // operators both roll out).
     let position = |wanted: &dyn Fn(&Progress) -> bool| seen.iter().position(wanted);
+    let phase_of = |pack: &str, needing: bool| {
+        position(&|e| {
+            matches!(e, Progress::PhaseStarted { pack: p, phase, .. }
+                if p == pack && needing == dependent_phases().contains(&phase.as_str()))
+        })
+    };
     let started = |pack: &str| {
         position(&|e| matches!(e, Progress::PhaseStarted { pack: p, .. } if p == pack))
             .unwrap_or_else(|| panic!("{pack} started"))
@@ -88,9 +97,18 @@ async fn install_then_uninstall(
     };
     for pack in &rendered.packs {
         for dependency in &pack.dependencies {
+            if let Some(needing) = phase_of(&pack.name, true) {
+                assert!(
+                    ready(dependency) < needing,
+                    "{} applied what needs {dependency} before it was ready",
+                    pack.name
+                );
+            }
+            assert!(ready(dependency) < ready(&pack.name));
+            let early = phase_of(&pack.name, false).expect("its namespace goes first");
             assert!(
-                ready(dependency) < started(&pack.name),
-                "{} started before {dependency} was ready",
+                early < ready(dependency),
+                "{}'s namespace waited for {dependency}",
                 pack.name
             );
         }
@@ -401,4 +419,18 @@ async fn a_vm_runs_then_uninstall_guards_user_data_and_reports_stuck_objects() {
     assert_eq!(report.leftovers, Vec::new());
     assert!(config_maps.get_opt(&stuck_name).await.unwrap().is_none());
     assert!(store.load().await.unwrap().is_none());
+}
+
+/// The labels of the phases that may need what another pack provides.
+fn dependent_phases() -> Vec<&'static str> {
+    [
+        Phase::Network,
+        Phase::Workloads,
+        Phase::Hooks,
+        Phase::CustomResources,
+    ]
+    .into_iter()
+    .inspect(|phase| assert!(phase.needs_dependencies()))
+    .map(Phase::label)
+    .collect()
 }

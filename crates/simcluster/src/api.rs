@@ -150,6 +150,7 @@ pub async fn handle(
         Ok(identity) => identity,
         Err(error) => return Ok(error_response(&error)),
     };
+    tracing::debug!(method = %parts.method, %path, query = parts.uri.query().unwrap_or(""), "request");
     let latency = cluster.faults.admit();
     if latency > Duration::ZERO {
         tokio::time::sleep(latency).await;

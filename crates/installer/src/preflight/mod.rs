@@ -51,7 +51,7 @@ impl Default for PreflightOptions {
     fn default() -> Self {
         Self {
             retry: RetryPolicy::default(),
-            concurrency: 16,
+            concurrency: 32,
             connect_timeout: proxy::CONNECT_TIMEOUT,
             endpoint: None,
         }

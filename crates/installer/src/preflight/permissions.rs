@@ -4,7 +4,7 @@
 //! namespace answers what its rules grant; everything else (cluster-wide resources, what the rules
 //! do not grant, incomplete rules) is asked with a SelfSubjectAccessReview, which has the last word.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt;
 use k8s_openapi::api::authorization::v1::{
@@ -86,7 +86,8 @@ async fn targets(ctx: &Context<'_>) -> Result<Vec<Target>, PreflightError> {
             );
         }
     }
-    let resources = Resources::new(ctx.client.clone(), ctx.options.retry);
+    // One reading: a kind found not served (made later by an operator) is not asked again.
+    let resources = Resources::for_one_reading(ctx.client.clone(), ctx.options.retry);
     let inventory = [
         ObjectKey {
             api_version: "v1".into(),
@@ -103,15 +104,13 @@ async fn targets(ctx: &Context<'_>) -> Result<Vec<Target>, PreflightError> {
     ];
     let keys = ctx.desired.iter().map(|d| &d.key).chain(inventory.iter());
     // One discovery per kind, all at once; the loop below then reads the cache.
-    let kinds: HashMap<_, &ObjectKey> = keys
-        .clone()
-        .filter(|k| !defined.contains_key(&(k.group_version().0.to_string(), k.kind.clone())))
-        .map(|k| (k.gvk(), k))
-        .collect();
-    futures::stream::iter(kinds.values())
-        .map(|key| resources.resolve(key))
-        .buffer_unordered(ctx.options.concurrency.max(1))
-        .for_each(|_| async {})
+    resources
+        .prefetch(
+            keys.clone().filter(|k| {
+                !defined.contains_key(&(k.group_version().0.to_string(), k.kind.clone()))
+            }),
+            ctx.options.concurrency,
+        )
         .await;
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -230,16 +229,21 @@ async fn rules_in(ctx: &Context<'_>, namespace: &str) -> Rules {
 }
 
 pub(super) async fn check(ctx: &Context<'_>) -> Result<Vec<Check>, PreflightError> {
-    let targets = targets(ctx).await?;
-    let namespaces: BTreeSet<&str> = targets
+    // The namespaces the objects name are known before discovery says which kinds are
+    // namespaced: their rules are read meanwhile (a namespaced object without a namespace goes
+    // to `default`, which has no rules here and is asked question by question).
+    let named: BTreeSet<&str> = ctx
+        .desired
         .iter()
-        .filter_map(|t| t.namespace.as_deref())
+        .filter_map(|d| d.key.namespace.as_deref())
+        .chain([INVENTORY_NAMESPACE])
         .collect();
-    let rules: BTreeMap<&str, Rules> = futures::stream::iter(namespaces)
+    let rules_reviews = futures::stream::iter(named)
         .map(|namespace| async move { (namespace, rules_in(ctx, namespace).await) })
         .buffer_unordered(ctx.options.concurrency.max(1))
-        .collect()
-        .await;
+        .collect::<BTreeMap<&str, Rules>>();
+    let (targets, rules) = futures::join!(targets(ctx), rules_reviews);
+    let targets = targets?;
     let granted = |target: &Target, verb: &str| {
         target
             .namespace
@@ -251,20 +255,21 @@ pub(super) async fn check(ctx: &Context<'_>) -> Result<Vec<Check>, PreflightErro
         .iter()
         .flat_map(|t| VERBS.iter().map(move |verb| (t, *verb)))
         .collect();
-    // In order, so the first missing permission is the first the install would hit.
-    let answers: Vec<Result<bool, PreflightError>> = futures::stream::iter(questions.iter())
-        .map(|(target, verb)| async move {
-            if granted(target, verb) {
-                Ok(true)
-            } else {
-                allowed(ctx, target, verb).await
-            }
-        })
+    // Only what the rules reviews did not grant is asked, all of it at once (a rules-granted
+    // question would hold a slot of an in-order stream); answers keep the questions' order, so
+    // the first missing permission is the first the install would hit.
+    let asked: Vec<(&Target, &str)> = questions
+        .iter()
+        .filter(|(target, verb)| !granted(target, verb))
+        .copied()
+        .collect();
+    let answers: Vec<Result<bool, PreflightError>> = futures::stream::iter(asked.iter())
+        .map(|(target, verb)| allowed(ctx, target, verb))
         .buffered(ctx.options.concurrency.max(1))
         .collect()
         .await;
     let mut missing = Vec::new();
-    for ((target, verb), answer) in questions.iter().zip(answers) {
+    for ((target, verb), answer) in asked.iter().zip(answers) {
         if !answer? {
             missing.push((*target, *verb));
         }
