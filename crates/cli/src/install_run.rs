@@ -234,10 +234,12 @@ pub fn run_install(catalog: &CatalogArgs, args: InstallArgs) -> anyhow::Result<E
                 ]);
                 if !several {
                     println!(
-                        "installed {} ({} objects applied, {} pruned; inventory {})",
+                        "installed {} ({} objects applied, {} pruned, {:.2} s from the go-ahead to \
+                         Ready; inventory {})",
                         report.packs.join(", "),
                         report.applied,
                         report.pruned,
+                        took.as_secs_f64(),
                         report.inventory_id
                     );
                 }
