@@ -129,14 +129,23 @@ impl Registry {
         out
     }
 
-    /// Serve the versions of a CRD object. Returns the group/resource it serves.
+    /// Serve the versions of a CRD object (in place of what it served before, in one step: a
+    /// reader never sees the kind missing while its CRD is rewritten). Returns the
+    /// group/resource it serves.
     pub fn register_crd(&self, crd: &Value) -> Option<GroupResource> {
         let defs = crd_resource_types(crd)?;
         let gr = defs.first()?.group_resource();
-        self.unregister(&gr);
+        let mut types = self.types.write();
+        types.retain(|(group, _, plural), rt| {
+            !(*group == gr.group && *plural == gr.resource && rt.is_custom())
+        });
         for rt in defs {
-            self.serve(rt);
+            types.insert(
+                (rt.group.clone(), rt.version.clone(), rt.plural.clone()),
+                Arc::new(rt),
+            );
         }
+        self.generation.fetch_add(1, Ordering::Relaxed);
         Some(gr)
     }
 
@@ -326,5 +335,35 @@ mod tests {
         assert_eq!(groups[0].name, "");
         assert_eq!(groups.last().unwrap().name, "aaa.io");
         assert!(registry.get("aaa.io", "v1", "widgets").unwrap().namespaced);
+    }
+
+    #[test]
+    fn a_crd_rewritten_stays_served_throughout() {
+        let registry = Registry::with_builtins();
+        let crd = serde_json::json!({
+            "metadata": {"name": "widgets.aaa.io"},
+            "spec": {"group": "aaa.io", "scope": "Namespaced",
+                "names": {"plural": "widgets", "kind": "Widget"},
+                "versions": [{"name": "v1", "served": true, "storage": true}]}
+        });
+        registry.register_crd(&crd).unwrap();
+        let widgets = GroupResource::new("aaa.io", "widgets");
+        let rewriting = std::sync::atomic::AtomicBool::new(true);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for _ in 0..20_000 {
+                    registry.register_crd(&crd).unwrap();
+                }
+                rewriting.store(false, Ordering::Release);
+            });
+            let mut looks = 0u64;
+            while rewriting.load(Ordering::Acquire) || looks == 0 {
+                assert!(
+                    registry.any_version(&widgets).is_some(),
+                    "widgets went unserved while its CRD was rewritten (look {looks})"
+                );
+                looks += 1;
+            }
+        });
     }
 }

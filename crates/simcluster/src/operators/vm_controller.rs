@@ -56,7 +56,13 @@ pub fn has_condition(object: &Value, kind: &str) -> bool {
 pub struct VmController;
 
 impl Controller for VmController {
-    fn keys_for(&mut self, _cluster: &Cluster, change: &Change) -> Vec<Key> {
+    fn keys_for(&mut self, cluster: &Cluster, change: &Change) -> Vec<Key> {
+        if change.gr == GroupResource::new("apiextensions.k8s.io", "customresourcedefinitions")
+            && change.key.name == "virtualmachineinstances.kubevirt.io"
+        {
+            // VMs made before VMIs were served (KubeVirt's CRDs come one by one) start now.
+            return self.all_keys(cluster);
+        }
         if change.gr == vms() && change.kind != EventType::Deleted || change.gr == vmis() {
             vec![(vms(), change.key.clone())]
         } else if change.gr == super::cdi_datavolumes::datavolumes() {
