@@ -252,7 +252,7 @@ struct PackRun<'a> {
 }
 
 impl PackRun<'_> {
-    /// Installs `packs` (in install order), all at once: each pack's foundations, access and
+    /// Installs `packs` (in install order), all at once: each pack's namespaces, CRDs, access and
     /// config go straight away, the rest once the packs it depends on (listed before it, as the
     /// renderer lists them) are ready. Answers the objects applied. The first failure stops the
     /// run (requests in flight are dropped; the journal resumes it).
@@ -320,7 +320,9 @@ impl PackRun<'_> {
                 .or_default()
                 .push(object.clone());
         }
-        let mut namespaces = stages.remove(&0).unwrap_or_default();
+        let mut namespaces = stages
+            .remove(&Phase::Namespaces.stage())
+            .unwrap_or_default();
         let definitions: BTreeMap<Phase, Vec<Desired>> = namespaces
             .remove_entry(&Phase::Definitions)
             .into_iter()
@@ -337,7 +339,7 @@ impl PackRun<'_> {
                 Some((names["group"].as_str()?, names["names"]["kind"].as_str()?))
             })
             .collect();
-        let of_defined_kinds = |objects: &Vec<Desired>| {
+        let of_defined_kinds = |objects: &[Desired]| {
             objects
                 .iter()
                 .any(|d| defined.contains(&(d.key.group_version().0, d.key.kind.as_str())))
@@ -361,13 +363,12 @@ impl PackRun<'_> {
         };
         let the_rest = async {
             let mut applied = 0;
-            for phases in stages.values() {
+            for phases in stages.into_values() {
                 if phases.keys().any(|phase| phase.needs_dependencies()) {
                     dependencies_ready.clone().await;
                 }
                 let (later, now): (BTreeMap<_, _>, BTreeMap<_, _>) = phases
-                    .iter()
-                    .map(|(phase, objects)| (*phase, objects.clone()))
+                    .into_iter()
                     .partition(|(_, objects)| of_defined_kinds(objects));
                 let after_definitions = async {
                     if later.is_empty() {

@@ -13,7 +13,7 @@ use crate::resources::{self, ALL_VERBS, GroupResource, PrinterColumn, ResourceTy
 /// Served resources, keyed by (group, version, plural).
 #[derive(Default)]
 pub struct Registry {
-    types: RwLock<BTreeMap<(String, String, String), Arc<ResourceType>>>,
+    types: RwLock<Types>,
     generation: AtomicU64,
 }
 
@@ -36,8 +36,7 @@ impl Registry {
 
     /// Serve one more resource type (simulated aggregated APIs use this for discovery).
     pub fn serve(&self, rt: ResourceType) {
-        let key = (rt.group.clone(), rt.version.clone(), rt.plural.clone());
-        self.types.write().insert(key, Arc::new(rt));
+        insert(&mut self.types.write(), rt);
         self.generation.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -136,14 +135,9 @@ impl Registry {
         let defs = crd_resource_types(crd)?;
         let gr = defs.first()?.group_resource();
         let mut types = self.types.write();
-        types.retain(|(group, _, plural), rt| {
-            !(*group == gr.group && *plural == gr.resource && rt.is_custom())
-        });
+        remove_custom(&mut types, &gr);
         for rt in defs {
-            types.insert(
-                (rt.group.clone(), rt.version.clone(), rt.plural.clone()),
-                Arc::new(rt),
-            );
+            insert(&mut types, rt);
         }
         self.generation.fetch_add(1, Ordering::Relaxed);
         Some(gr)
@@ -163,13 +157,28 @@ impl Registry {
     pub fn unregister(&self, gr: &GroupResource) {
         let mut types = self.types.write();
         let before = types.len();
-        types.retain(|(group, _, plural), rt| {
-            !(*group == gr.group && *plural == gr.resource && rt.is_custom())
-        });
+        remove_custom(&mut types, gr);
         if types.len() != before {
             self.generation.fetch_add(1, Ordering::Relaxed);
         }
     }
+}
+
+/// The served types, by group, version and plural.
+type Types = BTreeMap<(String, String, String), Arc<ResourceType>>;
+
+fn insert(types: &mut Types, rt: ResourceType) {
+    types.insert(
+        (rt.group.clone(), rt.version.clone(), rt.plural.clone()),
+        Arc::new(rt),
+    );
+}
+
+/// Drops every version of the custom resource `gr` (built-ins stay).
+fn remove_custom(types: &mut Types, gr: &GroupResource) {
+    types.retain(|(group, _, plural), rt| {
+        !(*group == gr.group && *plural == gr.resource && rt.is_custom())
+    });
 }
 
 /// `apps/v1` -> (`apps`, `v1`); `v1` -> (``, `v1`).
@@ -307,6 +316,15 @@ pub fn crd_resource_types(crd: &Value) -> Option<Vec<ResourceType>> {
 mod tests {
     use super::*;
 
+    fn widgets_crd() -> Value {
+        serde_json::json!({
+            "metadata": {"name": "widgets.aaa.io"},
+            "spec": {"group": "aaa.io", "scope": "Namespaced",
+                "names": {"plural": "widgets", "kind": "Widget"},
+                "versions": [{"name": "v1", "served": true, "storage": true}]}
+        })
+    }
+
     #[test]
     fn version_priority_orders_like_kubernetes() {
         let mut versions = vec![
@@ -324,12 +342,7 @@ mod tests {
     #[test]
     fn core_group_comes_first_and_crd_groups_after_builtins() {
         let registry = Registry::with_builtins();
-        let crd = serde_json::json!({
-            "metadata": {"name": "widgets.aaa.io"},
-            "spec": {"group": "aaa.io", "scope": "Namespaced",
-                "names": {"plural": "widgets", "kind": "Widget"},
-                "versions": [{"name": "v1", "served": true, "storage": true}]}
-        });
+        let crd = widgets_crd();
         registry.register_crd(&crd).unwrap();
         let groups = registry.groups();
         assert_eq!(groups[0].name, "");
@@ -340,12 +353,7 @@ mod tests {
     #[test]
     fn a_crd_rewritten_stays_served_throughout() {
         let registry = Registry::with_builtins();
-        let crd = serde_json::json!({
-            "metadata": {"name": "widgets.aaa.io"},
-            "spec": {"group": "aaa.io", "scope": "Namespaced",
-                "names": {"plural": "widgets", "kind": "Widget"},
-                "versions": [{"name": "v1", "served": true, "storage": true}]}
-        });
+        let crd = widgets_crd();
         registry.register_crd(&crd).unwrap();
         let widgets = GroupResource::new("aaa.io", "widgets");
         let rewriting = std::sync::atomic::AtomicBool::new(true);

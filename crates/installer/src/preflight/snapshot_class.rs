@@ -14,19 +14,11 @@ use super::context::Context;
 use super::error::PreflightError;
 use super::report::{AutoFix, Check, CheckId, FixAction, Verdict};
 use super::snapshots::SNAPSHOT_PACK;
-use super::storage::{DEFAULT_CLASS, DEFAULT_VIRT_CLASS, marked};
+use super::storage::vm_disk_class;
 use crate::object_key::ObjectKey;
 
 const KIND: &str = "VolumeSnapshotClass";
 const CLASSES_CRD: &str = "volumesnapshotclasses.snapshot.storage.k8s.io";
-
-/// The StorageClass VM disks land on (the virt default, else the cluster default).
-fn vm_disk_class(classes: &[StorageClass]) -> Option<&StorageClass> {
-    classes
-        .iter()
-        .find(|c| marked(c, DEFAULT_VIRT_CLASS))
-        .or_else(|| classes.iter().find(|c| marked(c, DEFAULT_CLASS)))
-}
 
 fn driver_of(class: &DynamicObject) -> Option<&str> {
     class.data.get("driver").and_then(|d| d.as_str())
@@ -153,27 +145,6 @@ pub(super) async fn check(ctx: &Context<'_>) -> Result<Vec<Check>, PreflightErro
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn storage_class(name: &str, provisioner: &str, annotation: Option<&str>) -> StorageClass {
-        let annotations = annotation.map(|a| json!({a: "true"})).unwrap_or(json!({}));
-        serde_json::from_value(json!({
-            "metadata": {"name": name, "annotations": annotations},
-            "provisioner": provisioner,
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn vm_disks_use_the_virt_default_before_the_cluster_default() {
-        let classes = [
-            storage_class("standard", "a.csi", Some(DEFAULT_CLASS)),
-            storage_class("fast", "b.csi", Some(DEFAULT_VIRT_CLASS)),
-            storage_class("other", "c.csi", None),
-        ];
-        assert_eq!(vm_disk_class(&classes).unwrap().provisioner, "b.csi");
-        assert_eq!(vm_disk_class(&classes[..1]).unwrap().provisioner, "a.csi");
-        assert!(vm_disk_class(&classes[2..]).is_none());
-    }
 
     #[test]
     fn the_fix_turns_creation_on_only_when_it_is_off() {

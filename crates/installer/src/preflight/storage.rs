@@ -23,6 +23,14 @@ pub(super) fn marked(class: &StorageClass, annotation: &str) -> bool {
         .is_some_and(|v| v == "true")
 }
 
+/// The StorageClass VM disks land on (the virt default, else the cluster default).
+pub(super) fn vm_disk_class(classes: &[StorageClass]) -> Option<&StorageClass> {
+    classes
+        .iter()
+        .find(|c| marked(c, DEFAULT_VIRT_CLASS))
+        .or_else(|| classes.iter().find(|c| marked(c, DEFAULT_CLASS)))
+}
+
 pub(super) async fn check(ctx: &Context<'_>) -> Result<Vec<Check>, PreflightError> {
     if ctx.chosen(CDI_PACK).is_none() {
         return Ok(Vec::new());
@@ -34,7 +42,6 @@ pub(super) async fn check(ctx: &Context<'_>) -> Result<Vec<Check>, PreflightErro
         )
         .await?;
     let name = |c: &StorageClass| c.metadata.name.clone().unwrap_or_default();
-    let found = |annotation: &str| classes.iter().find(|c| marked(c, annotation)).map(name);
     let mut check = Check {
         id: CheckId::DefaultStorageClass,
         pack: Some(CDI_PACK.into()),
@@ -43,11 +50,15 @@ pub(super) async fn check(ctx: &Context<'_>) -> Result<Vec<Check>, PreflightErro
         fix: None,
         auto_fix: None,
     };
-    if let Some(virt) = found(DEFAULT_VIRT_CLASS) {
-        check.saw =
-            format!("StorageClass {virt} is the default for VM disks ({DEFAULT_VIRT_CLASS})");
-    } else if let Some(default) = found(DEFAULT_CLASS) {
-        check.saw = format!("StorageClass {default} is the cluster default");
+    if let Some(disks) = vm_disk_class(&classes) {
+        check.saw = if marked(disks, DEFAULT_VIRT_CLASS) {
+            format!(
+                "StorageClass {} is the default for VM disks ({DEFAULT_VIRT_CLASS})",
+                name(disks)
+            )
+        } else {
+            format!("StorageClass {} is the cluster default", name(disks))
+        };
     } else {
         check.verdict = Verdict::Fail;
         let names: Vec<String> = classes.iter().map(name).collect();
@@ -70,4 +81,32 @@ pub(super) async fn check(ctx: &Context<'_>) -> Result<Vec<Check>, PreflightErro
         }
     }
     Ok(vec![check])
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn storage_class(name: &str, provisioner: &str, annotation: Option<&str>) -> StorageClass {
+        let annotations = annotation.map(|a| json!({a: "true"})).unwrap_or(json!({}));
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "annotations": annotations},
+            "provisioner": provisioner,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn vm_disks_use_the_virt_default_before_the_cluster_default() {
+        let classes = [
+            storage_class("standard", "a.csi", Some(DEFAULT_CLASS)),
+            storage_class("fast", "b.csi", Some(DEFAULT_VIRT_CLASS)),
+            storage_class("other", "c.csi", None),
+        ];
+        assert_eq!(vm_disk_class(&classes).unwrap().provisioner, "b.csi");
+        assert_eq!(vm_disk_class(&classes[..1]).unwrap().provisioner, "a.csi");
+        assert!(vm_disk_class(&classes[2..]).is_none());
+    }
 }
